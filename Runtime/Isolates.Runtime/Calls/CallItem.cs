@@ -1,0 +1,363 @@
+using System.Diagnostics;
+using Isolates.Dispatcher;
+using Isolates.Errors;
+using Isolates.Wire;
+
+namespace Isolates.Calls;
+
+/// <summary>
+/// One call in flight: created by the caller, executed on the isolate's thread, completed exactly once with the
+/// result, the remote exception, cancellation or <see cref="IsolateClosedException"/>.
+/// </summary>
+/// <typeparam name="TArgs">The arguments, in their caller-side static types.</typeparam>
+/// <typeparam name="TResult">The caller's result type (an internal unit type for calls that return nothing).</typeparam>
+internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
+    where TArgs : struct, IArgs
+{
+    private readonly Isolate _isolate;
+    private readonly CallPlan _plan;
+    private readonly TArgs _args;
+    private readonly byte[]? _payload;
+    private readonly Func<Delegate, TArgs, object?> _direct;
+    private readonly TaskCompletionSource<TResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationToken _cancellation;
+    private CancellationTokenRegistration _registration;
+    private CancellationTokenRegistration[]? _tokenArgumentRegistrations;
+    private CancellationTokenSource? _isolateTokenSource;
+    private TargetPlan? _target;
+    private Task? _pending;
+
+    public CallItem(Isolate isolate, CallPlan plan, TArgs args, byte[]? payload, Func<Delegate, TArgs, object?> direct, CancellationToken cancellation)
+    {
+        _isolate = isolate;
+        _plan = plan;
+        _args = args;
+        _payload = payload;
+        _direct = direct;
+        _cancellation = cancellation;
+    }
+
+    public Task<TResult> Task => _completion.Task;
+
+    public override string Description => "a call of " + _plan.DisplayName;
+
+    /// <summary>Links the caller's tokens to this call; false when one is already cancelled (the task then is too).</summary>
+    public bool RegisterCancellation()
+    {
+        if (_cancellation.CanBeCanceled)
+        {
+            _registration = _cancellation.UnsafeRegister(static (state, token) => ((CallItem<TArgs, TResult>)state!).OnCallerCancelled(token), this);
+        }
+
+        if (_plan.HasTokenParameter)
+        {
+            var registrations = new List<CancellationTokenRegistration>();
+            for (int i = 0; i < _plan.TokenParameters.Length; i++)
+            {
+                if (_plan.TokenParameters[i] && _args.Get(i) is CancellationToken { CanBeCanceled: true } token && token != _cancellation)
+                {
+                    registrations.Add(token.UnsafeRegister(static (state, t) => ((CallItem<TArgs, TResult>)state!).OnCallerCancelled(t), this));
+                }
+            }
+
+            _tokenArgumentRegistrations = [.. registrations];
+        }
+
+        return !_completion.Task.IsCompleted;
+    }
+
+    public override void Execute()
+    {
+        if (_completion.Task.IsCompleted)
+        {
+            Release();
+            return; // cancelled while queued
+        }
+
+        if (_plan.HasTokenParameter)
+        {
+            var source = CancellationTokenSource.CreateLinkedTokenSource(_isolate.ClosingToken);
+            Interlocked.Exchange(ref _isolateTokenSource, source); // a full fence before looking at the task again
+            if (_completion.Task.IsCompleted)
+            {
+                Release();
+                return;
+            }
+        }
+
+        try
+        {
+            _target = _isolate.GetTarget(_plan);
+        }
+        catch (Exception ex)
+        {
+            Fail(ExceptionTransfer.ToCaller(ex, _isolate.Id, _isolate.Name));
+            return;
+        }
+
+        object? returned;
+        if (_target.Direct is not null)
+        {
+            try
+            {
+                returned = _direct(_target.Direct, _args);
+            }
+            catch (Exception ex)
+            {
+                FailFromIsolateCode(ex);
+                return;
+            }
+        }
+        else
+        {
+            object?[] arguments;
+            try
+            {
+                arguments = BuildArguments(_target);
+            }
+            catch (Exception ex)
+            {
+                Fail(ExceptionTransfer.ToCaller(ex, _isolate.Id, _isolate.Name));
+                return;
+            }
+
+            try
+            {
+                returned = _target.Invoker!.Invoke(_target.Target, arguments.AsSpan());
+            }
+            catch (Exception ex)
+            {
+                FailFromIsolateCode(ex);
+                return;
+            }
+        }
+
+        switch (_plan.Shape)
+        {
+            case ResultShape.Value:
+                CompleteWith(returned);
+                break;
+            case ResultShape.Void:
+                Succeed(default!);
+                break;
+            default:
+                AwaitResult(returned);
+                break;
+        }
+    }
+
+    public override void Abandon(Exception reason)
+    {
+        _completion.TrySetException(reason);
+        Release();
+    }
+
+    private void AwaitResult(object? returned)
+    {
+        Task task;
+        try
+        {
+            task = TargetPlan.AsTask(returned, _plan.Shape);
+        }
+        catch (Exception ex)
+        {
+            FailFromIsolateCode(ex);
+            return;
+        }
+
+        if (task.IsCompleted)
+        {
+            OnTaskCompleted(task);
+            return;
+        }
+
+        _pending = task;
+        _isolate.TrackInFlight(this);
+
+        // Resumes through the isolate's synchronization context, so the result is read on the isolate's thread.
+        task.ConfigureAwait(true).GetAwaiter().UnsafeOnCompleted(OnPendingCompleted);
+    }
+
+    private void OnPendingCompleted()
+    {
+        Debug.Assert(Isolate.Current == _isolate, "async results are read on the isolate's thread");
+        _isolate.UntrackInFlight(this);
+        if (_pending is { } task)
+        {
+            _pending = null;
+            OnTaskCompleted(task);
+        }
+    }
+
+    private void OnTaskCompleted(Task task)
+    {
+        if (task.IsFaulted)
+        {
+            AggregateException aggregate = task.Exception!;
+            FailFromIsolateCode(aggregate.InnerExceptions.Count == 1 ? aggregate.InnerExceptions[0] : aggregate);
+            return;
+        }
+
+        if (task.IsCanceled)
+        {
+            Cancelled();
+            return;
+        }
+
+        if (_plan.Shape is ResultShape.Task or ResultShape.ValueTask)
+        {
+            Succeed(default!);
+            return;
+        }
+
+        object? result;
+        try
+        {
+            result = task is Task<TResult> typed && _plan.ResultCodec is null ? typed.Result : _target!.ResultOf(task);
+        }
+        catch (Exception ex)
+        {
+            FailFromIsolateCode(ex);
+            return;
+        }
+
+        CompleteWith(result);
+    }
+
+    /// <summary>Hands the function's result to the caller: as it is, or encoded by the isolate and rebuilt as the caller's type.</summary>
+    private void CompleteWith(object? returned)
+    {
+        if (_plan.ResultCodec is null)
+        {
+            Succeed((TResult)returned!);
+            return;
+        }
+
+        byte[] bytes;
+        try
+        {
+            bytes = Payload.Encode(_target!.ResultCodec!, returned);
+        }
+        catch (Exception ex)
+        {
+            Fail(ExceptionTransfer.ToCaller(ex, _isolate.Id, _isolate.Name));
+            return;
+        }
+
+        try
+        {
+            Succeed((TResult)Payload.Decode(bytes, _plan.ResultCodec)!);
+        }
+        catch (IsolateException ex)
+        {
+            Fail(ex);
+        }
+    }
+
+    private object?[] BuildArguments(TargetPlan target)
+    {
+        int count = _plan.ArgumentCodecs.Length;
+        var arguments = new object?[count];
+        object?[]? decoded = null;
+        if (_payload is not null)
+        {
+            decoded = new object?[_plan.EncodedArgumentCount];
+            Span<Codec> codecs = new Codec[_plan.EncodedArgumentCount];
+            int k = 0;
+            for (int i = 0; i < count; i++)
+            {
+                if (target.ArgumentCodecs[i] is { } codec)
+                {
+                    codecs[k++] = codec;
+                }
+            }
+
+            Payload.Decode(_payload, codecs, decoded);
+        }
+
+        int next = 0;
+        for (int i = 0; i < count; i++)
+        {
+            if (_plan.TokenParameters[i])
+            {
+                arguments[i] = Volatile.Read(ref _isolateTokenSource)?.Token ?? new CancellationToken(canceled: true);
+            }
+            else if (_plan.ArgumentCodecs[i] is not null)
+            {
+                arguments[i] = decoded![next++];
+            }
+            else
+            {
+                arguments[i] = _args.Get(i);
+            }
+        }
+
+        return arguments;
+    }
+
+    private void FailFromIsolateCode(Exception exception)
+    {
+        if (exception is OperationCanceledException &&
+            (_cancellation.IsCancellationRequested || _isolateTokenSource?.IsCancellationRequested == true))
+        {
+            Cancelled();
+            return;
+        }
+
+        Fail(ExceptionTransfer.ToRemote(exception, _isolate.Id, _isolate.Name));
+    }
+
+    private void OnCallerCancelled(CancellationToken token)
+    {
+        _completion.TrySetCanceled(token);
+        if (Volatile.Read(ref _isolateTokenSource) is { } source)
+        {
+            _isolate.Post(static s => CancelIgnoringDisposal((CancellationTokenSource)s!), source);
+        }
+    }
+
+    private void Succeed(TResult result)
+    {
+        _completion.TrySetResult(result);
+        Release();
+    }
+
+    private void Fail(Exception exception)
+    {
+        _completion.TrySetException(exception);
+        Release();
+    }
+
+    private void Cancelled()
+    {
+        _completion.TrySetCanceled(_cancellation.IsCancellationRequested ? _cancellation : CancellationToken.None);
+        Release();
+    }
+
+    private static void CancelIgnoringDisposal(CancellationTokenSource source)
+    {
+        try
+        {
+            source.Cancel(); // on the isolate's thread: callbacks the isolate registered run there
+        }
+        catch (ObjectDisposedException)
+        {
+            // the call finished before the cancellation reached the isolate
+        }
+    }
+
+    private void Release()
+    {
+        _registration.Unregister();
+        Interlocked.Exchange(ref _isolateTokenSource, null)?.Dispose();
+        if (_tokenArgumentRegistrations is { } registrations)
+        {
+            foreach (CancellationTokenRegistration registration in registrations)
+            {
+                registration.Unregister();
+            }
+        }
+    }
+
+    void IInFlightCall.Abandon(Exception reason) => Abandon(reason);
+}

@@ -1,0 +1,35 @@
+using Microsoft.Extensions.Logging;
+
+namespace Isolates.Diagnostics;
+
+/// <summary>The runtime's log messages. Event ids are stable: dashboards and alerts may rely on them.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1, EventName = "IsolateStarted", Level = LogLevel.Debug,
+        Message = "Isolate {IsolateName} ({IsolateId}) started")]
+    public static partial void Started(ILogger logger, string isolateName, long isolateId);
+
+    [LoggerMessage(EventId = 2, EventName = "IsolateStopped", Level = LogLevel.Debug,
+        Message = "Isolate {IsolateName} ({IsolateId}) stopped")]
+    public static partial void Stopped(ILogger logger, string isolateName, long isolateId);
+
+    [LoggerMessage(EventId = 3, EventName = "IsolateFaulted", Level = LogLevel.Error,
+        Message = "Isolate {IsolateName} ({IsolateId}) faulted: an exception escaped isolate code outside any call")]
+    public static partial void Faulted(ILogger logger, string isolateName, long isolateId, Exception exception);
+
+    [LoggerMessage(EventId = 4, EventName = "IsolateUnloaded", Level = LogLevel.Debug,
+        Message = "Isolate {IsolateName} ({IsolateId}) was unloaded and collected")]
+    public static partial void Unloaded(ILogger logger, string isolateName, long isolateId);
+
+    [LoggerMessage(EventId = 5, EventName = "IsolateUnloadFailed", Level = LogLevel.Warning,
+        Message = "Isolate {IsolateName} ({IsolateId}) failed to unload: {Diagnostic}")]
+    public static partial void UnloadFailed(ILogger logger, string isolateName, long isolateId, string diagnostic);
+
+    [LoggerMessage(EventId = 6, EventName = "IsolateStuck", Level = LogLevel.Warning,
+        Message = "Isolate {IsolateName} ({IsolateId}) did not stop within {Timeout}: its thread is still running {Running}")]
+    public static partial void Stuck(ILogger logger, string isolateName, long isolateId, TimeSpan timeout, string running);
+
+    [LoggerMessage(EventId = 7, EventName = "ClosingCallbackFailed", Level = LogLevel.Warning,
+        Message = "Isolate {IsolateName} ({IsolateId}): a callback registered on its closing token threw")]
+    public static partial void ClosingCallbackFailed(ILogger logger, string isolateName, long isolateId, Exception exception);
+}

@@ -1,0 +1,99 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace Isolates.Dispatcher;
+
+/// <summary>
+/// The isolate's inbox: many producers, one consumer (the isolate's thread). The consumer spins briefly when the
+/// queue runs dry, because a reply often follows within microseconds, then blocks on a semaphore; producers only
+/// touch the semaphore when the consumer is asleep. Once closed, every item in it or enqueued later is abandoned.
+/// </summary>
+internal sealed class WorkQueue
+{
+    private const int SpinIterations = 64;
+
+    private readonly ConcurrentQueue<WorkItem> _items = new();
+    private readonly SemaphoreSlim _signal = new(0, int.MaxValue);
+    private int _sleeping;
+    private int _closed;
+    private Exception? _closeReason;
+
+    public int Count => _items.Count;
+
+    public bool IsClosed => Volatile.Read(ref _closed) != 0;
+
+    /// <summary>Adds an item; if the queue is closed the item is abandoned with the close reason instead.</summary>
+    public void Enqueue(WorkItem item)
+    {
+        if (Volatile.Read(ref _closed) != 0)
+        {
+            item.Abandon(_closeReason!);
+            return;
+        }
+
+        _items.Enqueue(item); // a full fence: the read of _closed below cannot move above it
+
+        if (Volatile.Read(ref _closed) != 0)
+        {
+            AbandonAll(); // raced with Close: make sure the item does not sit here forever
+            return;
+        }
+
+        if (Volatile.Read(ref _sleeping) != 0 && Interlocked.Exchange(ref _sleeping, 0) != 0)
+        {
+            _signal.Release();
+        }
+    }
+
+    /// <summary>Takes the next item, waiting as long as needed. Only the isolate's thread calls this.</summary>
+    public WorkItem Dequeue()
+    {
+        while (true)
+        {
+            if (_items.TryDequeue(out WorkItem? item))
+            {
+                return item;
+            }
+
+            for (int i = 0; i < SpinIterations; i++)
+            {
+                Thread.SpinWait(20);
+                if (_items.TryDequeue(out item))
+                {
+                    return item;
+                }
+            }
+
+            Interlocked.Exchange(ref _sleeping, 1); // a full fence before the last look
+            if (_items.TryDequeue(out item))
+            {
+                if (Interlocked.Exchange(ref _sleeping, 0) == 0)
+                {
+                    _signal.Wait(); // a producer saw us asleep and released: consume that release
+                }
+
+                return item;
+            }
+
+            _signal.Wait();
+        }
+    }
+
+    /// <summary>Closes the queue: every item now in it, and every item enqueued later, is abandoned with <paramref name="reason"/>.</summary>
+    public void Close(Exception reason)
+    {
+        Debug.Assert(reason is not null);
+        Interlocked.CompareExchange(ref _closeReason, reason, null);
+        Interlocked.Exchange(ref _closed, 1);
+        AbandonAll();
+    }
+
+    private void AbandonAll()
+    {
+        Exception reason = Volatile.Read(ref _closeReason)!;
+        while (_items.TryDequeue(out WorkItem? item))
+        {
+            item.Abandon(reason);
+        }
+    }
+}

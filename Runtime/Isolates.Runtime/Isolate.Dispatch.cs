@@ -1,0 +1,69 @@
+using Isolates.Calls;
+using Isolates.Wire;
+
+namespace Isolates;
+
+/// <summary>The one path every call takes from the caller into the isolate's queue.</summary>
+public sealed partial class Isolate
+{
+    private Task<TResult> Dispatch<TArgs, TResult>(
+        Delegate function,
+        ResultShape shape,
+        TArgs args,
+        Func<Delegate, TArgs, object?> direct,
+        CancellationToken cancellationToken)
+        where TArgs : struct, IArgs
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<TResult>(cancellationToken);
+        }
+
+        if (Volatile.Read(ref _stopRequested) != 0)
+        {
+            return Task.FromException<TResult>(ClosedReason("before the call was made"));
+        }
+
+        CallPlan plan;
+        byte[]? payload = null;
+        try
+        {
+            plan = CallPlan.Get(function, shape);
+            if (plan.EncodedArgumentCount > 0)
+            {
+                payload = EncodeArguments(plan, args);
+            }
+        }
+        catch (IsolateException ex)
+        {
+            return Task.FromException<TResult>(ex); // refused before anything was sent
+        }
+
+        var item = new CallItem<TArgs, TResult>(this, plan, args, payload, direct, cancellationToken);
+        if (item.RegisterCancellation())
+        {
+            _queue.Enqueue(item);
+        }
+
+        return item.Task;
+    }
+
+    private static byte[] EncodeArguments<TArgs>(CallPlan plan, TArgs args)
+        where TArgs : struct, IArgs
+    {
+        var codecs = new Codec[plan.EncodedArgumentCount];
+        var values = new object?[plan.EncodedArgumentCount];
+        int k = 0;
+        for (int i = 0; i < plan.ArgumentCodecs.Length; i++)
+        {
+            if (plan.ArgumentCodecs[i] is { } codec)
+            {
+                codecs[k] = codec;
+                values[k++] = args.Get(i);
+            }
+        }
+
+        return Payload.Encode(codecs, values);
+    }
+}

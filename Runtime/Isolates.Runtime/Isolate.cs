@@ -1,0 +1,118 @@
+using System.Collections.Concurrent;
+using System.Runtime.Loader;
+using Isolates.Dispatcher;
+using Isolates.Loader;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Isolates;
+
+/// <summary>
+/// An isolate: a private copy of your assemblies (so their static fields are its own), one dedicated thread that
+/// runs all of its code, and nothing shared with the rest of the process. Work goes in through
+/// <see cref="CallAsync{TResult}(Func{TResult}, CancellationToken)"/> and its overloads; values cross as copies,
+/// rebuilt as the receiver's own types.
+/// </summary>
+/// <remarks>
+/// An isolate is not a security boundary: its code runs in the same process with the same permissions, and it
+/// can reach shared framework state. See the README for what isolation does and does not guarantee.
+/// </remarks>
+public sealed partial class Isolate : IAsyncDisposable
+{
+    private static readonly ConcurrentDictionary<long, Isolate> Live = new();
+    private static long s_nextId;
+
+    [ThreadStatic]
+    private static Isolate? t_current;
+
+    private readonly IsolateOptions _options;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _timeProvider;
+    private readonly WorkQueue _queue = new();
+    private readonly IsolateSynchronizationContext _synchronizationContext;
+    private readonly CancellationTokenSource _closing = new();
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _threadExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<UnloadStatus> _unloaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly WeakReference _contextReference;
+    private IsolateLoadContext? _context;
+    private Thread? _thread;
+    private int _state;
+
+    private Isolate(IsolateOptions options)
+    {
+        _options = options;
+        Id = Interlocked.Increment(ref s_nextId);
+        Name = options.Name ?? $"isolate-{Id}";
+        _logger = options.LoggerFactory?.CreateLogger("Isolates.Isolate") ?? NullLogger.Instance;
+        _timeProvider = options.TimeProvider ?? TimeProvider.System;
+        _synchronizationContext = new IsolateSynchronizationContext(_queue, this);
+        _contextReference = CreateContext(options, Name, this, out _context);
+    }
+
+    /// <summary>A process-wide unique, increasing id.</summary>
+    public long Id { get; }
+
+    /// <summary>The name given in <see cref="IsolateOptions.Name"/>, or <c>isolate-{Id}</c>.</summary>
+    public string Name { get; }
+
+    /// <summary>Where the isolate is in its life.</summary>
+    public IsolateState State => (IsolateState)Volatile.Read(ref _state);
+
+    /// <summary>
+    /// Completes when the isolate has stopped: successfully after <see cref="CloseAsync"/>, faulted with an
+    /// <see cref="IsolateExecutionException"/> when an exception escaped isolate code outside any call. Await it
+    /// (or attach a continuation) to learn that an isolate ended without polling.
+    /// </summary>
+    public Task Completion => _completion.Task;
+
+    /// <summary>Completes with the result of the unload check once the isolate has stopped.</summary>
+    public Task<UnloadStatus> Unloaded => _unloaded.Task;
+
+    /// <summary>Whether the isolate's context was verified as collected after it stopped.</summary>
+    public UnloadStatus UnloadStatus => _unloaded.Task.IsCompleted ? _unloaded.Task.Result : UnloadStatus.Pending;
+
+    /// <summary>When the isolate failed to unload or to stop, what is known about why; otherwise null.</summary>
+    public string? UnloadDiagnostic { get; private set; }
+
+    /// <summary>
+    /// Cancelled when the isolate starts closing. Long-running isolate code should watch it (through
+    /// <see cref="Current"/>) and return, because a thread cannot be stopped from outside.
+    /// </summary>
+    public CancellationToken ClosingToken => _closing.Token;
+
+    /// <summary>The options the isolate was created with.</summary>
+    public IsolateOptions Options => _options;
+
+    /// <summary>
+    /// The isolate the calling code runs in, or null in host code. Also set for thread-pool work started by isolate
+    /// code (through the isolate's contextual reflection scope, which flows with the execution context).
+    /// </summary>
+    public static Isolate? Current =>
+        t_current ?? (AssemblyLoadContext.CurrentContextualReflectionContext as IsolateLoadContext)?.Owner;
+
+    /// <summary>The isolates alive in this process: created and not yet stopped (a snapshot).</summary>
+    public static IReadOnlyCollection<Isolate> All => [.. Live.Values.OrderBy(i => i.Id)];
+
+    /// <summary>How many calls and callbacks are waiting in the isolate's queue (approximate, for monitoring).</summary>
+    public int QueueLength => _queue.Count;
+
+    /// <inheritdoc />
+    public override string ToString() => $"Isolate '{Name}' ({Id}, {State})";
+
+    /// <summary>Closes the isolate; the same as <see cref="CloseAsync"/>.</summary>
+    /// <returns>A task that completes when the isolate has closed.</returns>
+    public ValueTask DisposeAsync() => new(CloseAsync());
+
+    internal IsolateLoadContext? Context => _context;
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static WeakReference CreateContext(IsolateOptions options, string name, Isolate owner, out IsolateLoadContext? context)
+    {
+        var created = IsolateLoadContext.Create(name, options.Collectible, options.SharedAssemblies);
+        created.Owner = owner;
+        context = created;
+        return new WeakReference(created, trackResurrection: false);
+    }
+}

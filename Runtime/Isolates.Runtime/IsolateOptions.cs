@@ -1,0 +1,91 @@
+using Microsoft.Extensions.Logging;
+
+namespace Isolates;
+
+/// <summary>
+/// How an isolate is created. Every setting has a default that suits a short-lived worker, so
+/// <c>new IsolateOptions()</c> is a valid choice.
+/// </summary>
+public sealed record IsolateOptions
+{
+    /// <summary>
+    /// A name for logs, thread names and errors. Defaults to <c>isolate-{id}</c>. Names need not be unique.
+    /// </summary>
+    public string? Name { get; init; }
+
+    /// <summary>
+    /// Whether the isolate's context can be unloaded when it closes (the default). A non-collectible isolate never
+    /// frees its code, but its code gets ReadyToRun images and tiered compilation, which makes it start
+    /// calling faster and run hot loops faster: the better choice for long-lived pool workers.
+    /// </summary>
+    public bool Collectible { get; init; } = true;
+
+    /// <summary>
+    /// Simple names of extra assemblies to share with the host instead of loading a private copy in the isolate.
+    /// A shared assembly has ONE set of static fields for the whole process, so share only assemblies whose
+    /// statics are safe to share (or that have none). The framework, the Isolates runtime and MessagePack are
+    /// always shared; see <c>docs/sharing-policy.md</c>.
+    /// </summary>
+    public IReadOnlyCollection<string> SharedAssemblies { get; init; } = [];
+
+    /// <summary>
+    /// How long <see cref="Isolate.CloseAsync"/> waits for code that is running on the isolate's thread to return
+    /// before it gives up on the thread, reports the isolate as stuck and returns. Default 10 seconds.
+    /// A thread cannot be stopped from outside in .NET; see the README.
+    /// </summary>
+    public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long to keep checking that the context was collected after it was unloaded before reporting it as
+    /// <see cref="UnloadStatus.Leaked"/>. Default 5 seconds. <see cref="TimeSpan.Zero"/> skips the check.
+    /// </summary>
+    public TimeSpan UnloadTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Whether <see cref="Isolate.CloseAsync"/> waits for the unload check to finish (the default). When false,
+    /// CloseAsync returns once the thread has stopped and the check finishes in the background; observe it through
+    /// <see cref="Isolate.Unloaded"/>.
+    /// </summary>
+    public bool WaitForUnload { get; init; } = true;
+
+    /// <summary>Where the isolate logs its life (started, faulted, failed to unload). Defaults to no logging.</summary>
+    public ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>The clock for timeouts, replaceable in tests. Defaults to <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider? TimeProvider { get; init; }
+
+    /// <summary>Stack size of the isolate's thread in bytes; 0 (the default) uses the runtime's default.</summary>
+    public int MaxStackSize { get; init; }
+
+    internal void Validate()
+    {
+        if (Name is { Length: 0 })
+        {
+            throw new ArgumentException("IsolateOptions.Name must not be empty; leave it null to get a generated name.", nameof(Name));
+        }
+
+        if (CloseTimeout < TimeSpan.Zero && CloseTimeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(CloseTimeout), CloseTimeout, "IsolateOptions.CloseTimeout must be zero or positive (or Timeout.InfiniteTimeSpan).");
+        }
+
+        if (UnloadTimeout < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(UnloadTimeout), UnloadTimeout, "IsolateOptions.UnloadTimeout must be zero or positive.");
+        }
+
+        if (MaxStackSize < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxStackSize), MaxStackSize, "IsolateOptions.MaxStackSize must be zero (runtime default) or a positive number of bytes.");
+        }
+
+        ArgumentNullException.ThrowIfNull(SharedAssemblies, nameof(SharedAssemblies));
+        foreach (string name in SharedAssemblies)
+        {
+            if (string.IsNullOrWhiteSpace(name))
+            {
+                throw new ArgumentException("IsolateOptions.SharedAssemblies must hold simple assembly names (e.g. \"MyCompany.Utilities\"), not null or blank entries.", nameof(SharedAssemblies));
+            }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+using System.Collections.Concurrent;
+using System.Reflection;
+using System.Runtime.Loader;
+
+namespace Isolates.Loader;
+
+/// <summary>
+/// Finds the bytes of an assembly an isolate must load privately: a registered in-memory image (scripts), the file
+/// the default context loaded it from, the application's trusted-platform list, or the application folder.
+/// </summary>
+internal static class AssemblyLocator
+{
+    private static readonly Lazy<Dictionary<string, string>> TrustedPlatformAssemblies = new(ReadTrustedPlatformAssemblies);
+    private static readonly ConcurrentDictionary<string, InMemoryAssembly> InMemory = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>An assembly image held in memory, with its symbols, so every isolate can load the same bytes.</summary>
+    public sealed record InMemoryAssembly(byte[] Image, byte[]? Symbols);
+
+    /// <summary>Registers an in-memory image under its simple name so isolates (and their children) can load it.</summary>
+    public static void Register(string simpleName, byte[] image, byte[]? symbols) =>
+        InMemory[simpleName] = new InMemoryAssembly(image, symbols);
+
+    /// <summary>The registered in-memory image for a simple name, if any.</summary>
+    public static InMemoryAssembly? FindInMemory(string simpleName) =>
+        InMemory.TryGetValue(simpleName, out InMemoryAssembly? found) ? found : null;
+
+    /// <summary>The file to load the named assembly from, or null when it is not known.</summary>
+    public static string? FindPath(string simpleName)
+    {
+        if (TrustedPlatformAssemblies.Value.TryGetValue(simpleName, out string? path))
+        {
+            return path;
+        }
+
+        foreach (Assembly loaded in AssemblyLoadContext.Default.Assemblies)
+        {
+            if (string.Equals(loaded.GetName().Name, simpleName, StringComparison.OrdinalIgnoreCase) && loaded.Location.Length > 0)
+            {
+                return loaded.Location;
+            }
+        }
+
+        string candidate = Path.Combine(AppContext.BaseDirectory, simpleName + ".dll");
+        return File.Exists(candidate) ? candidate : null;
+    }
+
+    private static Dictionary<string, string> ReadTrustedPlatformAssemblies()
+    {
+        var map = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        if (AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") is string list)
+        {
+            foreach (string path in list.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+            {
+                map.TryAdd(Path.GetFileNameWithoutExtension(path), path);
+            }
+        }
+
+        return map;
+    }
+}

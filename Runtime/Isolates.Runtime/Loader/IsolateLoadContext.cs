@@ -1,0 +1,59 @@
+using System.Collections.Frozen;
+using System.Diagnostics;
+using System.Reflection;
+using System.Runtime.Loader;
+
+namespace Isolates.Loader;
+
+/// <summary>
+/// The isolate's own <see cref="AssemblyLoadContext"/>: it loads a private copy of every assembly the sharing
+/// policy does not share, which is what gives the isolate its own static fields, and it carries the caches whose
+/// contents reference the isolate's types (they must die with the context, or the context could never unload).
+/// </summary>
+internal sealed class IsolateLoadContext : AssemblyLoadContext
+{
+    public IsolateLoadContext(string name, bool collectible, IReadOnlySet<string> extraShared)
+        : base(name, collectible)
+    {
+        ExtraShared = extraShared;
+        Cache = new ContextCache();
+    }
+
+    /// <summary>Simple names the isolate's options added to the shared set.</summary>
+    public IReadOnlySet<string> ExtraShared { get; }
+
+    /// <summary>Codecs and call targets built for this context's types.</summary>
+    public ContextCache Cache { get; }
+
+    /// <summary>The isolate that owns this context; set once, right after construction.</summary>
+    public Isolate? Owner { get; set; }
+
+    protected override Assembly? Load(AssemblyName assemblyName)
+    {
+        string? simpleName = assemblyName.Name;
+        if (simpleName is null || SharingPolicy.IsShared(simpleName, ExtraShared))
+        {
+            return null; // resolved by the default context: one shared copy
+        }
+
+        if (AssemblyLocator.FindInMemory(simpleName) is { } image)
+        {
+            using var imageStream = new MemoryStream(image.Image, writable: false);
+            using MemoryStream? symbolStream = image.Symbols is null ? null : new MemoryStream(image.Symbols, writable: false);
+            return LoadFromStream(imageStream, symbolStream);
+        }
+
+        string? path = AssemblyLocator.FindPath(simpleName);
+        if (path is not null)
+        {
+            return LoadFromAssemblyPath(path);
+        }
+
+        Debug.WriteLine($"Isolates: no file found for '{assemblyName}'; falling back to the default context.");
+        return null;
+    }
+
+    /// <summary>Creates a context with no extra shared assemblies (used where options are not at hand).</summary>
+    public static IsolateLoadContext Create(string name, bool collectible, IEnumerable<string> extraShared) =>
+        new(name, collectible, extraShared.ToFrozenSet(StringComparer.OrdinalIgnoreCase));
+}

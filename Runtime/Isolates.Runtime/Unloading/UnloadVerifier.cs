@@ -1,0 +1,115 @@
+using System.Diagnostics;
+
+namespace Isolates.Unloading;
+
+/// <summary>
+/// Checks that unloaded contexts are really collected, the documented way: a weak reference to the context and
+/// rounds of <c>GC.Collect</c> + <c>WaitForPendingFinalizers</c>, bounded in time. One background loop serves
+/// every isolate being checked, so closing many isolates at once pays for the same collections only once.
+/// </summary>
+internal static class UnloadVerifier
+{
+    private static readonly List<Entry> Pending = [];
+    private static bool s_running;
+
+    /// <summary>Completes with <see cref="UnloadStatus.Unloaded"/> once the context is gone, or Leaked at the deadline.</summary>
+    public static Task<UnloadStatus> WaitForCollectionAsync(WeakReference context, TimeSpan timeout, TimeProvider timeProvider)
+    {
+        if (timeout == TimeSpan.Zero)
+        {
+            return Task.FromResult(context.IsAlive ? UnloadStatus.Pending : UnloadStatus.Unloaded);
+        }
+
+        var entry = new Entry(context, timeProvider.GetTimestamp(), timeout, timeProvider);
+        bool start;
+        lock (Pending)
+        {
+            Pending.Add(entry);
+            start = !s_running;
+            s_running = true;
+        }
+
+        if (start)
+        {
+            _ = Task.Run(RunAsync);
+        }
+
+        return entry.Done.Task;
+    }
+
+    public static string ExplainLeak(string isolateName, TimeSpan timeout) =>
+        $"The context of isolate '{isolateName}' was still alive {timeout.TotalMilliseconds:0} ms after it was unloaded, " +
+        "so something outside the isolate still references one of its objects, types or delegates. Common causes: a handler " +
+        "the isolate added to a shared event and never removed (AppDomain, Console, static events of shared libraries), a " +
+        "Timer, thread or thread-pool work the isolate started that is still running, a cache in a shared library keyed by the " +
+        "isolate's types (TypeDescriptor, System.Text.Json, XmlSerializer), or an object of the isolate kept through a shared " +
+        "type. Find the root with dotnet-dump (dumpheap -type LoaderAllocator, gcroot); see docs/unloading.md.";
+
+    private static async Task RunAsync()
+    {
+        int round = 0;
+        while (true)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+
+            List<(Entry Entry, UnloadStatus Status)> finished = [];
+            lock (Pending)
+            {
+                for (int i = Pending.Count - 1; i >= 0; i--)
+                {
+                    Entry entry = Pending[i];
+                    if (!entry.Context.IsAlive)
+                    {
+                        finished.Add((entry, UnloadStatus.Unloaded));
+                        Pending.RemoveAt(i);
+                    }
+                    else if (entry.TimeProvider.GetElapsedTime(entry.Started) >= entry.Timeout)
+                    {
+                        finished.Add((entry, UnloadStatus.Leaked));
+                        Pending.RemoveAt(i);
+                    }
+                }
+
+                if (Pending.Count == 0)
+                {
+                    s_running = false;
+                }
+            }
+
+            // Completing outside the lock: continuations may run user code.
+            foreach ((Entry entry, UnloadStatus status) in finished)
+            {
+                entry.Done.TrySetResult(status);
+            }
+
+            lock (Pending)
+            {
+                if (!s_running)
+                {
+                    return;
+                }
+            }
+
+            round++;
+
+            // The first rounds follow each other closely (unloading takes a few collections); then back off.
+            await Task.Delay(round < 4 ? TimeSpan.FromMilliseconds(1) : TimeSpan.FromMilliseconds(Math.Min(100, 5 * round))).ConfigureAwait(false);
+            Debug.Assert(round < int.MaxValue);
+        }
+    }
+
+    private sealed class Entry(WeakReference context, long started, TimeSpan timeout, TimeProvider timeProvider)
+    {
+        public WeakReference Context { get; } = context;
+
+        public long Started { get; } = started;
+
+        public TimeSpan Timeout { get; } = timeout;
+
+        public TimeProvider TimeProvider { get; } = timeProvider;
+
+        public TaskCompletionSource<UnloadStatus> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

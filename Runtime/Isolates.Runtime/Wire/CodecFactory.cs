@@ -1,0 +1,134 @@
+using System.Reflection;
+using Isolates.Loader;
+using MessagePack;
+
+namespace Isolates.Wire;
+
+/// <summary>
+/// Builds and caches the codec for a type, and is the one place that decides what is shareable: a type without a
+/// codec is not, and the <see cref="NotShareableException"/> says which member made it so.
+/// </summary>
+internal static class CodecFactory
+{
+    /// <summary>The codec for <paramref name="type"/>; throws <see cref="NotShareableException"/> when it has none.</summary>
+    public static Codec Get(Type type)
+    {
+        ArgumentNullException.ThrowIfNull(type);
+        if (ContextCache.For(type).Codecs.TryGetValue(type, out Codec? cached))
+        {
+            return cached;
+        }
+
+        var building = new Dictionary<Type, Codec>();
+        Codec codec = Build(type, path: null, building);
+
+        // Publish only complete codecs; a concurrent builder may have won, and either result is equivalent.
+        foreach ((Type builtType, Codec built) in building)
+        {
+            ContextCache.For(builtType).Codecs.TryAdd(builtType, built);
+        }
+
+        return ContextCache.For(type).Codecs.GetOrAdd(type, codec);
+    }
+
+    /// <summary>Whether <paramref name="type"/> is shareable, without throwing.</summary>
+    public static bool IsShareable(Type type, out NotShareableException? reason)
+    {
+        try
+        {
+            _ = Get(type);
+            reason = null;
+            return true;
+        }
+        catch (NotShareableException ex)
+        {
+            reason = ex;
+            return false;
+        }
+    }
+
+    private static Codec Build(Type type, string? path, Dictionary<Type, Codec> building)
+    {
+        if (ContextCache.For(type).Codecs.TryGetValue(type, out Codec? cached) || building.TryGetValue(type, out cached))
+        {
+            return cached;
+        }
+
+        // The member path names the top-level type and each member down to this one: Order.Lines[].Stream.
+        Codec Child(Type childType, string segment) =>
+            Build(childType, (path ?? type.Name) + (segment.StartsWith('[') ? segment : "." + segment), building);
+
+        Codec? codec = ScalarCodec.TryCreate(type);
+        if (codec is null && type.IsEnum)
+        {
+            codec = new EnumCodec(type);
+        }
+
+        if (codec is null && Nullable.GetUnderlyingType(type) is { } underlying)
+        {
+            codec = new NullableCodec(type, Build(underlying, path, building));
+        }
+
+        codec ??= SequenceCodec.TryCreate(type, Child) ?? (Codec?)DictionaryCodec.TryCreate(type, Child);
+        if (codec is null && type.GetCustomAttribute<MessagePackObjectAttribute>(inherit: false) is { } attribute)
+        {
+            var objectCodec = new ObjectCodec(type);
+            building[type] = objectCodec; // registered first, so recursive types find it
+            try
+            {
+                objectCodec.Initialize(attribute, Child);
+            }
+            catch
+            {
+                building.Remove(type);
+                throw;
+            }
+
+            return objectCodec;
+        }
+
+        if (codec is null)
+        {
+            string where = path is null ? string.Empty : path + ": ";
+            throw new NotShareableException(type, path ?? string.Empty, $"{where}{type} is not shareable: {Explain(type)}");
+        }
+
+        building[type] = codec;
+        return codec;
+    }
+
+    private static string Explain(Type type)
+    {
+        if (type == typeof(object) || type.IsInterface || type.IsAbstract)
+        {
+            return "it is an abstract, interface or object type, and only a concrete type can be rebuilt on the other side. Declare the concrete shareable type.";
+        }
+
+        if (typeof(Delegate).IsAssignableFrom(type))
+        {
+            return "delegates carry code and captured state. Pass a static method as the call's function, and data as arguments.";
+        }
+
+        if (typeof(Task).IsAssignableFrom(type) || type.Name.StartsWith("ValueTask", StringComparison.Ordinal))
+        {
+            return "a task is not a value. Await it inside the isolate and return its result.";
+        }
+
+        if (typeof(IDisposable).IsAssignableFrom(type) || typeof(IAsyncDisposable).IsAssignableFrom(type) || typeof(MarshalByRefObject).IsAssignableFrom(type))
+        {
+            return "it holds a resource (a stream, handle, connection or lock) that belongs to one isolate. Pass the data it produces instead.";
+        }
+
+        if (type.IsPointer || type.IsByRef || type.IsByRefLike)
+        {
+            return "pointers, by-ref and ref struct values cannot leave the stack they live on.";
+        }
+
+        if (type.IsArray)
+        {
+            return "only single-dimensional arrays are shareable.";
+        }
+
+        return "mark it [MessagePackObject] and give each member a [Key] (records work well), or pass one of the shareable types listed in docs/shareable.md.";
+    }
+}

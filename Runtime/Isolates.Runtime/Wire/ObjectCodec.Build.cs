@@ -1,0 +1,210 @@
+using System.Reflection;
+using System.Runtime.Serialization;
+using MessagePack;
+
+namespace Isolates.Wire;
+
+/// <summary>How an <see cref="ObjectCodec"/> finds a type's members and constructor (MessagePack's rules).</summary>
+internal sealed partial class ObjectCodec
+{
+    private const BindingFlags InstanceMembers = BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly;
+
+    /// <summary>Finds members and constructor; <paramref name="memberCodec"/> builds (or finds) each member's codec.</summary>
+    public void Initialize(MessagePackObjectAttribute attribute, Func<Type, string, Codec> memberCodec)
+    {
+        if (Type.IsAbstract || Type.IsInterface)
+        {
+            throw new NotShareableException(Type, string.Empty, $"{Type} is abstract; only concrete [MessagePackObject] types can be rebuilt on the other side.");
+        }
+
+        List<Member> members = attribute.KeyAsPropertyName ? FindNamedMembers() : FindKeyedMembers();
+        _intKeys = members.Count > 0 && members.TrueForAll(m => m.IntKey >= 0);
+        if (!_intKeys && members.Exists(m => m.IntKey >= 0))
+        {
+            throw new NotShareableException(Type, string.Empty, $"{Type} mixes integer and string [Key]s; use one kind for all members.");
+        }
+
+        for (int i = 0; i < members.Count; i++)
+        {
+            members[i].Ordinal = i;
+            members[i].Codec = memberCodec(members[i].Type, members[i].Name);
+        }
+
+        _members = [.. members];
+        if (_intKeys)
+        {
+            _byIndex = new Member?[members.Max(m => m.IntKey) + 1];
+            foreach (Member member in members)
+            {
+                _byIndex[member.IntKey] = _byIndex[member.IntKey] is null
+                    ? member
+                    : throw new NotShareableException(Type, member.Name, $"{Type.Name}.{member.Name}: [Key({member.IntKey})] is used twice in {Type}.");
+            }
+        }
+        else
+        {
+            _byName = new Dictionary<string, Member>(StringComparer.Ordinal);
+            foreach (Member member in members)
+            {
+                if (!_byName.TryAdd(member.StringKey, member))
+                {
+                    throw new NotShareableException(Type, member.Name, $"{Type.Name}.{member.Name}: key \"{member.StringKey}\" is used twice in {Type}.");
+                }
+            }
+        }
+
+        ChooseConstructor();
+    }
+
+    private List<Member> FindKeyedMembers()
+    {
+        var members = new List<Member>();
+        foreach ((MemberInfo info, Type type, FieldInfo? field, PropertyInfo? property) in EnumerateMembers())
+        {
+            KeyAttribute? key = info.GetCustomAttribute<KeyAttribute>();
+            if (key is null)
+            {
+                bool ignored = info.IsDefined(typeof(IgnoreMemberAttribute)) || info.IsDefined(typeof(IgnoreDataMemberAttribute));
+                bool isPublic = field?.IsPublic ?? property!.GetMethod?.IsPublic ?? false;
+                if (isPublic && !ignored)
+                {
+                    throw new NotShareableException(Type, info.Name,
+                        $"{Type.Name}.{info.Name}: public members of a [MessagePackObject] need a [Key] or [IgnoreMember], so that no data is dropped silently.");
+                }
+
+                continue;
+            }
+
+            var member = new Member(info.Name, type, field, property);
+            if (key.IntKey is int intKey)
+            {
+                member.IntKey = intKey >= 0 ? intKey : throw new NotShareableException(Type, info.Name, $"{Type.Name}.{info.Name}: [Key] must not be negative.");
+            }
+            else
+            {
+                member.StringKey = key.StringKey!;
+            }
+
+            members.Add(member);
+        }
+
+        return members;
+    }
+
+    private List<Member> FindNamedMembers()
+    {
+        var members = new List<Member>();
+        foreach ((MemberInfo info, Type type, FieldInfo? field, PropertyInfo? property) in EnumerateMembers())
+        {
+            bool isPublic = field?.IsPublic ?? property!.GetMethod?.IsPublic ?? false;
+            if (!isPublic || info.IsDefined(typeof(IgnoreMemberAttribute)) || info.IsDefined(typeof(IgnoreDataMemberAttribute)))
+            {
+                continue;
+            }
+
+            var member = new Member(info.Name, type, field, property);
+            if (info.GetCustomAttribute<KeyAttribute>()?.StringKey is { } explicitName)
+            {
+                member.StringKey = explicitName;
+            }
+
+            members.Add(member);
+        }
+
+        return members;
+    }
+
+    /// <summary>Instance fields and properties of the type and its bases; auto-properties are accessed through their backing field.</summary>
+    private IEnumerable<(MemberInfo Info, Type Type, FieldInfo? Field, PropertyInfo? Property)> EnumerateMembers()
+    {
+        var seenProperties = new HashSet<string>(StringComparer.Ordinal);
+        for (Type? current = Type; current is not null && current != typeof(object) && current != typeof(ValueType); current = current.BaseType)
+        {
+            foreach (PropertyInfo property in current.GetProperties(InstanceMembers))
+            {
+                if (property.GetIndexParameters().Length > 0 || property.GetMethod is null || !seenProperties.Add(property.Name))
+                {
+                    continue;
+                }
+
+                FieldInfo? backing = current.GetField($"<{property.Name}>k__BackingField", InstanceMembers);
+                yield return (property, property.PropertyType, backing, backing is null ? property : null);
+            }
+
+            foreach (FieldInfo field in current.GetFields(InstanceMembers))
+            {
+                if (!field.Name.StartsWith('<'))
+                {
+                    yield return (field, field.FieldType, field, null);
+                }
+            }
+        }
+    }
+
+    private void ChooseConstructor()
+    {
+        ConstructorInfo[] constructors = Type.GetConstructors(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic);
+        ConstructorInfo? chosen = constructors.FirstOrDefault(c => c.IsDefined(typeof(SerializationConstructorAttribute)));
+        int[]? mapping = chosen is null ? null : MapParameters(chosen)
+            ?? throw new NotShareableException(Type, string.Empty, $"The [SerializationConstructor] of {Type} has parameters that match no [Key] member by name and type.");
+
+        if (chosen is null)
+        {
+            foreach (ConstructorInfo candidate in constructors.Where(c => c.IsPublic).OrderByDescending(c => c.GetParameters().Length))
+            {
+                if (MapParameters(candidate) is { } candidateMapping)
+                {
+                    chosen = candidate;
+                    mapping = candidateMapping;
+                    break;
+                }
+            }
+        }
+
+        if (chosen is null && !Type.IsValueType)
+        {
+            chosen = constructors.FirstOrDefault(c => c.GetParameters().Length == 0)
+                ?? throw new NotShareableException(Type, string.Empty,
+                    $"{Type} has no constructor the runtime can call: add a public constructor whose parameters match its [Key] members by name, or a parameterless one.");
+            mapping = [];
+        }
+
+        _constructor = chosen;
+        _constructorMembers = mapping ?? [];
+        ParameterInfo[] parameters = chosen?.GetParameters() ?? [];
+        _constructorDefaults = new object?[parameters.Length];
+        for (int i = 0; i < parameters.Length; i++)
+        {
+            _constructorDefaults[i] = parameters[i].HasDefaultValue ? parameters[i].DefaultValue : null;
+            _members[_constructorMembers[i]].SetByConstructor = true;
+        }
+
+        foreach (Member member in _members)
+        {
+            if (!member.SetByConstructor && !member.CanSet)
+            {
+                throw new NotShareableException(Type, member.Name,
+                    $"{Type.Name}.{member.Name} is encoded but cannot be set when the value is rebuilt: give it a setter (init is fine) or a matching constructor parameter.");
+            }
+        }
+    }
+
+    private int[]? MapParameters(ConstructorInfo constructor)
+    {
+        ParameterInfo[] parameters = constructor.GetParameters();
+        var mapping = new int[parameters.Length];
+        for (int i = 0; i < parameters.Length; i++)
+        {
+            Member? match = Array.Find(_members, m =>
+                string.Equals(m.Name, parameters[i].Name, StringComparison.OrdinalIgnoreCase) && m.Type == parameters[i].ParameterType);
+            if (match is null)
+            {
+                return null;
+            }
+
+            mapping[i] = match.Ordinal;
+        }
+
+        return mapping;
+    }
+}
