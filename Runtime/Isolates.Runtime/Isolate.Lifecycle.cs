@@ -188,7 +188,6 @@ public sealed partial class Isolate
         }
 
         _inFlight.Clear();
-        _context?.Cache.Targets.Clear();
     }
 
     private void RequestStop()
@@ -251,6 +250,7 @@ public sealed partial class Isolate
         }
 
         context.Owner = null;
+        context.Cache.Retire(); // nothing reachable from the context object may reference its types (see ContextCache)
         context.Unload();
         context = null;
         _ = VerifyUnloadAsync();

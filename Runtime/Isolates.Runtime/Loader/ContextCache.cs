@@ -8,13 +8,19 @@ using Isolates.Wire;
 namespace Isolates.Loader;
 
 /// <summary>
-/// Per-context caches of things built by reflection over a context's types: codecs and call plans. A cache for a
-/// collectible context lives in that context (or is keyed weakly by it), so caching never keeps a context alive.
+/// Per-context caches of things built by reflection over a context's types: codecs and call plans.
 /// </summary>
+/// <remarks>
+/// After <see cref="AssemblyLoadContext.Unload"/> the runtime keeps the context object alive until its loader
+/// allocator is collected, so anything reachable from the context object that references the context's types
+/// keeps it alive forever (measured: even a <see cref="ConditionalWeakTable{TKey,TValue}"/> keyed by the context
+/// leaks). An isolate's cache is therefore emptied and retired before its context is unloaded, and contexts that
+/// are not isolates get no cache at all.
+/// </remarks>
 internal sealed class ContextCache
 {
     private static readonly ContextCache Global = new();
-    private static readonly ConditionalWeakTable<AssemblyLoadContext, ContextCache> Foreign = new();
+    private bool _retired;
 
     public ConcurrentDictionary<Type, Codec> Codecs { get; } = new();
 
@@ -43,13 +49,18 @@ internal sealed class ContextCache
             return Global;
         }
 
-        AssemblyLoadContext? context = AssemblyLoadContext.GetLoadContext(assembly);
-        return context switch
-        {
-            IsolateLoadContext isolateContext => isolateContext.Cache,
-            null => Global,
-            _ => Foreign.GetValue(context, static _ => new ContextCache()),
-        };
+        return AssemblyLoadContext.GetLoadContext(assembly) is IsolateLoadContext { Cache._retired: false } isolateContext
+            ? isolateContext.Cache
+            : new ContextCache(); // used once and dropped: correct, only slower
+    }
+
+    /// <summary>Empties the cache for good; called on the isolate's thread just before its context is unloaded.</summary>
+    public void Retire()
+    {
+        _retired = true;
+        Codecs.Clear();
+        CallPlans.Clear();
+        Targets.Clear();
     }
 
     private static Assembly? FindCollectibleAssembly(Type type)

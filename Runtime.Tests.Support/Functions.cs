@@ -1,0 +1,168 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Loader;
+using MessagePack;
+
+namespace Isolates.Tests.Support;
+
+// Code that tests run inside isolates. Each isolate gets its own copy of this assembly, so every static field
+// below is per isolate.
+
+/// <summary>A counter with per-isolate state.</summary>
+public static class Counter
+{
+    private static int s_count;
+
+    public static int Bump() => ++s_count;
+
+    public static int Read() => s_count;
+
+    public static void Add(int amount) => s_count += amount;
+}
+
+[MessagePackObject]
+public sealed record Point([property: Key(0)] int X, [property: Key(1)] int Y);
+
+public static class Geometry
+{
+    public static Point Scale(Point p, int k) => new(p.X * k, p.Y * k);
+
+    /// <summary>True when the argument was rebuilt as a type of the isolate's own context.</summary>
+    public static bool IsOwnType(Point p) =>
+        AssemblyLoadContext.GetLoadContext(p.GetType().Assembly) == AssemblyLoadContext.GetLoadContext(typeof(Geometry).Assembly) &&
+        AssemblyLoadContext.GetLoadContext(p.GetType().Assembly) != AssemblyLoadContext.Default;
+}
+
+public static class Work
+{
+    public static async Task<long> SumAsync(int n)
+    {
+        long sum = 0;
+        for (int i = 1; i <= n; i++)
+        {
+            sum += i;
+            if (i % 100 == 0)
+            {
+                await Task.Yield();
+            }
+        }
+
+        return sum;
+    }
+
+    public static int Identity(int x) => x;
+
+    public static string Concat(string a, int b, double c, bool d) => $"{a}|{b}|{c}|{d}";
+
+    public static async ValueTask<int> DoubleLaterAsync(int x)
+    {
+        await Task.Delay(1);
+        return x * 2;
+    }
+
+    public static async Task TouchAsync()
+    {
+        await Task.Yield();
+        Counter.Bump();
+    }
+
+    public static int ThreadId() => Environment.CurrentManagedThreadId;
+
+    /// <summary>Awaits in several ways and reports the thread each continuation ran on.</summary>
+    public static async Task<int[]> ThreadsAcrossAwaitsAsync()
+    {
+        var threads = new List<int> { Environment.CurrentManagedThreadId };
+        await Task.Yield();
+        threads.Add(Environment.CurrentManagedThreadId);
+        await Task.Delay(5);
+        threads.Add(Environment.CurrentManagedThreadId);
+        await Task.Run(() => Thread.Sleep(1));
+        threads.Add(Environment.CurrentManagedThreadId);
+        return [.. threads];
+    }
+
+    public static string? CurrentIsolateName() => Isolate.Current?.Name;
+
+    public static bool HasIsolateSynchronizationContext() =>
+        SynchronizationContext.Current is not null && SynchronizationContext.Current.GetType().Name == "IsolateSynchronizationContext";
+
+    public static void Sleep(int milliseconds) => Thread.Sleep(milliseconds);
+
+    public static Task NeverAsync() => new TaskCompletionSource().Task;
+
+    public static async Task<int> CountUntilCancelledAsync(CancellationToken token)
+    {
+        int ticks = 0;
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(5, token);
+                ticks++;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            Counter.Add(1000); // visible to a later call: the isolate saw the cancellation
+            throw;
+        }
+    }
+
+    public static int[] Mutate(int[] values)
+    {
+        values[0] = -1;
+        return values;
+    }
+
+    /// <summary>Resolves a type by name under the isolate's contextual reflection.</summary>
+    public static bool TypeGetTypeFindsOwnCopy() =>
+        Type.GetType(typeof(Counter).AssemblyQualifiedName!) == typeof(Counter);
+
+    public static async Task<int> BumpInNestedIsolateAsync()
+    {
+        Counter.Bump();
+        Counter.Bump(); // this isolate's counter is now 2
+        await using Isolate nested = await Isolate.CreateAsync(new IsolateOptions { Name = "nested" });
+        int inNested = await nested.CallAsync(Counter.Bump); // a fresh copy: 1
+        return (inNested * 100) + Counter.Read();
+    }
+
+    public static void RegisterClosingCallback()
+    {
+        Isolate.Current!.ClosingToken.Register(() => s_closingThread = Environment.CurrentManagedThreadId);
+    }
+
+    private static int s_closingThread;
+
+    public static int ClosingThread() => s_closingThread;
+}
+
+public static class Failing
+{
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static int Throw(string message) => throw new InvalidOperationException(message, new ArgumentException("inner cause"));
+
+    public static async Task<int> ThrowLaterAsync(string message)
+    {
+        await Task.Yield();
+        throw new FormatException(message);
+    }
+
+    public static void StartAsyncVoidThatThrows() => AsyncVoid();
+
+    public static void StartUnobservedFailingTask()
+    {
+        _ = Task.Run(() => throw new InvalidTimeZoneException("nobody awaited this"));
+    }
+
+    public static void LeakIntoSharedEvent() => AppDomain.CurrentDomain.ProcessExit += OnProcessExit;
+
+    private static void OnProcessExit(object? sender, EventArgs e)
+    {
+    }
+
+    private static async void AsyncVoid()
+    {
+        await Task.Yield();
+        throw new NotSupportedException("escaped from async void");
+    }
+}

@@ -1,0 +1,33 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Runtime;
+using System.Runtime.InteropServices;
+
+namespace Isolates.Benchmarks.Quick;
+
+/// <summary>What the numbers were measured on; they mean little without it.</summary>
+internal sealed record MachineInfo(int Cores, string Cpu, string Os, string Runtime, string Gc, string Configuration)
+{
+    public static MachineInfo Current() => new(
+        Environment.ProcessorCount,
+        ReadCpuModel() ?? RuntimeInformation.ProcessArchitecture.ToString(),
+        RuntimeInformation.OSDescription,
+        $"{RuntimeInformation.FrameworkDescription} ({RuntimeInformation.RuntimeIdentifier})",
+        GCSettings.IsServerGC ? "server" : "workstation",
+        typeof(MachineInfo).Assembly.GetCustomAttribute<DebuggableAttribute>()?.IsJITOptimizerDisabled == true ? "Debug" : "Release");
+
+    public override string ToString() =>
+        $"{Cores} cores, {Cpu}, {Os}, {Runtime}, {Gc} GC, {Configuration} build";
+
+    private static string? ReadCpuModel()
+    {
+        const string cpuinfo = "/proc/cpuinfo";
+        if (!File.Exists(cpuinfo))
+        {
+            return null;
+        }
+
+        string? line = File.ReadLines(cpuinfo).FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
+        return line?[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim();
+    }
+}

@@ -1,0 +1,37 @@
+namespace Isolates.Benchmarks.Quick;
+
+/// <summary>The quick harness's command line: sizes (shrunk further by <c>--ci</c>) and where to write the report.</summary>
+internal sealed record QuickOptions(bool Ci, string? WritePath, int Spawns, int FirstCalls, int RoundTrips, int MemoryIsolates, string CommandLine)
+{
+    public const string Usage = "usage: --quick [--ci] [--write PATH]   (anything else runs BenchmarkDotNet, e.g. --filter '*')";
+
+    /// <summary>Parses the arguments; null (after printing why) when they are not understood.</summary>
+    public static QuickOptions? Parse(string[] args)
+    {
+        bool ci = false;
+        string? write = null;
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--quick":
+                    break;
+                case "--ci":
+                    ci = true;
+                    break;
+                case "--write" when i + 1 < args.Length:
+                    write = args[++i];
+                    break;
+                default:
+                    Console.Error.WriteLine($"unknown or incomplete argument '{args[i]}'");
+                    Console.Error.WriteLine(Usage);
+                    return null;
+            }
+        }
+
+        string commandLine = "dotnet run -c Release --project tools/Isolates.Benchmarks -- " + string.Join(' ', args);
+        return ci
+            ? new QuickOptions(ci, write, Spawns: 40, FirstCalls: 20, RoundTrips: 6_000, MemoryIsolates: 100, commandLine)
+            : new QuickOptions(ci, write, Spawns: 200, FirstCalls: 100, RoundTrips: 20_000, MemoryIsolates: 1_000, commandLine);
+    }
+}

@@ -1,0 +1,51 @@
+using System.Diagnostics;
+
+namespace Isolates.Benchmarks.Quick;
+
+/// <summary>Runs the four figures with the quick harness, prints the table and optionally writes the markdown report.</summary>
+internal static class QuickRunner
+{
+    public static async Task<int> RunAsync(QuickOptions options)
+    {
+        var machine = MachineInfo.Current();
+        Console.WriteLine($"Isolates quick benchmarks{(options.Ci ? " (--ci sizes)" : string.Empty)}: {machine}");
+        if (machine.Configuration != "Release")
+        {
+            Console.WriteLine("warning: not a Release build; numbers will be pessimistic (use dotnet run -c Release).");
+        }
+
+        var notes = new List<string>();
+        var rows = new List<Row>();
+        var total = Stopwatch.StartNew();
+        await Step("spawn", async () => rows.AddRange(await SpawnFigure.MeasureAsync(options.Spawns, notes)));
+        await Step("first call", async () => rows.AddRange(await FirstCallFigure.MeasureAsync(options.FirstCalls)));
+        await Step("round trip", async () => rows.AddRange(await RoundTripFigure.MeasureAsync(options.RoundTrips)));
+        await Step("memory", async () => rows.AddRange(await MemoryFigure.MeasureAsync(options.MemoryIsolates, notes)));
+
+        Console.WriteLine();
+        Console.Write(Report.ConsoleTable(rows));
+        foreach (string note in notes)
+        {
+            Console.WriteLine("note: " + note);
+        }
+
+        Console.WriteLine($"total {total.Elapsed.TotalSeconds:N1} s");
+        if (options.WritePath is { } path)
+        {
+            string full = Path.GetFullPath(path);
+            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+            await File.WriteAllTextAsync(full, Report.Markdown(rows, notes, machine, options, DateTime.UtcNow));
+            Console.WriteLine($"wrote {full}");
+        }
+
+        return 0;
+    }
+
+    private static async Task Step(string name, Func<Task> measure)
+    {
+        var watch = Stopwatch.StartNew();
+        Console.Write($"  {name}...");
+        await measure();
+        Console.WriteLine($" {watch.Elapsed.TotalSeconds:N1} s");
+    }
+}

@@ -1,0 +1,103 @@
+using System.Globalization;
+using System.Text;
+
+namespace Isolates.Benchmarks.Quick;
+
+/// <summary>Renders the rows as a console table and as docs/performance.md.</summary>
+internal static class Report
+{
+    private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
+    public static string ConsoleTable(IReadOnlyList<Row> rows)
+    {
+        var text = new StringBuilder();
+        text.AppendLine(Invariant, $"{"figure",-72} {"unit",-4} {"Isolates p50",12} {"p99",10}   {"floor p50",10} {"p99",10} {"ratio",7}");
+        foreach (Row row in rows)
+        {
+            text.AppendLine(Invariant, $"{row.Figure,-72} {row.Unit,-4} {Format(row.Isolates.P50),12} {Format(row.Isolates.P99),10}   {Format(row.FloorSummary.P50),10} {Format(row.FloorSummary.P99),10} {FormatRatio(row.Ratio),7}");
+            text.AppendLine(Invariant, $"{"  floor: " + row.Floor,-72}");
+        }
+
+        return text.ToString();
+    }
+
+    public static string Markdown(IReadOnlyList<Row> rows, IReadOnlyCollection<string> notes, MachineInfo machine, QuickOptions options, DateTime utcNow)
+    {
+        var md = new StringBuilder();
+        md.AppendLine("# Performance");
+        md.AppendLine();
+        md.AppendLine("This file is written by the benchmark tool; do not edit it by hand, rerun it from the repository root:");
+        md.AppendLine();
+        md.AppendLine("```");
+        md.AppendLine("dotnet run -c Release --project tools/Isolates.Benchmarks -- --quick --write docs/performance.md");
+        md.AppendLine("```");
+        md.AppendLine();
+        md.AppendLine("The quick mode is a Stopwatch harness that takes seconds (`--ci` shrinks it further) and asserts nothing about speed. " +
+            "Each Isolates figure stands beside its *floor*: the same job done with nothing but what .NET itself offers, measured " +
+            "in the same run, interleaved with the Isolates measurement. The floor is the price of the design (a private copy of the " +
+            "user's assemblies and a thread of its own); the ratio is what the runtime adds on top. The machine is shared and noisy: " +
+            "compare ratios, not absolute times across runs.");
+        md.AppendLine();
+        md.AppendLine("What each floor is:");
+        md.AppendLine();
+        md.AppendLine("- **spawn**: a new collectible `AssemblyLoadContext`, `LoadFromAssemblyPath` of the benchmark assembly, and a new dedicated " +
+            "thread (with a blocking inbox) that finds `Workload.Answer` by reflection, calls it and completes a task the caller awaits. " +
+            "Timed: from before `Isolate.CreateAsync` until the first `CallAsync(Workload.Answer)` has returned its result to the caller. " +
+            "Closing is not in it; it is timed on its own row (`CloseAsync` with the default `WaitForUnload = true`, i.e. until the " +
+            "context is verified collected), beside a floor that stops and joins the thread, unloads the context and runs full GCs until a weak reference to it is dead.");
+        md.AppendLine("- **first call**: the isolate (or the bare context and its thread) is created untimed just before; only the first call is timed. " +
+            "The floor makes the call by reflection on the bare context's thread; for the record it builds the context's own `Point` " +
+            "with its constructor by reflection and reads `X` and `Y` of the result back by reflection, the least a copying call must do.");
+        md.AppendLine("- **round trip**: one awaited `CallAsync(Workload.Identity, i)` at a time on a running isolate. Floors: (a) two threads passing " +
+            "a value through two `SemaphoreSlim` (synchronous on both sides, no task and no thread-pool hop); (b) a dedicated thread " +
+            "draining an unbounded `Channel<(int, TaskCompletionSource<int>)>` (same short spin before blocking as the isolate's queue), " +
+            "replying through a `TaskCompletionSource` with `RunContinuationsAsynchronously`, awaited from the thread pool: the shape of an isolate call without its machinery.");
+        md.AppendLine("- **memory**: N idle isolates alive at once, each after one call; growth of VmRSS (`/proc/self/status`) and of the managed heap " +
+            "(`GC.GetTotalMemory`) after aggressive full collections, divided by N. Floor: N collectible contexts, each with the assembly loaded, " +
+            "one reflective call made and a dedicated thread blocked waiting for work. Isolates are measured first, so memory the process " +
+            "keeps from the first batch can only flatter the floor. These are averages, so they have no p99.");
+        md.AppendLine();
+        md.AppendLine("The full BenchmarkDotNet suites measure the same figures (`Suites/`, with `[MemoryDiagnoser]`):");
+        md.AppendLine();
+        md.AppendLine("```");
+        md.AppendLine("dotnet run -c Release --project tools/Isolates.Benchmarks -- --filter '*'");
+        md.AppendLine("dotnet run -c Release --project tools/Isolates.Benchmarks -- --filter '*RoundTrip*' --job short");
+        md.AppendLine("```");
+        md.AppendLine();
+        md.AppendLine("## Results");
+        md.AppendLine();
+        md.AppendLine(Invariant, $"- Date: {utcNow:yyyy-MM-dd HH:mm} UTC");
+        md.AppendLine(Invariant, $"- Machine: {machine}");
+        md.AppendLine(Invariant, $"- Command: `{options.CommandLine}`");
+        md.AppendLine(Invariant, $"- Sizes: {options.Spawns} spawns, {options.FirstCalls} fresh isolates per first-call figure, {options.RoundTrips:N0} round trips per variant, {options.MemoryIsolates:N0} idle isolates");
+        md.AppendLine();
+        md.AppendLine("| figure | unit | Isolates p50 | Isolates p99 | floor | floor p50 | floor p99 | ratio (p50) |");
+        md.AppendLine("| --- | --- | ---: | ---: | --- | ---: | ---: | ---: |");
+        foreach (Row row in rows)
+        {
+            md.AppendLine(Invariant, $"| {row.Figure} | {row.Unit} | {Format(row.Isolates.P50)} | {Format(row.Isolates.P99)} | {row.Floor} | {Format(row.FloorSummary.P50)} | {Format(row.FloorSummary.P99)} | {FormatRatio(row.Ratio)} |");
+        }
+
+        if (notes.Count > 0)
+        {
+            md.AppendLine();
+            md.AppendLine("Notes from this run:");
+            md.AppendLine();
+            foreach (string note in notes)
+            {
+                md.AppendLine(Invariant, $"- {note}");
+            }
+        }
+
+        return md.ToString();
+    }
+
+    private static string Format(double value) => double.IsNaN(value) ? "-" : value switch
+    {
+        >= 100 => value.ToString("N0", Invariant),
+        >= 10 => value.ToString("N1", Invariant),
+        _ => value.ToString("N2", Invariant),
+    };
+
+    private static string FormatRatio(double ratio) => double.IsNaN(ratio) ? "-" : ratio.ToString("N1", Invariant) + "x";
+}

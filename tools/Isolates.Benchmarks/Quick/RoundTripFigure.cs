@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using Isolates.Benchmarks.Floors;
+using Isolates.Benchmarks.Targets;
+
+namespace Isolates.Benchmarks.Quick;
+
+/// <summary>
+/// Round trip: one awaited <c>CallAsync(Identity, int)</c> on a running isolate, one at a time, each timed on its own.
+/// Runs in blocks that alternate with both floors, so drift on a noisy machine hits all three alike.
+/// </summary>
+internal static class RoundTripFigure
+{
+    public static async Task<IReadOnlyList<Row>> MeasureAsync(int count)
+    {
+        int block = Math.Min(1_000, count);
+        int rounds = Math.Max(1, count / block);
+        Samples calls = Samples.Microseconds(count), pingPongs = Samples.Microseconds(count), channelCalls = Samples.Microseconds(count);
+
+        Isolate isolate = await Isolate.CreateAsync();
+        using var pingPong = new SemaphorePingPong();
+        using var worker = new ChannelWorker();
+        try
+        {
+            for (int round = -1; round < rounds; round++) // round -1 warms up
+            {
+                bool recorded = round >= 0;
+                for (int i = 0; i < block; i++)
+                {
+                    long start = Stopwatch.GetTimestamp();
+                    int echoed = await isolate.CallAsync(Workload.Identity, i);
+                    long end = Stopwatch.GetTimestamp();
+                    Check.Equal(i, echoed);
+                    if (recorded)
+                    {
+                        calls.Add(start, end);
+                    }
+                }
+
+                for (int i = 0; i < block; i++)
+                {
+                    long start = Stopwatch.GetTimestamp();
+                    int echoed = pingPong.RoundTrip(i);
+                    long end = Stopwatch.GetTimestamp();
+                    Check.Equal(i, echoed);
+                    if (recorded)
+                    {
+                        pingPongs.Add(start, end);
+                    }
+                }
+
+                for (int i = 0; i < block; i++)
+                {
+                    long start = Stopwatch.GetTimestamp();
+                    int echoed = await worker.CallAsync(i);
+                    long end = Stopwatch.GetTimestamp();
+                    Check.Equal(i, echoed);
+                    if (recorded)
+                    {
+                        channelCalls.Add(start, end);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            await isolate.CloseAsync();
+        }
+
+        Summary isolateSummary = calls.Summarize();
+        return
+        [
+            new Row("round trip: await CallAsync(Identity, int), running isolate", "µs", isolateSummary,
+                "SemaphoreSlim ping-pong between two threads (synchronous)", pingPongs.Summarize()),
+            new Row("round trip: (same samples)", "µs", isolateSummary,
+                "Channel<(value, TCS)> drained by a dedicated thread, awaited", channelCalls.Summarize()),
+        ];
+    }
+}

@@ -1,0 +1,63 @@
+using System.Diagnostics;
+using Isolates.Benchmarks.Floors;
+using Isolates.Benchmarks.Targets;
+
+namespace Isolates.Benchmarks.Quick;
+
+/// <summary>
+/// Spawn: <see cref="Isolate.CreateAsync"/> plus the first call of a trivial method, timed until the caller has the
+/// result. Closing is timed apart (it includes the verified unload), so neither figure hides in the other.
+/// </summary>
+internal static class SpawnFigure
+{
+    public static async Task<IReadOnlyList<Row>> MeasureAsync(int count, ICollection<string> notes)
+    {
+        Samples spawn = Samples.Milliseconds(count), floorSpawn = Samples.Milliseconds(count);
+        Samples close = Samples.Milliseconds(count), floorClose = Samples.Milliseconds(count);
+        int leaked = 0, floorLeaked = 0;
+        int warmup = Math.Max(5, count / 10);
+
+        // Isolate and floor alternate, so drift on a noisy machine hits both alike.
+        for (int i = -warmup; i < count; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            Isolate isolate = await Isolate.CreateAsync();
+            int answer = await isolate.CallAsync(Workload.Answer);
+            long spawned = Stopwatch.GetTimestamp();
+            await isolate.CloseAsync();
+            long closed = Stopwatch.GetTimestamp();
+            Check.Equal(42, answer);
+            leaked += isolate.UnloadStatus == UnloadStatus.Unloaded ? 0 : 1;
+
+            long floorStart = Stopwatch.GetTimestamp();
+            BareIsolate bare = BareIsolate.Start();
+            int floorAnswer = await bare.RunAsync(Reflective.Answer);
+            long floorSpawned = Stopwatch.GetTimestamp();
+            bool collected = Collector.UntilCollected(bare.Stop(), TimeSpan.FromSeconds(5));
+            long floorClosed = Stopwatch.GetTimestamp();
+            Check.Equal(42, floorAnswer);
+            floorLeaked += collected ? 0 : 1;
+
+            if (i >= 0)
+            {
+                spawn.Add(start, spawned);
+                close.Add(spawned, closed);
+                floorSpawn.Add(floorStart, floorSpawned);
+                floorClose.Add(floorSpawned, floorClosed);
+            }
+        }
+
+        if (leaked + floorLeaked > 0)
+        {
+            notes.Add($"spawn: {leaked} isolates and {floorLeaked} bare contexts (of {count + warmup} each) were not collected after closing.");
+        }
+
+        return
+        [
+            new Row("spawn: CreateAsync + first CallAsync(Answer)", "ms", spawn.Summarize(),
+                "new collectible ALC + LoadFromAssemblyPath + new thread + reflective call", floorSpawn.Summarize()),
+            new Row("close: CloseAsync, unload verified (untimed above)", "ms", close.Summarize(),
+                "stop + join thread, Unload, GC until collected", floorClose.Summarize()),
+        ];
+    }
+}

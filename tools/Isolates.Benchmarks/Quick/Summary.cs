@@ -1,0 +1,8 @@
+namespace Isolates.Benchmarks.Quick;
+
+/// <summary>The median and 99th percentile of a set of samples (or one value, for figures that are averages).</summary>
+internal readonly record struct Summary(double P50, double P99, int Count)
+{
+    /// <summary>A figure that is one number (an average over many), so it has no spread to report.</summary>
+    public static Summary Single(double value, int count) => new(value, double.NaN, count);
+}
