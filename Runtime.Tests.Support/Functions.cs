@@ -16,6 +16,8 @@ public static class Counter
 
     public static int Read() => s_count;
 
+    public static void Bump2() => s_count += 2;
+
     public static void Add(int amount) => s_count += amount;
 }
 
@@ -126,14 +128,22 @@ public static class Work
         return (inNested * 100) + Counter.Read();
     }
 
-    public static void RegisterClosingCallback()
+    /// <summary>Reports, through process-wide state the test can read after the isolate is gone, where the callback ran.</summary>
+    public static void RegisterClosingCallback(string variable)
     {
-        Isolate.Current!.ClosingToken.Register(() => s_closingThread = Environment.CurrentManagedThreadId);
+        Isolate.Current!.ClosingToken.Register(() =>
+            Environment.SetEnvironmentVariable(variable, Environment.CurrentManagedThreadId.ToString(System.Globalization.CultureInfo.InvariantCulture)));
     }
 
-    private static int s_closingThread;
+    /// <summary>Allocates a large array into a static field: memory that must be freed when the isolate unloads.</summary>
+    public static int FillStaticMegabyte()
+    {
+        s_ballast = new byte[1024 * 1024];
+        s_ballast[^1] = 1;
+        return s_ballast.Length;
+    }
 
-    public static int ClosingThread() => s_closingThread;
+    private static byte[]? s_ballast;
 }
 
 public static class Failing
