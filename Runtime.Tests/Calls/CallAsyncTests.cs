@@ -68,6 +68,20 @@ public class CallAsyncTests
     }
 
     [Test]
+    public async Task CallAsync_UserEnumsAndNullables_RebuiltAsIsolateTypes()
+    {
+        await using Isolate iso = await Isolate.CreateAsync();
+
+        Assert.That(await iso.CallAsync(Echo.NextColor, Color.Blue), Is.EqualTo(Color.Red));
+        Assert.That(await iso.CallAsync(Echo.MaybePoint, true), Is.EqualTo(new Point(1, 2)));
+        Assert.That(await iso.CallAsync(Echo.MaybePoint, false), Is.Null);
+        Assert.That(await iso.CallAsync(Echo.NullString, (string?)null), Is.Null);
+        Assert.That(await iso.CallAsync(Echo.Sum, new List<int> { 1, 2, 3 }), Is.EqualTo(6));
+        Assert.That(await iso.CallAsync(Echo.Date, new DateTime(2026, 1, 2, 3, 4, 5, DateTimeKind.Local)), Is.EqualTo(new DateTime(2026, 1, 2, 3, 4, 5, DateTimeKind.Local)));
+        Assert.That((await iso.CallAsync(Echo.Settings, new Settings { Name = "s", Level = 2 })).Level, Is.EqualTo(2));
+    }
+
+    [Test]
     public async Task CallAsync_FourArguments_AllArriveInOrder()
     {
         await using Isolate iso = await Isolate.CreateAsync();

@@ -58,11 +58,8 @@ internal static class CodecFactory
         Codec Child(Type childType, string segment) =>
             Build(childType, (path ?? type.Name) + (segment.StartsWith('[') ? segment : "." + segment), building);
 
-        Codec? codec = ScalarCodec.TryCreate(type);
-        if (codec is null && type.IsEnum)
-        {
-            codec = new EnumCodec(type);
-        }
+        // Enums first: Type.GetTypeCode reports an enum as its underlying integer type.
+        Codec? codec = type.IsEnum ? new EnumCodec(type) : ScalarCodec.TryCreate(type);
 
         if (codec is null && Nullable.GetUnderlyingType(type) is { } underlying)
         {

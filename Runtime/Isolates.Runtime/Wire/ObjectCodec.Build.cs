@@ -65,8 +65,7 @@ internal sealed partial class ObjectCodec
             if (key is null)
             {
                 bool ignored = info.IsDefined(typeof(IgnoreMemberAttribute)) || info.IsDefined(typeof(IgnoreDataMemberAttribute));
-                bool isPublic = field?.IsPublic ?? property!.GetMethod?.IsPublic ?? false;
-                if (isPublic && !ignored)
+                if (IsPublic(info) && !ignored)
                 {
                     throw new NotShareableException(Type, info.Name,
                         $"{Type.Name}.{info.Name}: public members of a [MessagePackObject] need a [Key] or [IgnoreMember], so that no data is dropped silently.");
@@ -96,8 +95,7 @@ internal sealed partial class ObjectCodec
         var members = new List<Member>();
         foreach ((MemberInfo info, Type type, FieldInfo? field, PropertyInfo? property) in EnumerateMembers())
         {
-            bool isPublic = field?.IsPublic ?? property!.GetMethod?.IsPublic ?? false;
-            if (!isPublic || info.IsDefined(typeof(IgnoreMemberAttribute)) || info.IsDefined(typeof(IgnoreDataMemberAttribute)))
+            if (!IsPublic(info) || info.IsDefined(typeof(IgnoreMemberAttribute)) || info.IsDefined(typeof(IgnoreDataMemberAttribute)))
             {
                 continue;
             }
@@ -113,6 +111,13 @@ internal sealed partial class ObjectCodec
 
         return members;
     }
+
+    private static bool IsPublic(MemberInfo member) => member switch
+    {
+        PropertyInfo property => property.GetMethod?.IsPublic ?? false,
+        FieldInfo field => field.IsPublic,
+        _ => false,
+    };
 
     /// <summary>Instance fields and properties of the type and its bases; auto-properties are accessed through their backing field.</summary>
     private IEnumerable<(MemberInfo Info, Type Type, FieldInfo? Field, PropertyInfo? Property)> EnumerateMembers()
