@@ -11,8 +11,9 @@ namespace Isolates.Benchmarks.Quick;
 /// </summary>
 internal static class FirstCallFigure
 {
-    public static async Task<IReadOnlyList<Row>> MeasureAsync(int count)
+    public static async Task<IReadOnlyList<Row>> MeasureAsync(int count, ICollection<string> notes)
     {
+        int leaked = 0, floorLeaked = 0;
         Samples record = Samples.Milliseconds(count), floorRecord = Samples.Milliseconds(count);
         Samples scalar = Samples.Milliseconds(count), floorScalar = Samples.Milliseconds(count);
         int warmup = Math.Max(3, count / 10);
@@ -47,18 +48,16 @@ internal static class FirstCallFigure
                 floorScalar.Add(floorRecordDone, floorScalarDone);
             }
 
-            var dbg = Stopwatch.StartNew();
-            await forRecord.CloseAsync();
-            Console.Write($"[rec {dbg.ElapsedMilliseconds} {forRecord.UnloadStatus}]");
-            dbg.Restart();
-            await forScalar.CloseAsync();
-            Console.Write($"[sc {dbg.ElapsedMilliseconds} {forScalar.UnloadStatus}]");
-            dbg.Restart();
-            bool a = Collector.UntilCollected(bareForRecord.Stop(), TimeSpan.FromSeconds(5));
-            Console.Write($"[brec {dbg.ElapsedMilliseconds} {a}]");
-            dbg.Restart();
-            bool b = Collector.UntilCollected(bareForScalar.Stop(), TimeSpan.FromSeconds(5));
-            Console.WriteLine($"[bsc {dbg.ElapsedMilliseconds} {b}]");
+            await Task.WhenAll(forRecord.CloseAsync(), forScalar.CloseAsync());
+            leaked += (forRecord.UnloadStatus == UnloadStatus.Unloaded ? 0 : 1) + (forScalar.UnloadStatus == UnloadStatus.Unloaded ? 0 : 1);
+            floorLeaked += Collector.UntilCollected(bareForRecord.Stop(), TimeSpan.FromSeconds(5)) ? 0 : 1;
+            floorLeaked += Collector.UntilCollected(bareForScalar.Stop(), TimeSpan.FromSeconds(5)) ? 0 : 1;
+            Collector.Quiesce();
+        }
+
+        if (leaked + floorLeaked > 0)
+        {
+            notes.Add($"first call: {leaked} isolates and {floorLeaked} bare contexts (of {2 * (count + warmup)} each) were not collected after closing.");
         }
 
         return

@@ -17,8 +17,8 @@ internal static class QuickRunner
         var notes = new List<string>();
         var rows = new List<Row>();
         var total = Stopwatch.StartNew();
-        if (Environment.GetEnvironmentVariable("DBG_ONLYFIRST") is null) await Step("spawn", async () => rows.AddRange(await SpawnFigure.MeasureAsync(options.Spawns, notes)));
-        await Step("first call", async () => rows.AddRange(await FirstCallFigure.MeasureAsync(options.FirstCalls)));
+        await Step("spawn", async () => rows.AddRange(await SpawnFigure.MeasureAsync(options.Spawns, notes)));
+        await Step("first call", async () => rows.AddRange(await FirstCallFigure.MeasureAsync(options.FirstCalls, notes)));
         await Step("round trip", async () => rows.AddRange(await RoundTripFigure.MeasureAsync(options.RoundTrips)));
         await Step("memory", async () => rows.AddRange(await MemoryFigure.MeasureAsync(options.MemoryIsolates, notes)));
 

@@ -28,6 +28,7 @@ internal static class SpawnFigure
             long closed = Stopwatch.GetTimestamp();
             Check.Equal(42, answer);
             leaked += isolate.UnloadStatus == UnloadStatus.Unloaded ? 0 : 1;
+            Collector.Quiesce();
 
             long floorStart = Stopwatch.GetTimestamp();
             BareIsolate bare = BareIsolate.Start();
@@ -37,6 +38,7 @@ internal static class SpawnFigure
             long floorClosed = Stopwatch.GetTimestamp();
             Check.Equal(42, floorAnswer);
             floorLeaked += collected ? 0 : 1;
+            Collector.Quiesce();
 
             if (i >= 0)
             {
