@@ -21,31 +21,26 @@ public sealed partial class Isolate
 
     /// <summary>
     /// Creates an isolate: a new collectible <see cref="AssemblyLoadContext"/> and a dedicated thread running a
-    /// single-threaded synchronization context. Returns when the isolate is ready for calls.
+    /// single-threaded synchronization context. Returns as soon as the isolate accepts calls (its thread is running).
     /// </summary>
     /// <param name="options">How to create it; null for the defaults.</param>
     /// <param name="cancellationToken">Cancels the creation; the half-made isolate is closed.</param>
     /// <returns>The running isolate. Close it with <see cref="CloseAsync"/> or <c>await using</c>.</returns>
     /// <exception cref="ArgumentException">An option is invalid; the message names it.</exception>
-    public static async Task<Isolate> CreateAsync(IsolateOptions? options = null, CancellationToken cancellationToken = default)
+    public static Task<Isolate> CreateAsync(IsolateOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new IsolateOptions();
         options.Validate();
-        cancellationToken.ThrowIfCancellationRequested();
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<Isolate>(cancellationToken);
+        }
 
+        // Thread.Start returns once the new thread runs; calls made before it reaches its loop simply wait in the
+        // queue. So the isolate is ready now, and returning synchronously saves a thread-pool hop on every spawn.
         var isolate = new Isolate(options);
         isolate.Start();
-        try
-        {
-            await isolate._ready.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            await isolate.CloseAsync().ConfigureAwait(false);
-            throw;
-        }
-
-        return isolate;
+        return Task.FromResult(isolate);
     }
 
     /// <summary>
@@ -131,7 +126,6 @@ public sealed partial class Isolate
         {
             TransitionTo(IsolateState.Running, from: [IsolateState.Starting]);
             Log.Started(_logger, Name, Id);
-            _ready.TrySetResult();
             RunLoop();
         }
         finally
@@ -194,7 +188,6 @@ public sealed partial class Isolate
     {
         if (Interlocked.Exchange(ref _stopRequested, 1) == 0)
         {
-            _ready.TrySetException(ClosedReason("before it started"));
             _queue.Enqueue(WakeUp.Instance); // wakes the thread if it is waiting for work
         }
     }

@@ -31,7 +31,6 @@ public sealed partial class Isolate : IAsyncDisposable
     private readonly WorkQueue _queue = new();
     private readonly IsolateSynchronizationContext _synchronizationContext;
     private readonly CancellationTokenSource _closing = new();
-    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _threadExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<UnloadStatus> _unloaded = new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -53,7 +53,7 @@ internal sealed class IsolateLoadContext : AssemblyLoadContext
         return null;
     }
 
-    /// <summary>Creates a context with no extra shared assemblies (used where options are not at hand).</summary>
-    public static IsolateLoadContext Create(string name, bool collectible, IEnumerable<string> extraShared) =>
-        new(name, collectible, extraShared.ToFrozenSet(StringComparer.OrdinalIgnoreCase));
+    /// <summary>Creates a context for an isolate with the given extra shared assembly names.</summary>
+    public static IsolateLoadContext Create(string name, bool collectible, IReadOnlyCollection<string> extraShared) =>
+        new(name, collectible, extraShared.Count == 0 ? FrozenSet<string>.Empty : new HashSet<string>(extraShared, StringComparer.OrdinalIgnoreCase));
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Collections.Frozen;
 using System.Reflection;
 using System.Runtime.Loader;
@@ -25,17 +26,25 @@ internal static class SharingPolicy
 
     private static readonly string[] FrameworkDirectories = FindFrameworkDirectories();
 
-    /// <summary>Whether the named assembly must be shared, given the isolate's extra shared names.</summary>
-    public static bool IsShared(string simpleName, IReadOnlySet<string> extraShared)
-    {
-        if (RuntimeShared.Contains(simpleName) || extraShared.Contains(simpleName))
-        {
-            return true;
-        }
+    // Only default-context (never collectible) assemblies are cached here, so the cache keeps nothing alive.
+    private static readonly ConcurrentDictionary<Assembly, bool> AssemblyDecisions = new();
 
-        string? path = AssemblyLocator.FindPath(simpleName);
-        return path is not null ? IsFrameworkPath(path) : IsLoadedFrameworkAssembly(simpleName);
-    }
+    // The base decision (without an isolate's extra names) never changes for a name: cache it.
+    private static readonly ConcurrentDictionary<string, bool> BaseDecisions = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Whether the named assembly must be shared, given the isolate's extra shared names.</summary>
+    public static bool IsShared(string simpleName, IReadOnlySet<string> extraShared) =>
+        (extraShared.Count > 0 && extraShared.Contains(simpleName)) ||
+        BaseDecisions.GetOrAdd(simpleName, static name =>
+        {
+            if (RuntimeShared.Contains(name))
+            {
+                return true;
+            }
+
+            string? path = AssemblyLocator.FindPath(name);
+            return path is not null ? IsFrameworkPath(path) : IsLoadedFrameworkAssembly(name);
+        });
 
     /// <summary>Whether an already loaded assembly is shared: it lives in the default context and the policy says so.</summary>
     public static bool IsShared(Assembly assembly, IReadOnlySet<string> extraShared)
@@ -45,13 +54,9 @@ internal static class SharingPolicy
             return false;
         }
 
-        string? name = assembly.GetName().Name;
-        if (name is null)
-        {
-            return true;
-        }
-
-        return RuntimeShared.Contains(name) || extraShared.Contains(name) || IsFrameworkPath(assembly.Location);
+        return AssemblyDecisions.GetOrAdd(assembly, static a =>
+                   a.GetName().Name is not { } name || RuntimeShared.Contains(name) || IsFrameworkPath(a.Location)) ||
+               (extraShared.Count > 0 && assembly.GetName().Name is { } simpleName && extraShared.Contains(simpleName));
     }
 
     /// <summary>Whether types from this assembly are the same objects in every context (shared and not collectible).</summary>
