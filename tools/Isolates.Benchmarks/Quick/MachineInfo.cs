@@ -6,7 +6,7 @@ using System.Runtime.InteropServices;
 namespace Isolates.Benchmarks.Quick;
 
 /// <summary>What the numbers were measured on; they mean little without it.</summary>
-internal sealed record MachineInfo(int Cores, string Cpu, string Os, string Runtime, string Gc, string Configuration)
+internal sealed record MachineInfo(int Cores, string Cpu, string Os, string Runtime, string Gc, string Configuration, string LoadAverage)
 {
     public static MachineInfo Current() => new(
         Environment.ProcessorCount,
@@ -14,10 +14,18 @@ internal sealed record MachineInfo(int Cores, string Cpu, string Os, string Runt
         RuntimeInformation.OSDescription,
         $"{RuntimeInformation.FrameworkDescription} ({RuntimeInformation.RuntimeIdentifier})",
         GCSettings.IsServerGC ? "server" : "workstation",
-        typeof(MachineInfo).Assembly.GetCustomAttribute<DebuggableAttribute>()?.IsJITOptimizerDisabled == true ? "Debug" : "Release");
+        typeof(MachineInfo).Assembly.GetCustomAttribute<DebuggableAttribute>()?.IsJITOptimizerDisabled == true ? "Debug" : "Release",
+        ReadLoadAverage());
 
     public override string ToString() =>
         $"{Cores} cores, {Cpu}, {Os}, {Runtime}, {Gc} GC, {Configuration} build";
+
+    // The machine is shared: a load average well above 0 at the start explains noisy figures, above all round trips.
+    private static string ReadLoadAverage()
+    {
+        const string loadavg = "/proc/loadavg";
+        return File.Exists(loadavg) ? string.Join(' ', File.ReadAllText(loadavg).Split(' ').Take(3)) : "unknown";
+    }
 
     private static string? ReadCpuModel()
     {

@@ -8,7 +8,7 @@ internal static class QuickRunner
     public static async Task<int> RunAsync(QuickOptions options)
     {
         var machine = MachineInfo.Current();
-        Console.WriteLine($"Isolates quick benchmarks{(options.Ci ? " (--ci sizes)" : string.Empty)}: {machine}");
+        Console.WriteLine($"Isolates quick benchmarks{(options.Ci ? " (--ci sizes)" : string.Empty)}: {machine}, load average {machine.LoadAverage}");
         if (machine.Configuration != "Release")
         {
             Console.WriteLine("warning: not a Release build; numbers will be pessimistic (use dotnet run -c Release).");

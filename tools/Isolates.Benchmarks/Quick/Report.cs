@@ -68,6 +68,7 @@ internal static class Report
         md.AppendLine();
         md.AppendLine(Invariant, $"- Date: {utcNow:yyyy-MM-dd HH:mm} UTC");
         md.AppendLine(Invariant, $"- Machine: {machine}");
+        md.AppendLine(Invariant, $"- Load average (1, 5, 15 min) when the run started: {machine.LoadAverage}");
         md.AppendLine(Invariant, $"- Command: `{options.CommandLine}`");
         md.AppendLine(Invariant, $"- Sizes: {options.Spawns} spawns, {options.FirstCalls} fresh isolates per first-call figure, {options.RoundTrips:N0} round trips per variant, {options.MemoryIsolates:N0} idle isolates");
         md.AppendLine();

@@ -16,6 +16,7 @@ internal static class RoundTripFigure
         int rounds = Math.Max(1, count / block);
         Samples calls = Samples.Microseconds(count), pingPongs = Samples.Microseconds(count), channelCalls = Samples.Microseconds(count);
 
+        double allocated, floorAllocated;
         Isolate isolate = await Isolate.CreateAsync();
         using var pingPong = new SemaphorePingPong();
         using var worker = new ChannelWorker();
@@ -60,6 +61,9 @@ internal static class RoundTripFigure
                     }
                 }
             }
+
+            allocated = await AllocatedPerCallAsync(block, i => isolate.CallAsync(Workload.Identity, i));
+            floorAllocated = await AllocatedPerCallAsync(block, worker.CallAsync);
         }
         finally
         {
@@ -73,6 +77,20 @@ internal static class RoundTripFigure
                 "SemaphoreSlim ping-pong between two threads (synchronous)", pingPongs.Summarize()),
             new Row("round trip: (same samples)", "µs", isolateSummary,
                 "Channel<(value, TCS)> drained by a dedicated thread, awaited", channelCalls.Summarize()),
+            new Row("round trip: managed bytes allocated per call (all threads)", "B", Summary.Single(allocated, count),
+                "the same Channel<(value, TCS)> worker", Summary.Single(floorAllocated, count)),
         ];
+    }
+
+    // Untimed: the process-wide allocation counter over a block of calls, divided by their number.
+    private static async Task<double> AllocatedPerCallAsync(int calls, Func<int, Task<int>> call)
+    {
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        for (int i = 0; i < calls; i++)
+        {
+            Check.Equal(i, await call(i));
+        }
+
+        return (double)(GC.GetTotalAllocatedBytes(precise: true) - before) / calls;
     }
 }
