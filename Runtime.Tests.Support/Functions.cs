@@ -176,3 +176,69 @@ public static class Failing
         throw new NotSupportedException("escaped from async void");
     }
 }
+
+public static class PoolWork
+{
+    private static int s_initialized;
+    private static int s_calls;
+
+    public static int Square(int x) => x * x;
+
+    public static void Initialize() => s_initialized++;
+
+    public static async Task InitializeAsync()
+    {
+        await Task.Yield();
+        s_initialized += 10;
+    }
+
+    public static int Initialized() => s_initialized;
+
+    /// <summary>Counts calls in this isolate's own static: the pool's isolates keep their statics between calls.</summary>
+    public static int CountCall(int x)
+    {
+        s_calls++;
+        return s_calls;
+    }
+
+    public static int FailOn13(int x) => x == 13 ? throw new ArgumentException($"unlucky {x}") : x;
+
+    public static string SlowOnZero(int x)
+    {
+        Thread.Sleep(x == 0 ? 300 : 1);
+        return Isolate.Current!.Name;
+    }
+
+    public static int Spin(int micros)
+    {
+        long until = System.Diagnostics.Stopwatch.GetTimestamp() + (micros * System.Diagnostics.Stopwatch.Frequency / 1_000_000);
+        int n = 0;
+        while (System.Diagnostics.Stopwatch.GetTimestamp() < until)
+        {
+            n++;
+        }
+
+        return micros;
+    }
+
+    public static async Task<string> DescribeAsync(Point p)
+    {
+        await Task.Yield();
+        return $"{p.X},{p.Y}@{Isolate.Current!.Name}";
+    }
+
+    public static Point Double(Point p) => new(p.X * 2, p.Y * 2);
+
+    public static async Task<int> CrashOnMinusOneAsync(int x)
+    {
+        if (x == -1)
+        {
+            Failing.StartAsyncVoidThatThrows();
+            await Task.Delay(5_000); // the fault lands while this item is still in flight
+        }
+
+        return x;
+    }
+
+    public static int Throws() => throw new InvalidOperationException("initializer failed");
+}

@@ -68,6 +68,17 @@ public sealed partial class Isolate
 
     internal void Post(SendOrPostCallback callback, object? state) => _queue.Enqueue(new PostedCallback(callback, state));
 
+    internal void Enqueue(WorkItem item)
+    {
+        if (Volatile.Read(ref _stopRequested) != 0)
+        {
+            item.Abandon(ClosedReason("before the call was made"));
+            return;
+        }
+
+        _queue.Enqueue(item);
+    }
+
     internal void TrackInFlight(IInFlightCall call) => _inFlight.Add(call);
 
     internal void UntrackInFlight(IInFlightCall call) => _inFlight.Remove(call);

@@ -32,4 +32,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 7, EventName = "ClosingCallbackFailed", Level = LogLevel.Warning,
         Message = "Isolate {IsolateName} ({IsolateId}): a callback registered on its closing token threw")]
     public static partial void ClosingCallbackFailed(ILogger logger, string isolateName, long isolateId, Exception exception);
+
+    [LoggerMessage(EventId = 20, EventName = "PoolIsolateReplaced", Level = LogLevel.Warning,
+        Message = "Pool {PoolName}: isolate {IsolateName} ({IsolateId}) faulted and is being replaced")]
+    public static partial void PoolIsolateReplaced(ILogger logger, string poolName, string isolateName, long isolateId);
 }

@@ -46,6 +46,12 @@ public sealed class IsolateExecutionException : IsolateException
     /// <summary>The original stack trace inside the isolate, with file and line numbers where symbols exist.</summary>
     public string? RemoteStackTrace { get; }
 
+    /// <summary>
+    /// For a failure inside <see cref="IsolatePool.MapAsync{T, TResult}(IEnumerable{T}, Func{T, TResult}, CancellationToken)"/>
+    /// and its relatives: the index of the input item whose function call threw; otherwise null.
+    /// </summary>
+    public long? ItemIndex { get; internal set; }
+
     /// <summary>Gets the remote exception's inner exception, converted, or null.</summary>
     public IsolateExecutionException? RemoteInnerException => InnerException as IsolateExecutionException;
 
@@ -60,7 +66,13 @@ public sealed class IsolateExecutionException : IsolateException
     {
         var text = new StringBuilder();
         text.Append(GetType().FullName).Append(": ").Append(RemoteType).Append(" in isolate '")
-            .Append(IsolateName).Append("' (").Append(IsolateId).Append("): ").Append(Message);
+            .Append(IsolateName).Append("' (").Append(IsolateId).Append(')');
+        if (ItemIndex is long index)
+        {
+            text.Append(" for item ").Append(index);
+        }
+
+        text.Append(": ").Append(Message);
         if (InnerException is not null)
         {
             text.Append(" ---> ").Append(InnerException.ToString()).AppendLine().Append("   --- End of inner exception ---");

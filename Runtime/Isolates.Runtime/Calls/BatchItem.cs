@@ -1,0 +1,226 @@
+using Isolates.Dispatcher;
+using Isolates.Errors;
+using Isolates.Wire;
+
+namespace Isolates.Calls;
+
+/// <summary>
+/// A chunk of a parallel map: one work item that runs the function over several inputs on the isolate's thread,
+/// so that the cost of crossing into the isolate is paid once per chunk, not once per item. Results are written
+/// straight into the caller's result array; the first failing item stops the chunk and is reported by index.
+/// </summary>
+internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall
+{
+    private Pool.Chunk<T>? _chunk;
+
+    private readonly Isolate _isolate;
+    private readonly CallPlan _plan;
+    private readonly IReadOnlyList<T> _source;
+    private readonly int _start;
+    private readonly int _count;
+    private readonly long _firstIndex;
+    private readonly TResult[] _results;
+    private readonly int _resultOffset;
+    private readonly byte[]? _payload;
+    private readonly CancellationToken _cancellation;
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private CancellationTokenRegistration _registration;
+    private int _state; // 0 queued, 1 running, 2 stolen
+    private long _executionTicks;
+
+    public BatchItem(Isolate isolate, CallPlan plan, IReadOnlyList<T> source, int start, int count, long firstIndex, TResult[] results, int resultOffset, CancellationToken cancellation)
+    {
+        _isolate = isolate;
+        _plan = plan;
+        _source = source;
+        _start = start;
+        _count = count;
+        _firstIndex = firstIndex;
+        _results = results;
+        _resultOffset = resultOffset;
+        _cancellation = cancellation;
+        if (plan.EncodedArgumentCount > 0)
+        {
+            _payload = EncodeInputs();
+        }
+    }
+
+    public Task Task => _completion.Task;
+
+    /// <summary>Whether another worker took this chunk before the isolate started it.</summary>
+    public bool WasStolen => Volatile.Read(ref _state) == 2;
+
+    /// <summary>How long the chunk ran on the isolate's thread (Stopwatch ticks), for choosing chunk sizes.</summary>
+    public long ExecutionTicks => Volatile.Read(ref _executionTicks);
+
+    /// <summary>The chunk this batch runs, so a thief can run the same items elsewhere.</summary>
+    public Pool.Chunk<T> Chunk => _chunk ??= new Pool.Chunk<T>(_source, _start, _count, _firstIndex);
+
+    /// <summary>Takes the chunk away from its isolate if that isolate has not started it; the caller then runs it elsewhere.</summary>
+    public bool TrySteal()
+    {
+        if (Interlocked.CompareExchange(ref _state, 2, 0) != 0)
+        {
+            return false;
+        }
+
+        _registration.Unregister();
+        _completion.TrySetResult();
+        return true;
+    }
+
+    public override string Description => $"a chunk of {_count} items of {_plan.DisplayName}";
+
+    public void Enqueue()
+    {
+        if (_cancellation.CanBeCanceled)
+        {
+            _registration = _cancellation.UnsafeRegister(static s => ((BatchItem<T, TResult>)s!).Cancelled(), this);
+        }
+
+        if (!_completion.Task.IsCompleted)
+        {
+            _isolate.Enqueue(this);
+        }
+    }
+
+    public override void Execute()
+    {
+        if (_completion.Task.IsCompleted || Interlocked.CompareExchange(ref _state, 1, 0) != 0)
+        {
+            return; // cancelled or stolen while queued
+        }
+
+        TargetPlan target;
+        object?[]? decoded = null;
+        try
+        {
+            target = _isolate.GetTarget(_plan);
+            if (_payload is not null)
+            {
+                var codecs = new Codec[_count];
+                Array.Fill(codecs, target.ArgumentCodecs[0]!);
+                decoded = new object?[_count];
+                Payload.Decode(_payload, codecs, decoded);
+            }
+        }
+        catch (Exception ex)
+        {
+            Fail(ExceptionTransfer.ToCaller(ex, _isolate.Id, _isolate.Name));
+            return;
+        }
+
+        _ = RunAsync(target, decoded);
+    }
+
+    public override void Abandon(Exception reason)
+    {
+        _completion.TrySetException(reason);
+        _registration.Unregister();
+    }
+
+    void IInFlightCall.Abandon(Exception reason) => Abandon(reason);
+
+    private async Task RunAsync(TargetPlan target, object?[]? decoded)
+    {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        bool tracked = false;
+        for (int i = 0; i < _count; i++)
+        {
+            if (_cancellation.IsCancellationRequested)
+            {
+                Cancelled();
+                break;
+            }
+
+            object? returned;
+            try
+            {
+                returned = target.Direct is not null
+                    ? InvokeDirect(target.Direct, _source[_start + i])
+                    : target.Invoker!.Invoke(target.Target, decoded is null ? _source[_start + i] : decoded[i]);
+
+                if (_plan.Shape is ResultShape.TaskOfT or ResultShape.ValueTaskOfT)
+                {
+                    Task task = TargetPlan.AsTask(returned, _plan.Shape);
+                    if (!task.IsCompleted)
+                    {
+                        if (!tracked)
+                        {
+                            _isolate.TrackInFlight(this);
+                            tracked = true;
+                        }
+
+                        await task.ConfigureAwait(true); // back on the isolate's thread
+                    }
+
+                    returned = task is Task<TResult> typed && _plan.ResultCodec is null ? typed.Result : target.ResultOf(task);
+                }
+            }
+            catch (Exception ex)
+            {
+                if (ex is OperationCanceledException && _cancellation.IsCancellationRequested)
+                {
+                    Cancelled();
+                }
+                else
+                {
+                    IsolateExecutionException remote = ExceptionTransfer.ToRemote(ex, _isolate.Id, _isolate.Name);
+                    remote.ItemIndex = _firstIndex + i;
+                    Fail(remote);
+                }
+
+                break;
+            }
+
+            try
+            {
+                _results[_resultOffset + i] = _plan.ResultCodec is null
+                    ? (TResult)returned!
+                    : (TResult)Payload.Decode(Payload.Encode(target.ResultCodec!, returned), _plan.ResultCodec)!;
+            }
+            catch (Exception ex)
+            {
+                Fail(ExceptionTransfer.ToCaller(ex, _isolate.Id, _isolate.Name));
+                break;
+            }
+        }
+
+        if (tracked)
+        {
+            _isolate.UntrackInFlight(this);
+        }
+
+        Volatile.Write(ref _executionTicks, System.Diagnostics.Stopwatch.GetTimestamp() - started);
+        _registration.Unregister();
+        _completion.TrySetResult();
+    }
+
+    private object? InvokeDirect(Delegate direct, T input) => _plan.Shape switch
+    {
+        ResultShape.Value => ((Func<T, TResult>)direct)(input),
+        ResultShape.TaskOfT => ((Func<T, Task<TResult>>)direct)(input),
+        _ => ((Func<T, ValueTask<TResult>>)direct)(input),
+    };
+
+    private byte[] EncodeInputs()
+    {
+        var codecs = new Codec[_count];
+        Array.Fill(codecs, _plan.ArgumentCodecs[0]!);
+        var values = new object?[_count];
+        for (int i = 0; i < _count; i++)
+        {
+            values[i] = _source[_start + i];
+        }
+
+        return Payload.Encode(codecs, values);
+    }
+
+    private void Fail(Exception exception)
+    {
+        _registration.Unregister();
+        _completion.TrySetException(exception);
+    }
+
+    private void Cancelled() => _completion.TrySetCanceled(_cancellation);
+}

@@ -1,0 +1,265 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Isolates.Calls;
+using Isolates.Pool;
+
+namespace Isolates;
+
+/// <summary>Parallel map: ordered and as-completed, over lists and async streams.</summary>
+public sealed partial class IsolatePool
+{
+    /// <summary>
+    /// Runs <paramref name="function"/> on every item, in parallel across the pool's isolates, and returns the results
+    /// in input order. Items travel in chunks sized from the measured time per item, idle isolates steal queued chunks,
+    /// and the first item that fails stops the rest.
+    /// </summary>
+    /// <typeparam name="T">The input type; must be shareable.</typeparam>
+    /// <typeparam name="TResult">The result type; must be shareable.</typeparam>
+    /// <param name="items">The inputs. A list is used as it is; any other sequence is copied into an array first.</param>
+    /// <param name="function">A static method or a lambda that captures nothing.</param>
+    /// <param name="cancellationToken">Stops the map: no new chunk starts, running chunks stop between items.</param>
+    /// <returns>The results, in the order of <paramref name="items"/>.</returns>
+    /// <exception cref="IsolateExecutionException">An item's function threw; <see cref="IsolateExecutionException.ItemIndex"/> says which.</exception>
+    /// <exception cref="IsolateClosedException">An isolate faulted while running items (they are named in the message); the pool replaces it.</exception>
+    /// <exception cref="NotShareableException">The function or a type cannot cross into an isolate.</exception>
+    public Task<IReadOnlyList<TResult>> MapAsync<T, TResult>(IEnumerable<T> items, Func<T, TResult> function, CancellationToken cancellationToken = default) =>
+        MapListAsync<T, TResult>(items, function, ResultShape.Value, cancellationToken);
+
+    /// <summary>The same as <see cref="MapAsync{T, TResult}(IEnumerable{T}, Func{T, TResult}, CancellationToken)"/> for an async function; each isolate awaits its items one at a time.</summary>
+    /// <typeparam name="T">The input type; must be shareable.</typeparam>
+    /// <typeparam name="TResult">The result type; must be shareable.</typeparam>
+    /// <param name="items">The inputs.</param>
+    /// <param name="function">A static async method or a lambda that captures nothing.</param>
+    /// <param name="cancellationToken">Stops the map.</param>
+    /// <returns>The results, in input order.</returns>
+    public Task<IReadOnlyList<TResult>> MapAsync<T, TResult>(IEnumerable<T> items, Func<T, Task<TResult>> function, CancellationToken cancellationToken = default) =>
+        MapListAsync<T, TResult>(items, function, ResultShape.TaskOfT, cancellationToken);
+
+    /// <summary>
+    /// Maps an async stream in parallel and returns the results in input order. At most
+    /// <see cref="IsolatePoolOptions.MaxQueuedItems"/> items are read ahead of the isolates (backpressure).
+    /// </summary>
+    /// <typeparam name="T">The input type; must be shareable.</typeparam>
+    /// <typeparam name="TResult">The result type; must be shareable.</typeparam>
+    /// <param name="items">The inputs.</param>
+    /// <param name="function">A static method or a lambda that captures nothing.</param>
+    /// <param name="cancellationToken">Stops the map and the reading of the stream.</param>
+    /// <returns>The results, in input order.</returns>
+    public Task<IReadOnlyList<TResult>> MapAsync<T, TResult>(IAsyncEnumerable<T> items, Func<T, TResult> function, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(function);
+        return MapStreamOrderedAsync(items, function, cancellationToken);
+    }
+
+    private async Task<IReadOnlyList<TResult>> MapStreamOrderedAsync<T, TResult>(IAsyncEnumerable<T> items, Func<T, TResult> function, CancellationToken cancellationToken)
+    {
+        var results = new List<TResult>();
+        var gate = new Lock();
+        await RunStreamAsync<T, TResult>(items, function, ResultShape.Value, (chunk, buffer, offset) =>
+        {
+            lock (gate)
+            {
+                long end = chunk.FirstIndex + chunk.Count;
+                while (results.Count < end)
+                {
+                    results.Add(default!);
+                }
+
+                for (int i = 0; i < chunk.Count; i++)
+                {
+                    results[(int)chunk.FirstIndex + i] = buffer[offset + i];
+                }
+            }
+        }, cancellationToken).ConfigureAwait(false);
+        return results;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="function"/> on every item in parallel and yields each result as soon as its chunk is done,
+    /// not in input order. Stopping the enumeration early cancels the remaining work.
+    /// </summary>
+    /// <typeparam name="T">The input type; must be shareable.</typeparam>
+    /// <typeparam name="TResult">The result type; must be shareable.</typeparam>
+    /// <param name="items">The inputs.</param>
+    /// <param name="function">A static method or a lambda that captures nothing.</param>
+    /// <param name="cancellationToken">Stops the map.</param>
+    /// <returns>The results, as they complete.</returns>
+    public IAsyncEnumerable<TResult> MapUnorderedAsync<T, TResult>(IEnumerable<T> items, Func<T, TResult> function, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(function);
+        return MapUnorderedCoreAsync<T, TResult>(() => new ChunkSource<T>.FromList(Materialize(items)), function, ResultShape.Value, cancellationToken);
+    }
+
+    /// <summary>The same as <see cref="MapUnorderedAsync{T, TResult}(IEnumerable{T}, Func{T, TResult}, CancellationToken)"/> for an async function.</summary>
+    /// <typeparam name="T">The input type; must be shareable.</typeparam>
+    /// <typeparam name="TResult">The result type; must be shareable.</typeparam>
+    /// <param name="items">The inputs.</param>
+    /// <param name="function">A static async method or a lambda that captures nothing.</param>
+    /// <param name="cancellationToken">Stops the map.</param>
+    /// <returns>The results, as they complete.</returns>
+    public IAsyncEnumerable<TResult> MapUnorderedAsync<T, TResult>(IEnumerable<T> items, Func<T, Task<TResult>> function, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(function);
+        return MapUnorderedCoreAsync<T, TResult>(() => new ChunkSource<T>.FromList(Materialize(items)), function, ResultShape.TaskOfT, cancellationToken);
+    }
+
+    /// <summary>Maps an async stream in parallel, yielding results as they complete, reading at most <see cref="IsolatePoolOptions.MaxQueuedItems"/> ahead.</summary>
+    /// <typeparam name="T">The input type; must be shareable.</typeparam>
+    /// <typeparam name="TResult">The result type; must be shareable.</typeparam>
+    /// <param name="items">The inputs.</param>
+    /// <param name="function">A static method or a lambda that captures nothing.</param>
+    /// <param name="cancellationToken">Stops the map and the reading of the stream.</param>
+    /// <returns>The results, as they complete.</returns>
+    public IAsyncEnumerable<TResult> MapUnorderedAsync<T, TResult>(IAsyncEnumerable<T> items, Func<T, TResult> function, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(function);
+        return MapUnorderedCoreAsync<T, TResult>(null, function, ResultShape.Value, cancellationToken, items);
+    }
+
+    private Task<IReadOnlyList<TResult>> MapListAsync<T, TResult>(IEnumerable<T> items, Delegate function, ResultShape shape, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(function);
+        BeginOperation();
+        return RunListAsync<T, TResult>(items, function, shape, cancellationToken);
+    }
+
+    private async Task<IReadOnlyList<TResult>> RunListAsync<T, TResult>(IEnumerable<T> items, Delegate function, ResultShape shape, CancellationToken cancellationToken)
+    {
+        try
+        {
+            IReadOnlyList<T> list = Materialize(items);
+            var results = new TResult[list.Count];
+            if (list.Count == 0)
+            {
+                return results;
+            }
+
+            CallPlan plan = PlanFor<T>(function, shape);
+            var run = new MapRun<T, TResult>(
+                _workers, plan, new ChunkSource<T>.FromList(list), chunk => (results, chunk.Start), static (_, _, _) => { }, _options.ChunkSize, _options.MaxQueuedItems, cancellationToken, _closing.Token);
+            await run.RunAsync().ConfigureAwait(false);
+            return results;
+        }
+        finally
+        {
+            EndOperation();
+        }
+    }
+
+    private async Task RunStreamAsync<T, TResult>(IAsyncEnumerable<T> items, Delegate function, ResultShape shape, Action<Chunk<T>, TResult[], int> deliver, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(function);
+        BeginOperation();
+        try
+        {
+            CallPlan plan = PlanFor<T>(function, shape);
+            using var reading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var source = new ChunkSource<T>.FromAsyncEnumerable(items, _options.MaxQueuedItems, reading.Token);
+            var run = new MapRun<T, TResult>(
+                _workers, plan, source, static chunk => (new TResult[chunk.Count], 0), deliver, _options.ChunkSize, _options.MaxQueuedItems, cancellationToken, _closing.Token);
+            try
+            {
+                await run.RunAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                await reading.CancelAsync().ConfigureAwait(false); // stop reading if the map ended early
+                try
+                {
+                    await source.Reading.ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (reading.IsCancellationRequested)
+                {
+                    // stopped on purpose
+                }
+            }
+        }
+        finally
+        {
+            EndOperation();
+        }
+    }
+
+    private async IAsyncEnumerable<TResult> MapUnorderedCoreAsync<T, TResult>(
+        Func<ChunkSource<T>>? listSource,
+        Delegate function,
+        ResultShape shape,
+        [EnumeratorCancellation] CancellationToken cancellationToken,
+        IAsyncEnumerable<T>? stream = null)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var output = Channel.CreateUnbounded<TResult>(new UnboundedChannelOptions { SingleReader = true });
+        void Deliver(Chunk<T> chunk, TResult[] buffer, int offset)
+        {
+            for (int i = 0; i < chunk.Count; i++)
+            {
+                output.Writer.TryWrite(buffer[offset + i]);
+            }
+        }
+
+        Task running = stream is not null
+            ? RunStreamAsync<T, TResult>(stream, function, shape, Deliver, stop.Token)
+            : RunListUnorderedAsync<T, TResult>(listSource!(), function, shape, Deliver, stop.Token);
+        _ = running.ContinueWith(
+            t => output.Writer.TryComplete(t.Exception?.InnerException ?? (t.IsCanceled ? new OperationCanceledException(cancellationToken) : null)),
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+
+        try
+        {
+            await foreach (TResult result in output.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                yield return result;
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false); // the consumer stopped early, or everything is done
+            try
+            {
+                await running.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                // cancelled because the consumer stopped enumerating
+            }
+        }
+    }
+
+    private async Task RunListUnorderedAsync<T, TResult>(ChunkSource<T> source, Delegate function, ResultShape shape, Action<Chunk<T>, TResult[], int> deliver, CancellationToken cancellationToken)
+    {
+        BeginOperation();
+        try
+        {
+            CallPlan plan = PlanFor<T>(function, shape);
+            var run = new MapRun<T, TResult>(
+                _workers, plan, source, static chunk => (new TResult[chunk.Count], 0), deliver, _options.ChunkSize, _options.MaxQueuedItems, cancellationToken, _closing.Token);
+            await run.RunAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            EndOperation();
+        }
+    }
+
+    private static CallPlan PlanFor<T>(Delegate function, ResultShape shape)
+    {
+        CallPlan plan = CallPlan.Get(function, shape);
+        if (plan.HasTokenParameter || plan.ArgumentCodecs.Length != 1)
+        {
+            throw new NotShareableException(typeof(T), string.Empty, $"{plan.DisplayName} must take exactly one argument (the item) to be mapped.");
+        }
+
+        return plan;
+    }
+
+    private static IReadOnlyList<T> Materialize<T>(IEnumerable<T> items) => items as IReadOnlyList<T> ?? [.. items];
+}

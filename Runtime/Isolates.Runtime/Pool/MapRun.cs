@@ -1,0 +1,196 @@
+using System.Diagnostics;
+using Isolates.Calls;
+
+namespace Isolates.Pool;
+
+/// <summary>
+/// One parallel map over a pool. Every worker runs a driver that takes the next chunk from the shared source
+/// (so a slow item only delays its own chunk), keeps two chunks in flight on its isolate (so the isolate never waits
+/// for the next one), and, when the source is empty, steals chunks other isolates have queued but not started.
+/// Chunk sizes follow the per-item time each isolate measures. The first failure cancels the rest promptly.
+/// </summary>
+internal sealed class MapRun<T, TResult>
+{
+    private static readonly long TargetChunkTicks = Stopwatch.Frequency / 4000; // 250 µs of work per trip
+
+    private readonly PoolWorker[] _workers;
+    private readonly CallPlan _plan;
+    private readonly ChunkSource<T> _source;
+    private readonly Action<Chunk<T>, TResult[], int> _deliver;
+    private readonly Func<Chunk<T>, (TResult[] Buffer, int Offset)> _buffer;
+    private readonly int _fixedChunk;
+    private readonly int _maxChunk;
+    private readonly CancellationTokenSource _stop;
+    private readonly CancellationToken _caller;
+    private readonly BatchItem<T, TResult>?[] _stealable;
+    private readonly double[] _ticksPerItem;
+    private Exception? _failure;
+
+    public MapRun(
+        PoolWorker[] workers,
+        CallPlan plan,
+        ChunkSource<T> source,
+        Func<Chunk<T>, (TResult[] Buffer, int Offset)> buffer,
+        Action<Chunk<T>, TResult[], int> deliver,
+        int fixedChunk,
+        int queueCapacity,
+        CancellationToken caller,
+        CancellationToken poolClosing)
+    {
+        _workers = workers;
+        _plan = plan;
+        _source = source;
+        _buffer = buffer;
+        _deliver = deliver;
+        _fixedChunk = fixedChunk;
+        _caller = caller;
+        _stop = CancellationTokenSource.CreateLinkedTokenSource(caller, poolClosing);
+        _stealable = new BatchItem<T, TResult>?[workers.Length];
+        _ticksPerItem = new double[workers.Length];
+        long perWorker = source.Total is long total ? total / (workers.Length * 8L) : queueCapacity / (workers.Length * 2L);
+        _maxChunk = (int)Math.Clamp(perWorker, 1, 65_536);
+    }
+
+    public CancellationToken Stopping => _stop.Token;
+
+    /// <summary>Runs the map to the end; throws the first failure, or cancellation if the caller cancelled.</summary>
+    public async Task RunAsync()
+    {
+        try
+        {
+            await Task.WhenAll(_workers.Select(DriveAsync)).ConfigureAwait(false);
+        }
+        finally
+        {
+            _stop.Dispose();
+        }
+
+        if (_failure is { } failure)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
+
+        _caller.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>Records the first failure and stops every driver.</summary>
+    public void Fail(Exception exception)
+    {
+        if (Interlocked.CompareExchange(ref _failure, exception, null) is null)
+        {
+            _stop.Cancel();
+        }
+    }
+
+    private async Task DriveAsync(PoolWorker worker)
+    {
+        (BatchItem<T, TResult> Batch, Chunk<T> Chunk, TResult[] Buffer, int Offset)? pending = null;
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                Chunk<T>? chunk = await _source.TakeAsync(ChunkSizeFor(worker.Index), _stop.Token).ConfigureAwait(false)
+                    ?? StealFor(worker.Index);
+                if (chunk is null)
+                {
+                    break;
+                }
+
+                Isolate isolate = await worker.Current.WaitAsync(_stop.Token).ConfigureAwait(false);
+                (TResult[] buffer, int offset) = _buffer(chunk);
+                var batch = new BatchItem<T, TResult>(isolate, _plan, chunk.Items, chunk.Start, chunk.Count, chunk.FirstIndex, buffer, offset, _stop.Token);
+                worker.Enter();
+                batch.Enqueue();
+                Volatile.Write(ref _stealable[worker.Index], batch);
+                if (pending is { } previous)
+                {
+                    await FinishAsync(worker, previous.Batch, previous.Chunk, previous.Buffer, previous.Offset).ConfigureAwait(false);
+                }
+
+                pending = (batch, chunk, buffer, offset);
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            // stopped by a failure elsewhere or by the caller
+        }
+        catch (Exception ex)
+        {
+            Fail(ex); // the source itself failed
+        }
+
+        if (pending is { } last)
+        {
+            Volatile.Write(ref _stealable[worker.Index], null);
+            await FinishAsync(worker, last.Batch, last.Chunk, last.Buffer, last.Offset).ConfigureAwait(false);
+        }
+    }
+
+    private async Task FinishAsync(PoolWorker worker, BatchItem<T, TResult> batch, Chunk<T> chunk, TResult[] buffer, int offset)
+    {
+        try
+        {
+            await batch.Task.ConfigureAwait(false);
+            if (batch.WasStolen)
+            {
+                return; // the thief delivers it
+            }
+
+            if (batch.ExecutionTicks > 0)
+            {
+                double perItem = (double)batch.ExecutionTicks / chunk.Count;
+                double known = _ticksPerItem[worker.Index];
+                _ticksPerItem[worker.Index] = known == 0 ? perItem : (known * 0.5) + (perItem * 0.5);
+            }
+
+            _deliver(chunk, buffer, offset);
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            // cancelled because something else failed, or the caller cancelled
+        }
+        catch (IsolateClosedException closed)
+        {
+            Fail(new IsolateClosedException(
+                closed.IsolateId,
+                closed.IsolateName,
+                $"{closed.Message} Items {chunk.FirstIndex} to {chunk.FirstIndex + chunk.Count - 1} were in flight there and did not complete; the pool replaces a faulted isolate, but does not run them again.",
+                closed.InnerException ?? closed));
+        }
+        catch (Exception ex)
+        {
+            Fail(ex);
+        }
+        finally
+        {
+            worker.Exit();
+        }
+    }
+
+    /// <summary>Takes a chunk another isolate has queued but not started, so no isolate idles while work waits.</summary>
+    private Chunk<T>? StealFor(int thief)
+    {
+        for (int i = 1; i < _stealable.Length; i++)
+        {
+            int victim = (thief + i) % _stealable.Length;
+            BatchItem<T, TResult>? candidate = Volatile.Read(ref _stealable[victim]);
+            if (candidate is not null && candidate.TrySteal())
+            {
+                return candidate.Chunk;
+            }
+        }
+
+        return null;
+    }
+
+    private int ChunkSizeFor(int worker)
+    {
+        if (_fixedChunk > 0)
+        {
+            return _fixedChunk;
+        }
+
+        double perItem = _ticksPerItem[worker];
+        return perItem <= 0 ? 1 : (int)Math.Clamp(TargetChunkTicks / perItem, 1, _maxChunk);
+    }
+}
