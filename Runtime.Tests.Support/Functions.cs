@@ -135,6 +135,19 @@ public static class Work
             Environment.SetEnvironmentVariable(variable, Environment.CurrentManagedThreadId.ToString(System.Globalization.CultureInfo.InvariantCulture)));
     }
 
+    /// <summary>Long-running code that watches the isolate's closing token, as isolate code should.</summary>
+    public static int LoopUntilClosing()
+    {
+        int rounds = 0;
+        while (!Isolate.Current!.ClosingToken.IsCancellationRequested)
+        {
+            Thread.Sleep(5);
+            rounds++;
+        }
+
+        return rounds + 1;
+    }
+
     /// <summary>Allocates a large array into a static field: memory that must be freed when the isolate unloads.</summary>
     public static int FillStaticMegabyte()
     {
@@ -162,6 +175,22 @@ public static class Failing
     public static void StartUnobservedFailingTask()
     {
         _ = Task.Run(() => throw new InvalidTimeZoneException("nobody awaited this"));
+    }
+
+    public static int ThrowWithBrokenMessage() => throw new BrokenMessageException();
+
+    public static void StartAsyncVoidWithBrokenMessage() => AsyncVoidBroken();
+
+    public static async Task<int> FortyTwoAsync()
+    {
+        await Task.Yield();
+        return 42;
+    }
+
+    private static async void AsyncVoidBroken()
+    {
+        await Task.Yield();
+        throw new BrokenMessageException();
     }
 
     public static void LeakIntoSharedEvent() => AppDomain.CurrentDomain.ProcessExit += OnProcessExit;
@@ -241,4 +270,10 @@ public static class PoolWork
     }
 
     public static int Throws() => throw new InvalidOperationException("initializer failed");
+}
+
+/// <summary>An exception whose Message getter itself throws, as badly written user exceptions do.</summary>
+public sealed class BrokenMessageException : Exception
+{
+    public override string Message => throw new InvalidOperationException("Message is broken");
 }

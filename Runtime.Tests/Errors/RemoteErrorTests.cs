@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Isolates.Tests.Support;
 
 namespace Isolates.Tests.Errors;
@@ -89,5 +90,67 @@ public class RemoteErrorTests
         Assert.That(iso.State, Is.EqualTo(IsolateState.Faulted));
         var fault = Assert.ThrowsAsync<IsolateExecutionException>(() => iso.Completion);
         Assert.That(fault!.RemoteType, Is.EqualTo(typeof(InvalidTimeZoneException).FullName));
+    }
+
+    [Test]
+    public async Task CallAsync_ExceptionWhoseMessageThrows_StillFailsTheCallCleanly()
+    {
+        await using Isolate iso = await Isolate.CreateAsync();
+
+        var error = Assert.ThrowsAsync<IsolateExecutionException>(() => Wait.Bounded(iso.CallAsync(Failing.ThrowWithBrokenMessage)));
+
+        Assert.That(error!.RemoteType, Does.EndWith("BrokenMessageException"));
+        Assert.That(await iso.CallAsync(Counter.Bump), Is.EqualTo(1), "the isolate is still usable");
+    }
+
+    [Test]
+    public async Task AsyncVoidWithBrokenMessage_FaultsIsolateWithoutCrashingHost()
+    {
+        Isolate iso = await Isolate.CreateAsync();
+
+        await iso.CallAsync(Failing.StartAsyncVoidWithBrokenMessage);
+
+        Assert.ThrowsAsync<IsolateExecutionException>(() => Wait.Bounded(iso.Completion));
+        Assert.That(iso.State, Is.EqualTo(IsolateState.Faulted));
+    }
+
+    [Test]
+    public async Task CreateAsync_LoggerThatThrows_DoesNotBreakTheIsolate()
+    {
+        using var factory = Microsoft.Extensions.Logging.LoggerFactory.Create(b => b.AddProvider(new ThrowingLoggerProvider()));
+        Isolate iso = await Isolate.CreateAsync(new IsolateOptions { LoggerFactory = factory });
+
+        Assert.That(await iso.CallAsync(Counter.Bump), Is.EqualTo(1));
+        await Wait.Bounded(iso.CloseAsync());
+
+        Assert.That(iso.UnloadStatus, Is.EqualTo(UnloadStatus.Unloaded));
+    }
+
+    [Test]
+    public async Task CallAsync_TaskRequestedAsValue_FailsAsNotShareableInsteadOfHanging()
+    {
+        await using Isolate iso = await Isolate.CreateAsync();
+        Assert.That(await iso.CallAsync(Failing.FortyTwoAsync), Is.EqualTo(42));
+
+        Assert.ThrowsAsync<NotShareableException>(() => Wait.Bounded(iso.CallAsync<Task<int>>(Failing.FortyTwoAsync)));
+    }
+
+    private sealed class ThrowingLoggerProvider : Microsoft.Extensions.Logging.ILoggerProvider
+    {
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => new ThrowingLogger();
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class ThrowingLogger : Microsoft.Extensions.Logging.ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+            public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                throw new IOException("the log disk is full");
+        }
     }
 }

@@ -63,10 +63,9 @@ public class CloseTests
     }
 
     [Test]
-    public async Task CloseAsync_CancelsClosingTokenOnTheIsolateThread()
+    public async Task CloseAsync_CancelsClosingTokenAndRunsItsCallbacks()
     {
         Isolate iso = await Isolate.CreateAsync();
-        int isolateThread = await iso.CallAsync(Work.ThreadId);
         string variable = "ISOLATES_TEST_CLOSING_" + iso.Id;
         await iso.CallAsync(Work.RegisterClosingCallback, variable);
         Assert.That(iso.ClosingToken.IsCancellationRequested, Is.False);
@@ -74,8 +73,36 @@ public class CloseTests
         await iso.CloseAsync();
 
         Assert.That(iso.ClosingToken.IsCancellationRequested, Is.True);
-        Assert.That(Environment.GetEnvironmentVariable(variable), Is.EqualTo(isolateThread.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.That(Environment.GetEnvironmentVariable(variable), Is.Not.Null, "the isolate's callback ran");
         Environment.SetEnvironmentVariable(variable, null);
+    }
+
+    [Test]
+    public async Task CloseAsync_LongRunningCodeWatchingClosingToken_StopsCooperatively()
+    {
+        Isolate iso = await Isolate.CreateAsync(new IsolateOptions { CloseTimeout = TimeSpan.FromSeconds(10) });
+        Task<int> looping = iso.CallAsync(Work.LoopUntilClosing);
+        await Task.Delay(50);
+
+        await Wait.Bounded(iso.CloseAsync());
+
+        Assert.That(await looping, Is.GreaterThan(0), "the loop saw the closing token and returned normally");
+        Assert.That(iso.UnloadStatus, Is.EqualTo(UnloadStatus.Unloaded));
+    }
+
+    [Test]
+    public async Task CloseAsync_ThreadStuck_QueuedCallsFailAtOnce()
+    {
+        Isolate iso = await Isolate.CreateAsync(new IsolateOptions { CloseTimeout = TimeSpan.FromMilliseconds(100) });
+        Task stuck = iso.CallAsync(Work.Sleep, 1_000);
+        await Task.Delay(30);
+        Task<int> queued = iso.CallAsync(Counter.Bump);
+
+        await Wait.Bounded(iso.CloseAsync());
+
+        Assert.That(queued.IsCompleted, Is.True, "a call queued behind stuck code fails when CloseAsync is called, not when the code returns");
+        Assert.ThrowsAsync<IsolateClosedException>(() => queued);
+        await Wait.Bounded(stuck);
     }
 
     [Test]
@@ -110,7 +137,9 @@ public class CloseTests
         await iso.CallAsync(static () => { _ = Isolate.Current!.CloseAsync(); });
 
         await Wait.Bounded(iso.Completion);
+        await Wait.Bounded(iso.CloseAsync()); // the host's close waits for the same close, unload check included
         Assert.That(iso.State, Is.EqualTo(IsolateState.Closed));
+        Assert.That(iso.UnloadStatus, Is.EqualTo(UnloadStatus.Unloaded));
     }
 
     [Test]

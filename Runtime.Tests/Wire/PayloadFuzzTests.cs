@@ -65,6 +65,14 @@ public class PayloadFuzzTests
         Assert.Throws<IsolateSerializationException>(() => Payload.Decode(bytes.ToArray(), CodecFactory.Get(typeof(Node))));
     }
 
+    [Test]
+    public void Decode_EnumValueOutsideUnderlyingType_FailsInsteadOfTruncating()
+    {
+        byte[] tooBig = [0xcf, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x05]; // uint64 2^33 + 5 for an int-based enum
+
+        Assert.Throws<IsolateSerializationException>(() => Payload.Decode(tooBig, CodecFactory.Get(typeof(Color))));
+    }
+
     private static void AssertDecodesOrFailsCleanly(byte[] bytes, Type target)
     {
         try

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Isolates.Calls;
 
 namespace Isolates;
@@ -41,6 +42,7 @@ public sealed partial class Isolate
     /// <exception cref="NotShareableException">(in the task) The function captures state, or a type is not shareable.</exception>
     /// <exception cref="IsolateExecutionException">(in the task) The function threw inside the isolate.</exception>
     /// <exception cref="IsolateClosedException">(in the task) The isolate closed before the call finished.</exception>
+    [OverloadResolutionPriority(1)] // async lambdas would otherwise be ambiguous between Task and ValueTask
     public Task<TResult> CallAsync<TResult>(Func<Task<TResult>> function, CancellationToken cancellationToken = default) =>
         Dispatch<Args0, TResult>(function, ResultShape.TaskOfT, new Args0(), static (d, a) => ((Func<Task<TResult>>)d)(), cancellationToken);
 
@@ -76,6 +78,7 @@ public sealed partial class Isolate
     /// <exception cref="NotShareableException">(in the task) The function captures state, or a type is not shareable.</exception>
     /// <exception cref="IsolateExecutionException">(in the task) The function threw inside the isolate.</exception>
     /// <exception cref="IsolateClosedException">(in the task) The isolate closed before the call finished.</exception>
+    [OverloadResolutionPriority(1)] // async lambdas would otherwise be ambiguous between Task and ValueTask
     public Task CallAsync(Func<Task> function, CancellationToken cancellationToken = default) =>
         Dispatch<Args0, Unit>(function, ResultShape.Task, new Args0(), static (d, a) => ((Func<Task>)d)(), cancellationToken);
 
@@ -150,6 +153,7 @@ public sealed partial class Isolate
     /// <exception cref="NotShareableException">(in the task) The function captures state, or a type is not shareable.</exception>
     /// <exception cref="IsolateExecutionException">(in the task) The function threw inside the isolate.</exception>
     /// <exception cref="IsolateClosedException">(in the task) The isolate closed before the call finished.</exception>
+    [OverloadResolutionPriority(1)] // async lambdas would otherwise be ambiguous between Task and ValueTask
     public Task<TResult> CallAsync<T1, TResult>(Func<T1, Task<TResult>> function, T1 arg1, CancellationToken cancellationToken = default) =>
         Dispatch<Args1<T1>, TResult>(function, ResultShape.TaskOfT, new Args1<T1>(arg1), static (d, a) => ((Func<T1, Task<TResult>>)d)(a.A1), cancellationToken);
 
@@ -189,6 +193,7 @@ public sealed partial class Isolate
     /// <exception cref="NotShareableException">(in the task) The function captures state, or a type is not shareable.</exception>
     /// <exception cref="IsolateExecutionException">(in the task) The function threw inside the isolate.</exception>
     /// <exception cref="IsolateClosedException">(in the task) The isolate closed before the call finished.</exception>
+    [OverloadResolutionPriority(1)] // async lambdas would otherwise be ambiguous between Task and ValueTask
     public Task CallAsync<T1>(Func<T1, Task> function, T1 arg1, CancellationToken cancellationToken = default) =>
         Dispatch<Args1<T1>, Unit>(function, ResultShape.Task, new Args1<T1>(arg1), static (d, a) => ((Func<T1, Task>)d)(a.A1), cancellationToken);
 
@@ -271,6 +276,7 @@ public sealed partial class Isolate
     /// <exception cref="NotShareableException">(in the task) The function captures state, or a type is not shareable.</exception>
     /// <exception cref="IsolateExecutionException">(in the task) The function threw inside the isolate.</exception>
     /// <exception cref="IsolateClosedException">(in the task) The isolate closed before the call finished.</exception>
+    [OverloadResolutionPriority(1)] // async lambdas would otherwise be ambiguous between Task and ValueTask
     public Task<TResult> CallAsync<T1, T2, TResult>(Func<T1, T2, Task<TResult>> function, T1 arg1, T2 arg2, CancellationToken cancellationToken = default) =>
         Dispatch<Args2<T1, T2>, TResult>(function, ResultShape.TaskOfT, new Args2<T1, T2>(arg1, arg2), static (d, a) => ((Func<T1, T2, Task<TResult>>)d)(a.A1, a.A2), cancellationToken);
 
@@ -314,6 +320,7 @@ public sealed partial class Isolate
     /// <exception cref="NotShareableException">(in the task) The function captures state, or a type is not shareable.</exception>
     /// <exception cref="IsolateExecutionException">(in the task) The function threw inside the isolate.</exception>
     /// <exception cref="IsolateClosedException">(in the task) The isolate closed before the call finished.</exception>
+    [OverloadResolutionPriority(1)] // async lambdas would otherwise be ambiguous between Task and ValueTask
     public Task CallAsync<T1, T2>(Func<T1, T2, Task> function, T1 arg1, T2 arg2, CancellationToken cancellationToken = default) =>
         Dispatch<Args2<T1, T2>, Unit>(function, ResultShape.Task, new Args2<T1, T2>(arg1, arg2), static (d, a) => ((Func<T1, T2, Task>)d)(a.A1, a.A2), cancellationToken);
 
@@ -404,6 +411,7 @@ public sealed partial class Isolate
     /// <exception cref="NotShareableException">(in the task) The function captures state, or a type is not shareable.</exception>
     /// <exception cref="IsolateExecutionException">(in the task) The function threw inside the isolate.</exception>
     /// <exception cref="IsolateClosedException">(in the task) The isolate closed before the call finished.</exception>
+    [OverloadResolutionPriority(1)] // async lambdas would otherwise be ambiguous between Task and ValueTask
     public Task<TResult> CallAsync<T1, T2, T3, TResult>(Func<T1, T2, T3, Task<TResult>> function, T1 arg1, T2 arg2, T3 arg3, CancellationToken cancellationToken = default) =>
         Dispatch<Args3<T1, T2, T3>, TResult>(function, ResultShape.TaskOfT, new Args3<T1, T2, T3>(arg1, arg2, arg3), static (d, a) => ((Func<T1, T2, T3, Task<TResult>>)d)(a.A1, a.A2, a.A3), cancellationToken);
 
@@ -451,6 +459,7 @@ public sealed partial class Isolate
     /// <exception cref="NotShareableException">(in the task) The function captures state, or a type is not shareable.</exception>
     /// <exception cref="IsolateExecutionException">(in the task) The function threw inside the isolate.</exception>
     /// <exception cref="IsolateClosedException">(in the task) The isolate closed before the call finished.</exception>
+    [OverloadResolutionPriority(1)] // async lambdas would otherwise be ambiguous between Task and ValueTask
     public Task CallAsync<T1, T2, T3>(Func<T1, T2, T3, Task> function, T1 arg1, T2 arg2, T3 arg3, CancellationToken cancellationToken = default) =>
         Dispatch<Args3<T1, T2, T3>, Unit>(function, ResultShape.Task, new Args3<T1, T2, T3>(arg1, arg2, arg3), static (d, a) => ((Func<T1, T2, T3, Task>)d)(a.A1, a.A2, a.A3), cancellationToken);
 
@@ -549,6 +558,7 @@ public sealed partial class Isolate
     /// <exception cref="NotShareableException">(in the task) The function captures state, or a type is not shareable.</exception>
     /// <exception cref="IsolateExecutionException">(in the task) The function threw inside the isolate.</exception>
     /// <exception cref="IsolateClosedException">(in the task) The isolate closed before the call finished.</exception>
+    [OverloadResolutionPriority(1)] // async lambdas would otherwise be ambiguous between Task and ValueTask
     public Task<TResult> CallAsync<T1, T2, T3, T4, TResult>(Func<T1, T2, T3, T4, Task<TResult>> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, CancellationToken cancellationToken = default) =>
         Dispatch<Args4<T1, T2, T3, T4>, TResult>(function, ResultShape.TaskOfT, new Args4<T1, T2, T3, T4>(arg1, arg2, arg3, arg4), static (d, a) => ((Func<T1, T2, T3, T4, Task<TResult>>)d)(a.A1, a.A2, a.A3, a.A4), cancellationToken);
 
@@ -600,6 +610,7 @@ public sealed partial class Isolate
     /// <exception cref="NotShareableException">(in the task) The function captures state, or a type is not shareable.</exception>
     /// <exception cref="IsolateExecutionException">(in the task) The function threw inside the isolate.</exception>
     /// <exception cref="IsolateClosedException">(in the task) The isolate closed before the call finished.</exception>
+    [OverloadResolutionPriority(1)] // async lambdas would otherwise be ambiguous between Task and ValueTask
     public Task CallAsync<T1, T2, T3, T4>(Func<T1, T2, T3, T4, Task> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, CancellationToken cancellationToken = default) =>
         Dispatch<Args4<T1, T2, T3, T4>, Unit>(function, ResultShape.Task, new Args4<T1, T2, T3, T4>(arg1, arg2, arg3, arg4), static (d, a) => ((Func<T1, T2, T3, T4, Task>)d)(a.A1, a.A2, a.A3, a.A4), cancellationToken);
 

@@ -35,9 +35,10 @@ public sealed partial class Isolate
                 payload = EncodeArguments(plan, args);
             }
         }
-        catch (IsolateException ex)
+        catch (Exception ex)
         {
-            return Task.FromException<TResult>(ex); // refused before anything was sent
+            // Refused before anything was sent: not shareable, or the caller's own getters threw while encoding.
+            return Task.FromException<TResult>(ex);
         }
 
         var item = new CallItem<TArgs, TResult>(this, plan, args, payload, direct, cancellationToken);

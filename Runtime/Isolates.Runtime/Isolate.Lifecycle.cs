@@ -11,7 +11,7 @@ namespace Isolates;
 /// <summary>Creating, running, closing and faulting an isolate.</summary>
 public sealed partial class Isolate
 {
-    private readonly HashSet<IInFlightCall> _inFlight = [];
+    private readonly HashSet<IInFlightCall> _inFlight = []; // also the lock for itself
     private Task? _closeTask;
     private int _stopRequested;
     private IsolateExecutionException? _fault;
@@ -62,7 +62,15 @@ public sealed partial class Isolate
 
         TransitionTo(IsolateState.Closing, from: [IsolateState.Starting, IsolateState.Running]);
         RequestStop();
-        var closing = CloseCoreAsync();
+        Task closing;
+
+        // Without flow: when an isolate closes itself (or a child), the close's continuations must not carry that
+        // isolate's contextual-reflection scope, which would keep its context alive through the unload check.
+        using (ExecutionContext.IsFlowSuppressed() ? default : ExecutionContext.SuppressFlow())
+        {
+            closing = CloseCoreAsync();
+        }
+
         return Interlocked.CompareExchange(ref _closeTask, closing, null) ?? closing;
     }
 
@@ -79,9 +87,32 @@ public sealed partial class Isolate
         _queue.Enqueue(item);
     }
 
-    internal void TrackInFlight(IInFlightCall call) => _inFlight.Add(call);
+    /// <summary>Records an async call that is waiting inside the isolate, so closing can fail it instead of leaving it pending.</summary>
+    internal void TrackInFlight(IInFlightCall call)
+    {
+        bool stopped;
+        lock (_inFlight)
+        {
+            stopped = Volatile.Read(ref _stopRequested) != 0;
+            if (!stopped)
+            {
+                _inFlight.Add(call);
+            }
+        }
 
-    internal void UntrackInFlight(IInFlightCall call) => _inFlight.Remove(call);
+        if (stopped)
+        {
+            call.Abandon(ClosedReason("before it finished"));
+        }
+    }
+
+    internal void UntrackInFlight(IInFlightCall call)
+    {
+        lock (_inFlight)
+        {
+            _inFlight.Remove(call);
+        }
+    }
 
     internal TargetPlan GetTarget(CallPlan plan)
     {
@@ -104,7 +135,7 @@ public sealed partial class Isolate
             return; // the first fault wins
         }
 
-        Log.Faulted(_logger, Name, Id, remote);
+        TryLog(static (logger, isolate, fault) => Log.Faulted(logger, isolate.Name, isolate.Id, fault!), remote);
         TransitionTo(IsolateState.Faulted, from: [IsolateState.Starting, IsolateState.Running, IsolateState.Closing]);
         RequestStop();
     }
@@ -118,13 +149,23 @@ public sealed partial class Isolate
         };
         _thread = thread;
         Live[Id] = this;
-        _ = _threadExited.Task.ContinueWith(static (_, s) => ((Isolate)s!).OnThreadExited(), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
-        // No execution context flows into the isolate: nothing of the creator's (AsyncLocals, activity) leaks in,
-        // and nothing captured by the isolate thread keeps the creator's state alive.
+        // No execution context flows into the isolate or into the runtime's own continuations: nothing of the
+        // creator's (AsyncLocals, its own isolate's contextual-reflection scope) leaks in or is kept alive.
         using (ExecutionContext.IsFlowSuppressed() ? default : ExecutionContext.SuppressFlow())
         {
-            thread.Start();
+            _ = _threadExited.Task.ContinueWith(static (_, s) => ((Isolate)s!).OnThreadExited(), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            try
+            {
+                thread.Start();
+            }
+            catch
+            {
+                Live.TryRemove(Id, out _);
+                _context?.Unload();
+                _context = null;
+                throw;
+            }
         }
     }
 
@@ -136,12 +177,16 @@ public sealed partial class Isolate
         try
         {
             TransitionTo(IsolateState.Running, from: [IsolateState.Starting]);
-            Log.Started(_logger, Name, Id);
+            TryLog(static (logger, isolate, _) => Log.Started(logger, isolate.Name, isolate.Id));
             RunLoop();
+        }
+        catch (Exception ex)
+        {
+            Fault(ex); // only the runtime's own code runs here outside an item; never let it take the process down
         }
         finally
         {
-            StopOnThisThread();
+            RequestStop();
             scope.Dispose();
             SynchronizationContext.SetSynchronizationContext(null);
             t_current = null;
@@ -151,13 +196,18 @@ public sealed partial class Isolate
 
     private void RunLoop()
     {
-        while (Volatile.Read(ref _stopRequested) == 0)
+        while (_queue.Dequeue() is { } item)
         {
-            WorkItem item = _queue.Dequeue();
             if (Volatile.Read(ref _stopRequested) != 0)
             {
                 item.Abandon(ClosedReason("before it ran"));
-                return;
+                continue; // the queue is closed: drain what is left, then Dequeue returns null
+            }
+
+            // Isolate code may have replaced the synchronization context; every item starts with the isolate's own.
+            if (SynchronizationContext.Current != _synchronizationContext)
+            {
+                SynchronizationContext.SetSynchronizationContext(_synchronizationContext);
             }
 
             _running = item.Description;
@@ -174,46 +224,60 @@ public sealed partial class Isolate
         }
     }
 
-    private void StopOnThisThread()
+    /// <summary>
+    /// Stops the isolate, from any thread: new and queued calls fail now, unfinished async calls fail now, and the
+    /// closing token is cancelled now (on a thread-pool thread, so long-running isolate code that polls it sees it
+    /// even while it keeps the isolate's thread busy). The thread itself ends once the code running on it returns.
+    /// </summary>
+    private void RequestStop()
+    {
+        if (Interlocked.Exchange(ref _stopRequested, 1) != 0)
+        {
+            return;
+        }
+
+        ThreadPool.UnsafeQueueUserWorkItem(static isolate => isolate.CancelClosingToken(), this, preferLocal: false);
+        _queue.Close(ClosedReason("before it ran"));
+        IInFlightCall[] unfinished;
+        lock (_inFlight)
+        {
+            unfinished = [.. _inFlight];
+            _inFlight.Clear();
+        }
+
+        IsolateClosedException reason = ClosedReason("before it finished");
+        foreach (IInFlightCall call in unfinished)
+        {
+            call.Abandon(reason);
+        }
+    }
+
+    private void CancelClosingToken()
     {
         try
         {
-            _closing.Cancel(); // registrations made by isolate code run here, on the isolate's thread
+            _closing.Cancel();
         }
         catch (Exception ex)
         {
-            Log.ClosingCallbackFailed(_logger, Name, Id, ExceptionTransfer.ToRemote(ex, Id, Name));
-        }
-
-        _queue.Close(ClosedReason("before it ran"));
-        IsolateClosedException unfinished = ClosedReason("before it finished");
-        foreach (IInFlightCall call in _inFlight.ToArray())
-        {
-            call.Abandon(unfinished);
-        }
-
-        _inFlight.Clear();
-    }
-
-    private void RequestStop()
-    {
-        if (Interlocked.Exchange(ref _stopRequested, 1) == 0)
-        {
-            _queue.Enqueue(WakeUp.Instance); // wakes the thread if it is waiting for work
+            TryLog(static (logger, isolate, error) => Log.ClosingCallbackFailed(logger, isolate.Name, isolate.Id, error!), ExceptionTransfer.ToRemote(ex, Id, Name));
         }
     }
 
     private async Task CloseCoreAsync()
     {
-        if (Current == this)
+        // Also fine from the isolate's own thread: nothing here blocks, and no continuation needs that thread.
+        TimeSpan timeout = _options.CloseTimeout;
+        if (timeout == TimeSpan.Zero && !_threadExited.Task.IsCompleted)
         {
-            return; // closing itself: the thread stops after the current item; it cannot wait for that here
+            return; // asked not to wait: the isolate finishes closing when its code returns
         }
 
-        TimeSpan timeout = _options.CloseTimeout;
         try
         {
-            await _threadExited.Task.WaitAsync(timeout, _timeProvider).ConfigureAwait(false);
+            await (timeout == Timeout.InfiniteTimeSpan || timeout.TotalMilliseconds >= uint.MaxValue - 1
+                ? _threadExited.Task
+                : _threadExited.Task.WaitAsync(timeout, _timeProvider)).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -221,7 +285,7 @@ public sealed partial class Isolate
             UnloadDiagnostic = $"The isolate's thread did not stop within {timeout}: it is still running {running}. " +
                 "A thread cannot be stopped from outside in .NET; the code must return or watch Isolate.Current.ClosingToken. " +
                 "The isolate refuses new calls, and its memory stays in use until the thread returns.";
-            Log.Stuck(_logger, Name, Id, timeout, running);
+            TryLog(static (logger, isolate, _) => Log.Stuck(logger, isolate.Name, isolate.Id, isolate._options.CloseTimeout, isolate._running));
             return;
         }
 
@@ -233,31 +297,38 @@ public sealed partial class Isolate
 
     private void OnThreadExited()
     {
-        if (_fault is { } fault)
+        try
         {
-            _completion.TrySetException(fault);
-        }
-        else
-        {
-            TransitionTo(IsolateState.Closed, from: [IsolateState.Closing, IsolateState.Running, IsolateState.Starting]);
-            _completion.TrySetResult();
-        }
+            if (_fault is { } fault)
+            {
+                _completion.TrySetException(fault);
+            }
+            else
+            {
+                TransitionTo(IsolateState.Closed, from: [IsolateState.Closing, IsolateState.Running, IsolateState.Starting]);
+                _completion.TrySetResult();
+            }
 
-        Live.TryRemove(Id, out _);
-        Log.Stopped(_logger, Name, Id);
-        _thread = null;
-        IsolateLoadContext? context = Interlocked.Exchange(ref _context, null);
-        if (context is null || !_options.Collectible)
-        {
-            _unloaded.TrySetResult(UnloadStatus.NotCollectible);
-            return;
-        }
+            Live.TryRemove(Id, out _);
+            TryLog(static (logger, isolate, _) => Log.Stopped(logger, isolate.Name, isolate.Id));
+            _thread = null;
+            IsolateLoadContext? context = Interlocked.Exchange(ref _context, null);
+            if (context is null || !_options.Collectible)
+            {
+                _unloaded.TrySetResult(UnloadStatus.NotCollectible);
+                return;
+            }
 
-        context.Owner = null;
-        context.Cache.Retire(); // nothing reachable from the context object may reference its types (see ContextCache)
-        context.Unload();
-        context = null;
-        _ = VerifyUnloadAsync();
+            context.Owner = null;
+            context.Cache.Retire(); // nothing reachable from the context object may reference its types (see ContextCache)
+            context.Unload();
+            _ = VerifyUnloadAsync();
+        }
+        catch (Exception ex)
+        {
+            UnloadDiagnostic = $"Unloading failed: {ex.GetType().Name}: {ex.Message}";
+            _unloaded.TrySetResult(UnloadStatus.Leaked);
+        }
     }
 
     private async Task VerifyUnloadAsync()
@@ -266,15 +337,28 @@ public sealed partial class Isolate
         if (status == UnloadStatus.Leaked)
         {
             UnloadDiagnostic = UnloadVerifier.ExplainLeak(Name, _options.UnloadTimeout);
-            Log.UnloadFailed(_logger, Name, Id, UnloadDiagnostic);
+            TryLog(static (logger, isolate, _) => Log.UnloadFailed(logger, isolate.Name, isolate.Id, isolate.UnloadDiagnostic!));
         }
         else if (status == UnloadStatus.Unloaded)
         {
             UnloadDiagnostic = null;
-            Log.Unloaded(_logger, Name, Id);
+            TryLog(static (logger, isolate, _) => Log.Unloaded(logger, isolate.Name, isolate.Id));
         }
 
         _unloaded.TrySetResult(status);
+    }
+
+    /// <summary>Logs without ever letting a failing logger break the isolate's life cycle.</summary>
+    private void TryLog(Action<Microsoft.Extensions.Logging.ILogger, Isolate, Exception?> write, Exception? exception = null)
+    {
+        try
+        {
+            write(_logger, this, exception);
+        }
+        catch (Exception)
+        {
+            // A logger that throws must not stop an isolate from closing or crash the process.
+        }
     }
 
     private IsolateClosedException ClosedReason(string when)
@@ -294,19 +378,6 @@ public sealed partial class Isolate
             {
                 return;
             }
-        }
-    }
-
-    private sealed class WakeUp : WorkItem
-    {
-        public static readonly WakeUp Instance = new();
-
-        public override void Execute()
-        {
-        }
-
-        public override void Abandon(Exception reason)
-        {
         }
     }
 }

@@ -76,8 +76,10 @@ public sealed partial class Isolate : IAsyncDisposable
     public string? UnloadDiagnostic { get; private set; }
 
     /// <summary>
-    /// Cancelled when the isolate starts closing. Long-running isolate code should watch it (through
-    /// <see cref="Current"/>) and return, because a thread cannot be stopped from outside.
+    /// Cancelled as soon as the isolate starts closing (or faults), even while code is busy on its thread.
+    /// Long-running isolate code should watch it (through <see cref="Current"/>) and return, because a thread cannot
+    /// be stopped from outside. Callbacks registered on it run on a thread-pool thread; <c>await</c> resumes on the
+    /// isolate's thread as always.
     /// </summary>
     public CancellationToken ClosingToken => _closing.Token;
 
@@ -105,6 +107,9 @@ public sealed partial class Isolate : IAsyncDisposable
     public ValueTask DisposeAsync() => new(CloseAsync());
 
     internal IsolateLoadContext? Context => _context;
+
+    /// <summary>Whether the calling thread is this isolate's own thread (not merely code of this isolate on the pool).</summary>
+    internal bool IsOwnThread => t_current == this;
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private static WeakReference CreateContext(IsolateOptions options, string name, Isolate owner, out IsolateLoadContext? context)

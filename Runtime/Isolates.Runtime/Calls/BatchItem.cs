@@ -110,7 +110,19 @@ internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall
             return;
         }
 
-        _ = RunAsync(target, decoded);
+        _ = RunGuardedAsync(target, decoded);
+    }
+
+    private async Task RunGuardedAsync(TargetPlan target, object?[]? decoded)
+    {
+        try
+        {
+            await RunAsync(target, decoded).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Fail(ExceptionTransfer.ToCaller(ex, _isolate.Id, _isolate.Name)); // the chunk must end, whatever broke
+        }
     }
 
     public override void Abandon(Exception reason)
@@ -151,7 +163,7 @@ internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall
                             tracked = true;
                         }
 
-                        await task.ConfigureAwait(true); // back on the isolate's thread
+                        await new ResumeOnIsolate(task, _isolate); // back on the isolate's thread
                     }
 
                     returned = task is Task<TResult> typed && _plan.ResultCodec is null ? typed.Result : target.ResultOf(task);
@@ -181,7 +193,8 @@ internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall
             }
             catch (Exception ex)
             {
-                Fail(ExceptionTransfer.ToCaller(ex, _isolate.Id, _isolate.Name));
+                Fail(ex is IsolateException ? ExceptionTransfer.ToCaller(ex, _isolate.Id, _isolate.Name)
+                    : new IsolateSerializationException($"Rebuilding the result of item {_firstIndex + i} failed: {ex.GetType().Name}: {ex.Message}", ex));
                 break;
             }
         }

@@ -63,10 +63,29 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
             _tokenArgumentRegistrations = [.. registrations];
         }
 
-        return !_completion.Task.IsCompleted;
+        if (_completion.Task.IsCompleted)
+        {
+            Release(); // a token was already cancelled: undo the registrations made so far
+            return false;
+        }
+
+        return true;
     }
 
     public override void Execute()
+    {
+        try
+        {
+            ExecuteCore();
+        }
+        catch (Exception ex)
+        {
+            // Only the runtime's own code gets here (isolate code is caught closer to it); the call must still end.
+            Fail(ExceptionTransfer.ToCaller(ex, _isolate.Id, _isolate.Name));
+        }
+    }
+
+    private void ExecuteCore()
     {
         if (_completion.Task.IsCompleted)
         {
@@ -174,8 +193,8 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
         _pending = task;
         _isolate.TrackInFlight(this);
 
-        // Resumes through the isolate's synchronization context, so the result is read on the isolate's thread.
-        task.ConfigureAwait(true).GetAwaiter().UnsafeOnCompleted(OnPendingCompleted);
+        // Resumes on the isolate's thread (posted to its queue), so the result is read there.
+        new ResumeOnIsolate(task, _isolate).UnsafeOnCompleted(OnPendingCompleted);
     }
 
     private void OnPendingCompleted()
@@ -185,7 +204,14 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
         if (_pending is { } task)
         {
             _pending = null;
-            OnTaskCompleted(task);
+            try
+            {
+                OnTaskCompleted(task);
+            }
+            catch (Exception ex)
+            {
+                Fail(ExceptionTransfer.ToCaller(ex, _isolate.Id, _isolate.Name));
+            }
         }
     }
 
@@ -244,14 +270,19 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
             return;
         }
 
+        object? result;
         try
         {
-            Succeed((TResult)Payload.Decode(bytes, _plan.ResultCodec)!);
+            result = Payload.Decode(bytes, _plan.ResultCodec);
         }
-        catch (IsolateException ex)
+        catch (Exception ex)
         {
-            Fail(ex);
+            // Rebuilding the caller's own types ran the caller's code (constructors, GetHashCode for sets).
+            Fail(ex as IsolateException ?? new IsolateSerializationException($"Rebuilding the result as {_plan.ResultType} failed: {ex.GetType().Name}: {ex.Message}", ex));
+            return;
         }
+
+        Succeed((TResult)result!);
     }
 
     private object?[] BuildArguments(TargetPlan target)

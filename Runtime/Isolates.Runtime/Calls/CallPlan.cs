@@ -60,8 +60,8 @@ internal sealed class CallPlan
     public static CallPlan Get(Delegate function, ResultShape shape)
     {
         MethodInfo method = function.Method;
-        ContextCache cache = ContextCache.For(method.Module.Assembly);
-        (MethodInfo, Type) key = (method, function.GetType());
+        ContextCache cache = CacheFor(method, function.GetType());
+        (MethodInfo, Type, ResultShape) key = (method, function.GetType(), shape);
         if (cache.CallPlans.TryGetValue(key, out CallPlan? plan))
         {
             if (function.Target is not null)
@@ -74,6 +74,31 @@ internal sealed class CallPlan
 
         plan = Create(function, method, shape);
         return cache.CallPlans.GetOrAdd(key, plan);
+    }
+
+    /// <summary>
+    /// The cache of the collectible context (if any) that the plan references: the method's declaring type, its
+    /// generic arguments (a shared generic method instantiated over an isolate's type) or the delegate type.
+    /// </summary>
+    private static ContextCache CacheFor(MethodInfo method, Type delegateType)
+    {
+        if (method.DeclaringType is { IsCollectible: true } declaring)
+        {
+            return ContextCache.For(declaring);
+        }
+
+        if (method.IsGenericMethod)
+        {
+            foreach (Type argument in method.GetGenericArguments())
+            {
+                if (argument.IsCollectible)
+                {
+                    return ContextCache.For(argument);
+                }
+            }
+        }
+
+        return ContextCache.For(delegateType);
     }
 
     private static CallPlan Create(Delegate function, MethodInfo method, ResultShape shape)

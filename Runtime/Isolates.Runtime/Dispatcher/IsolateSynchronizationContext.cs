@@ -17,7 +17,7 @@ internal sealed class IsolateSynchronizationContext(WorkQueue queue, Isolate own
     public override void Send(SendOrPostCallback d, object? state)
     {
         ArgumentNullException.ThrowIfNull(d);
-        if (Isolate.Current == Owner)
+        if (Owner.IsOwnThread)
         {
             d(state);
             return;
@@ -42,7 +42,7 @@ internal sealed class IsolateSynchronizationContext(WorkQueue queue, Isolate own
             }
             catch (Exception ex)
             {
-                done.TrySetException(ex);
+                done.TrySetException(Errors.ExceptionTransfer.ToRemote(ex, 0, "unknown")); // never the isolate's own object
             }
         }
 

@@ -45,14 +45,22 @@ internal sealed class WorkQueue
         }
     }
 
-    /// <summary>Takes the next item, waiting as long as needed. Only the isolate's thread calls this.</summary>
-    public WorkItem Dequeue()
+    /// <summary>
+    /// Takes the next item, waiting as long as needed; null once the queue is closed and empty. Only the isolate's
+    /// thread calls this.
+    /// </summary>
+    public WorkItem? Dequeue()
     {
         while (true)
         {
             if (_items.TryDequeue(out WorkItem? item))
             {
                 return item;
+            }
+
+            if (Volatile.Read(ref _closed) != 0)
+            {
+                return null;
             }
 
             for (int i = 0; i < SpinIterations; i++)
@@ -65,14 +73,14 @@ internal sealed class WorkQueue
             }
 
             Interlocked.Exchange(ref _sleeping, 1); // a full fence before the last look
-            if (_items.TryDequeue(out item))
+            if (_items.TryDequeue(out item) || Volatile.Read(ref _closed) != 0)
             {
                 if (Interlocked.Exchange(ref _sleeping, 0) == 0)
                 {
                     _signal.Wait(); // a producer saw us asleep and released: consume that release
                 }
 
-                return item;
+                return item; // null when closed: the caller stops
             }
 
             _signal.Wait();
@@ -86,6 +94,10 @@ internal sealed class WorkQueue
         Interlocked.CompareExchange(ref _closeReason, reason, null);
         Interlocked.Exchange(ref _closed, 1);
         AbandonAll();
+        if (Interlocked.Exchange(ref _sleeping, 0) != 0)
+        {
+            _signal.Release(); // wake the consumer so it sees the queue is closed
+        }
     }
 
     private void AbandonAll()

@@ -14,16 +14,39 @@ internal static class ExceptionTransfer
     /// <summary>The caller-side form of an exception thrown by isolate code.</summary>
     public static IsolateExecutionException ToRemote(Exception exception, long isolateId, string isolateName, int depth = 0)
     {
-        IsolateExecutionException? inner = exception.InnerException is { } innerException && depth < MaxInnerDepth
+        Exception? innerException = null;
+        try
+        {
+            innerException = exception.InnerException;
+        }
+        catch (Exception)
+        {
+            // an overridden InnerException that throws: report the outer exception alone
+        }
+
+        IsolateExecutionException? inner = innerException is not null && depth < MaxInnerDepth
             ? ToRemote(innerException, isolateId, isolateName, depth + 1)
             : null;
         return new IsolateExecutionException(
             isolateId,
             isolateName,
             exception.GetType().FullName ?? exception.GetType().Name,
-            exception.Message,
-            TrimRuntimeFrames(exception.StackTrace),
+            Read(static e => e.Message, exception) ?? $"({exception.GetType().Name}.Message threw)",
+            TrimRuntimeFrames(Read(static e => e.StackTrace, exception)),
             inner);
+    }
+
+    /// <summary>Reads a property of an exception written by user code, which may itself throw.</summary>
+    private static string? Read(Func<Exception, string?> getter, Exception exception)
+    {
+        try
+        {
+            return getter(exception);
+        }
+        catch (Exception)
+        {
+            return null;
+        }
     }
 
     /// <summary>

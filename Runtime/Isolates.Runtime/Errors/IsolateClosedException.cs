@@ -16,7 +16,7 @@ public sealed class IsolateClosedException : IsolateException
         : base(message, innerException)
     {
         IsolateId = isolateId;
-        IsolateName = isolateName;
+        IsolateName = isolateName ?? string.Empty;
     }
 
     /// <summary>The id of the isolate that is no longer running.</summary>

@@ -16,7 +16,7 @@ public sealed class NotShareableException : IsolateException
         : base(message)
     {
         Type = type;
-        MemberPath = memberPath;
+        MemberPath = memberPath ?? string.Empty;
     }
 
     /// <summary>The type that is not shareable, when one is known.</summary>

@@ -20,11 +20,11 @@ namespace Isolates.Loader;
 internal sealed class ContextCache
 {
     private static readonly ContextCache Global = new();
-    private bool _retired;
+    private volatile bool _retired;
 
     public ConcurrentDictionary<Type, Codec> Codecs { get; } = new();
 
-    public ConcurrentDictionary<(MethodInfo Method, Type DelegateType), CallPlan> CallPlans { get; } = new();
+    public ConcurrentDictionary<(MethodInfo Method, Type DelegateType, ResultShape Shape), CallPlan> CallPlans { get; } = new();
 
     /// <summary>The targets of call plans in this isolate, by plan id; touched only by the isolate's thread.</summary>
     public Dictionary<long, TargetPlan> Targets { get; } = [];
@@ -49,7 +49,7 @@ internal sealed class ContextCache
             return Global;
         }
 
-        return AssemblyLoadContext.GetLoadContext(assembly) is IsolateLoadContext { Cache._retired: false } isolateContext
+        return AssemblyLoadContext.GetLoadContext(assembly) is IsolateLoadContext isolateContext && !isolateContext.Cache._retired
             ? isolateContext.Cache
             : new ContextCache(); // used once and dropped: correct, only slower
     }

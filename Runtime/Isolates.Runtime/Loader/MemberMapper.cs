@@ -64,9 +64,9 @@ internal static class MemberMapper
         Type declaring = source.DeclaringType
             ?? throw new NotShareableException(null, string.Empty, $"'{source.Name}' is a global or dynamic method; only methods declared on a type can be called in an isolate.");
         Assembly assembly = MapAssembly(declaring.Assembly, destination);
-        if (assembly == declaring.Assembly && !source.IsGenericMethod)
+        if (assembly == declaring.Assembly && !source.IsGenericMethod && MapType(declaring, destination) == declaring)
         {
-            return source;
+            return source; // a shared method on a shared type: the same method everywhere
         }
 
         Module module = assembly.GetModule(source.Module.ScopeName) ?? assembly.ManifestModule;

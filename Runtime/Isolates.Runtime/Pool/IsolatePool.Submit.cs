@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Isolates.Pool;
 
 namespace Isolates;
@@ -18,6 +19,7 @@ public sealed partial class IsolatePool
     /// <param name="function">A static method or a lambda that captures nothing.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The function's result, rebuilt as the caller's type.</returns>
+    [OverloadResolutionPriority(1)] // async lambdas would otherwise be ambiguous between Task and ValueTask
     public Task<TResult> SubmitAsync<TResult>(Func<Task<TResult>> function, CancellationToken cancellationToken = default) =>
         SubmitCoreAsync(function, isolate => isolate.CallAsync(function, cancellationToken));
 
@@ -25,6 +27,7 @@ public sealed partial class IsolatePool
     /// <param name="function">A static method or a lambda that captures nothing.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>A task that completes when the function has finished.</returns>
+    [OverloadResolutionPriority(1)] // async lambdas would otherwise be ambiguous between Task and ValueTask
     public Task SubmitAsync(Func<Task> function, CancellationToken cancellationToken = default) =>
         SubmitCoreAsync(function, isolate => isolate.CallAsync(function, cancellationToken));
 
@@ -52,6 +55,7 @@ public sealed partial class IsolatePool
     /// <param name="arg1">The first argument, copied into the isolate.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The function's result, rebuilt as the caller's type.</returns>
+    [OverloadResolutionPriority(1)] // async lambdas would otherwise be ambiguous between Task and ValueTask
     public Task<TResult> SubmitAsync<T1, TResult>(Func<T1, Task<TResult>> function, T1 arg1, CancellationToken cancellationToken = default) =>
         SubmitCoreAsync(function, isolate => isolate.CallAsync(function, arg1, cancellationToken));
 
@@ -61,6 +65,7 @@ public sealed partial class IsolatePool
     /// <param name="arg1">The first argument, copied into the isolate.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>A task that completes when the function has finished.</returns>
+    [OverloadResolutionPriority(1)] // async lambdas would otherwise be ambiguous between Task and ValueTask
     public Task SubmitAsync<T1>(Func<T1, Task> function, T1 arg1, CancellationToken cancellationToken = default) =>
         SubmitCoreAsync(function, isolate => isolate.CallAsync(function, arg1, cancellationToken));
 
@@ -94,6 +99,7 @@ public sealed partial class IsolatePool
     /// <param name="arg2">The second argument, copied into the isolate.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The function's result, rebuilt as the caller's type.</returns>
+    [OverloadResolutionPriority(1)] // async lambdas would otherwise be ambiguous between Task and ValueTask
     public Task<TResult> SubmitAsync<T1, T2, TResult>(Func<T1, T2, Task<TResult>> function, T1 arg1, T2 arg2, CancellationToken cancellationToken = default) =>
         SubmitCoreAsync(function, isolate => isolate.CallAsync(function, arg1, arg2, cancellationToken));
 
@@ -105,6 +111,7 @@ public sealed partial class IsolatePool
     /// <param name="arg2">The second argument, copied into the isolate.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>A task that completes when the function has finished.</returns>
+    [OverloadResolutionPriority(1)] // async lambdas would otherwise be ambiguous between Task and ValueTask
     public Task SubmitAsync<T1, T2>(Func<T1, T2, Task> function, T1 arg1, T2 arg2, CancellationToken cancellationToken = default) =>
         SubmitCoreAsync(function, isolate => isolate.CallAsync(function, arg1, arg2, cancellationToken));
 
@@ -144,6 +151,7 @@ public sealed partial class IsolatePool
     /// <param name="arg3">The third argument, copied into the isolate.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The function's result, rebuilt as the caller's type.</returns>
+    [OverloadResolutionPriority(1)] // async lambdas would otherwise be ambiguous between Task and ValueTask
     public Task<TResult> SubmitAsync<T1, T2, T3, TResult>(Func<T1, T2, T3, Task<TResult>> function, T1 arg1, T2 arg2, T3 arg3, CancellationToken cancellationToken = default) =>
         SubmitCoreAsync(function, isolate => isolate.CallAsync(function, arg1, arg2, arg3, cancellationToken));
 
@@ -157,6 +165,7 @@ public sealed partial class IsolatePool
     /// <param name="arg3">The third argument, copied into the isolate.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>A task that completes when the function has finished.</returns>
+    [OverloadResolutionPriority(1)] // async lambdas would otherwise be ambiguous between Task and ValueTask
     public Task SubmitAsync<T1, T2, T3>(Func<T1, T2, T3, Task> function, T1 arg1, T2 arg2, T3 arg3, CancellationToken cancellationToken = default) =>
         SubmitCoreAsync(function, isolate => isolate.CallAsync(function, arg1, arg2, arg3, cancellationToken));
 
@@ -202,6 +211,7 @@ public sealed partial class IsolatePool
     /// <param name="arg4">The fourth argument, copied into the isolate.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The function's result, rebuilt as the caller's type.</returns>
+    [OverloadResolutionPriority(1)] // async lambdas would otherwise be ambiguous between Task and ValueTask
     public Task<TResult> SubmitAsync<T1, T2, T3, T4, TResult>(Func<T1, T2, T3, T4, Task<TResult>> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, CancellationToken cancellationToken = default) =>
         SubmitCoreAsync(function, isolate => isolate.CallAsync(function, arg1, arg2, arg3, arg4, cancellationToken));
 
@@ -217,6 +227,7 @@ public sealed partial class IsolatePool
     /// <param name="arg4">The fourth argument, copied into the isolate.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>A task that completes when the function has finished.</returns>
+    [OverloadResolutionPriority(1)] // async lambdas would otherwise be ambiguous between Task and ValueTask
     public Task SubmitAsync<T1, T2, T3, T4>(Func<T1, T2, T3, T4, Task> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, CancellationToken cancellationToken = default) =>
         SubmitCoreAsync(function, isolate => isolate.CallAsync(function, arg1, arg2, arg3, arg4, cancellationToken));
 

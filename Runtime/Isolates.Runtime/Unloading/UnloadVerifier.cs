@@ -31,7 +31,9 @@ internal static class UnloadVerifier
 
         if (start)
         {
-            _ = Task.Run(RunAsync);
+            // Not Task.Run: that would capture the caller's execution context (an isolate's contextual-reflection
+            // scope, when an isolate closes a child) and keep that isolate alive while the loop runs.
+            ThreadPool.UnsafeQueueUserWorkItem(static _ => _ = RunGuardedAsync(), (object?)null);
         }
 
         return entry.Done.Task;
@@ -45,6 +47,30 @@ internal static class UnloadVerifier
         "isolate's types (TypeDescriptor, System.Text.Json, XmlSerializer), or an object of the isolate kept through a shared " +
         "type. Find the root with dotnet-dump (dumpheap -type LoaderAllocator, gcroot); see docs/unloading.md.";
 
+    private static async Task RunGuardedAsync()
+    {
+        try
+        {
+            await RunAsync().ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // A TimeProvider that throws must not leave every pending check (and every CloseAsync) waiting forever.
+            List<Entry> abandoned;
+            lock (Pending)
+            {
+                abandoned = [.. Pending];
+                Pending.Clear();
+                s_running = false;
+            }
+
+            foreach (Entry entry in abandoned)
+            {
+                entry.Done.TrySetResult(entry.Context.IsAlive ? UnloadStatus.Leaked : UnloadStatus.Unloaded);
+            }
+        }
+    }
+
     private static async Task RunAsync()
     {
         int round = 0;
@@ -54,22 +80,31 @@ internal static class UnloadVerifier
             GC.WaitForPendingFinalizers();
             GC.Collect();
 
-            List<(Entry Entry, UnloadStatus Status)> finished = [];
+            Entry[] snapshot;
             lock (Pending)
             {
-                for (int i = Pending.Count - 1; i >= 0; i--)
+                snapshot = [.. Pending];
+            }
+
+            // Decided outside the lock: a TimeProvider is user code.
+            List<(Entry Entry, UnloadStatus Status)> finished = [];
+            foreach (Entry entry in snapshot)
+            {
+                if (!entry.Context.IsAlive)
                 {
-                    Entry entry = Pending[i];
-                    if (!entry.Context.IsAlive)
-                    {
-                        finished.Add((entry, UnloadStatus.Unloaded));
-                        Pending.RemoveAt(i);
-                    }
-                    else if (entry.TimeProvider.GetElapsedTime(entry.Started) >= entry.Timeout)
-                    {
-                        finished.Add((entry, UnloadStatus.Leaked));
-                        Pending.RemoveAt(i);
-                    }
+                    finished.Add((entry, UnloadStatus.Unloaded));
+                }
+                else if (entry.TimeProvider.GetElapsedTime(entry.Started) >= entry.Timeout)
+                {
+                    finished.Add((entry, UnloadStatus.Leaked));
+                }
+            }
+
+            lock (Pending)
+            {
+                foreach ((Entry entry, _) in finished)
+                {
+                    Pending.Remove(entry);
                 }
 
                 if (Pending.Count == 0)

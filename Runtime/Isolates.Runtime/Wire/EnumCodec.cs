@@ -33,6 +33,22 @@ internal sealed class EnumCodec : Codec
         }
     }
 
-    public override object? Read(ref MessagePackReader reader, int depth) =>
-        _unsigned ? Enum.ToObject(Type, reader.ReadUInt64()) : Enum.ToObject(Type, reader.ReadInt64());
+    public override object? Read(ref MessagePackReader reader, int depth)
+    {
+        if (_unsigned)
+        {
+            ulong raw = reader.ReadUInt64();
+            object value = Enum.ToObject(Type, raw);
+            return Convert.ToUInt64(value, System.Globalization.CultureInfo.InvariantCulture) == raw ? value : throw OutOfRange(raw);
+        }
+        else
+        {
+            long raw = reader.ReadInt64();
+            object value = Enum.ToObject(Type, raw);
+            return Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture) == raw ? value : throw OutOfRange(raw);
+        }
+    }
+
+    private IsolateSerializationException OutOfRange(object raw) =>
+        new($"The payload holds {raw}, which does not fit the underlying type of {Type}.");
 }

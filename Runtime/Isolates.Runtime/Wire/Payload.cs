@@ -16,22 +16,28 @@ internal static class Payload
     /// <summary>Encodes the values with their codecs, in order, into a new exact-size array.</summary>
     public static byte[] Encode(ReadOnlySpan<Codec> codecs, ReadOnlySpan<object?> values)
     {
-        ArrayBufferWriter<byte> buffer = t_buffer ??= new ArrayBufferWriter<byte>(256);
+        // Taken, not borrowed: a getter that itself encodes (re-entrancy) gets a buffer of its own.
+        ArrayBufferWriter<byte> buffer = t_buffer ?? new ArrayBufferWriter<byte>(256);
+        t_buffer = null;
         buffer.ResetWrittenCount();
-        var writer = new MessagePackWriter(buffer);
-        for (int i = 0; i < codecs.Length; i++)
+        try
         {
-            codecs[i].Write(ref writer, values[i], depth: 0);
-        }
+            var writer = new MessagePackWriter(buffer);
+            for (int i = 0; i < codecs.Length; i++)
+            {
+                codecs[i].Write(ref writer, values[i], depth: 0);
+            }
 
-        writer.Flush();
-        byte[] bytes = buffer.WrittenSpan.ToArray();
-        if (buffer.Capacity > 64 * 1024)
+            writer.Flush();
+            return buffer.WrittenSpan.ToArray();
+        }
+        finally
         {
-            t_buffer = null; // do not keep a large buffer alive on this thread
+            if (buffer.Capacity <= 64 * 1024)
+            {
+                t_buffer = buffer; // keep small buffers for the next message; let large ones go
+            }
         }
-
-        return bytes;
     }
 
     /// <summary>Encodes one value.</summary>
