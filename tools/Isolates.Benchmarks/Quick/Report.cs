@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Reflection;
 using System.Text;
 
 namespace Isolates.Benchmarks.Quick;
@@ -34,7 +35,7 @@ internal static class Report
         md.AppendLine();
         md.AppendLine("The quick mode is a Stopwatch harness that takes seconds (`--ci` shrinks it further) and asserts nothing about speed. " +
             "Each Isolates figure stands beside its *floor*: the same job done with nothing but what .NET itself offers, measured " +
-            "in the same run, interleaved with the Isolates measurement. The floor is the price of the design (a private copy of the " +
+            "in the same run, alternating with the Isolates measurement where the figure allows. The floor is the price of the design (a private copy of the " +
             "user's assemblies and a thread of its own); the ratio is what the runtime adds on top. The machine is shared and noisy: " +
             "compare ratios, not absolute times across runs.");
         md.AppendLine();
@@ -44,7 +45,9 @@ internal static class Report
             "thread (with a blocking inbox) that finds `Workload.Answer` by reflection, calls it and completes a task the caller awaits. " +
             "Timed: from before `Isolate.CreateAsync` until the first `CallAsync(Workload.Answer)` has returned its result to the caller. " +
             "Closing is not in it; it is timed on its own row (`CloseAsync` with the default `WaitForUnload = true`, i.e. until the " +
-            "context is verified collected), beside a floor that stops and joins the thread, unloads the context and runs full GCs until a weak reference to it is dead.");
+            "context is verified collected), beside a floor that stops and joins the thread, unloads the context and runs full GCs until a weak reference to it is dead. " +
+            "After every close (both kinds) the harness waits, untimed, for the finalizer thread, where the unloaded context's native teardown runs, " +
+            "so that work is not billed to the next measurement.");
         md.AppendLine("- **first call**: the isolate (or the bare context and its thread) is created untimed just before; only the first call is timed. " +
             "The floor makes the call by reflection on the bare context's thread; for the record it builds the context's own `Point` " +
             "with its constructor by reflection and reads `X` and `Y` of the result back by reflection, the least a copying call must do.");
@@ -57,7 +60,9 @@ internal static class Report
             "one reflective call made and a dedicated thread blocked waiting for work. Isolates are measured first, so memory the process " +
             "keeps from the first batch can only flatter the floor. These are averages, so they have no p99.");
         md.AppendLine();
-        md.AppendLine("The full BenchmarkDotNet suites measure the same figures (`Suites/`, with `[MemoryDiagnoser]`):");
+        md.AppendLine("The full BenchmarkDotNet suites measure the same figures (`Suites/`, with `[MemoryDiagnoser]`; the memory suite prints " +
+            "the resident and managed growth per isolate as `// growth` lines in its log). Run them from the repository root, where " +
+            "BenchmarkDotNet finds the project to build; the second command is a short check of the round trip alone:");
         md.AppendLine();
         md.AppendLine("```");
         md.AppendLine("dotnet run -c Release --project tools/Isolates.Benchmarks -- --filter '*'");
@@ -67,6 +72,7 @@ internal static class Report
         md.AppendLine("## Results");
         md.AppendLine();
         md.AppendLine(Invariant, $"- Date: {utcNow:yyyy-MM-dd HH:mm} UTC");
+        md.AppendLine(Invariant, $"- Isolates.Runtime: {RuntimeVersion()}");
         md.AppendLine(Invariant, $"- Machine: {machine}");
         md.AppendLine(Invariant, $"- Load average (1, 5, 15 min) when the run started: {machine.LoadAverage}");
         md.AppendLine(Invariant, $"- Command: `{options.CommandLine}`");
@@ -76,7 +82,7 @@ internal static class Report
         md.AppendLine("| --- | --- | ---: | ---: | --- | ---: | ---: | ---: |");
         foreach (Row row in rows)
         {
-            md.AppendLine(Invariant, $"| {row.Figure} | {row.Unit} | {Format(row.Isolates.P50)} | {Format(row.Isolates.P99)} | {row.Floor} | {Format(row.FloorSummary.P50)} | {Format(row.FloorSummary.P99)} | {FormatRatio(row.Ratio)} |");
+            md.AppendLine(Invariant, $"| {Escape(row.Figure)} | {row.Unit} | {Format(row.Isolates.P50)} | {Format(row.Isolates.P99)} | {Escape(row.Floor)} | {Format(row.FloorSummary.P50)} | {Format(row.FloorSummary.P99)} | {FormatRatio(row.Ratio)} |");
         }
 
         if (notes.Count > 0)
@@ -92,6 +98,13 @@ internal static class Report
 
         return md.ToString();
     }
+
+    // The version the build stamped, with the commit when built from a git checkout, so a number can be traced to its code.
+    private static string RuntimeVersion() =>
+        typeof(Isolate).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+
+    // Generic type names would otherwise be read as HTML tags.
+    private static string Escape(string cell) => cell.Replace("<", "&lt;", StringComparison.Ordinal).Replace(">", "&gt;", StringComparison.Ordinal);
 
     private static string Format(double value) => double.IsNaN(value) ? "-" : value switch
     {
