@@ -15,7 +15,7 @@ public sealed partial class Isolate
     private Task? _closeTask;
     private int _stopRequested;
     private IsolateExecutionException? _fault;
-    private string _running = "nothing";
+    private WorkItem? _running; // described only when someone asks (a stuck close): no string work per item
 
     static Isolate() => UnobservedExceptions.Install();
 
@@ -210,7 +210,7 @@ public sealed partial class Isolate
                 SynchronizationContext.SetSynchronizationContext(_synchronizationContext);
             }
 
-            _running = item.Description;
+            _running = item;
             try
             {
                 item.Execute();
@@ -220,7 +220,7 @@ public sealed partial class Isolate
                 Fault(ex); // escaped isolate code outside any call: an async void method, a posted callback
             }
 
-            _running = "nothing";
+            _running = null;
         }
     }
 
@@ -281,11 +281,11 @@ public sealed partial class Isolate
         }
         catch (TimeoutException)
         {
-            string running = _running;
+            string running = RunningDescription;
             UnloadDiagnostic = $"The isolate's thread did not stop within {timeout}: it is still running {running}. " +
                 "A thread cannot be stopped from outside in .NET; the code must return or watch Isolate.Current.ClosingToken. " +
                 "The isolate refuses new calls, and its memory stays in use until the thread returns.";
-            TryLog(static (logger, isolate, _) => Log.Stuck(logger, isolate.Name, isolate.Id, isolate._options.CloseTimeout, isolate._running));
+            TryLog(static (logger, isolate, _) => Log.Stuck(logger, isolate.Name, isolate.Id, isolate._options.CloseTimeout, isolate.RunningDescription));
             return;
         }
 
@@ -347,6 +347,8 @@ public sealed partial class Isolate
 
         _unloaded.TrySetResult(status);
     }
+
+    private string RunningDescription => Volatile.Read(ref _running)?.Description ?? "nothing";
 
     /// <summary>Logs without ever letting a failing logger break the isolate's life cycle.</summary>
     private void TryLog(Action<Microsoft.Extensions.Logging.ILogger, Isolate, Exception?> write, Exception? exception = null)

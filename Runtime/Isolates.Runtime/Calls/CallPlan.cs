@@ -54,7 +54,7 @@ internal sealed class CallPlan
     /// <summary>Whether every argument and the result pass as they are: then the isolate's method is called through a typed delegate.</summary>
     public bool Direct { get; private set; }
 
-    public string DisplayName => $"{Method.DeclaringType?.FullName}.{Method.Name}";
+    public string DisplayName => field ??= $"{Method.DeclaringType?.FullName}.{Method.Name}";
 
     /// <summary>The plan for <paramref name="function"/>, validated; throws <see cref="NotShareableException"/>.</summary>
     public static CallPlan Get(Delegate function, ResultShape shape)

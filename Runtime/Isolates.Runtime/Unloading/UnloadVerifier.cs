@@ -113,6 +113,13 @@ internal static class UnloadVerifier
                 }
             }
 
+            if (finished.Exists(f => f.Status == UnloadStatus.Unloaded))
+            {
+                // The native teardown of a collected context runs on the finalizer thread; let it finish here, in
+                // the close that caused it, rather than on whatever the process does next.
+                GC.WaitForPendingFinalizers();
+            }
+
             // Completing outside the lock: continuations may run user code.
             foreach ((Entry entry, UnloadStatus status) in finished)
             {
