@@ -12,6 +12,7 @@ namespace Isolates;
 public sealed partial class Isolate
 {
     private readonly HashSet<IInFlightCall> _inFlight = []; // also the lock for itself
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _closeTask;
     private int _stopRequested;
     private IsolateExecutionException? _fault;
@@ -268,7 +269,7 @@ public sealed partial class Isolate
     {
         // Also fine from the isolate's own thread: nothing here blocks, and no continuation needs that thread.
         TimeSpan timeout = _options.CloseTimeout;
-        if (timeout == TimeSpan.Zero && !_threadExited.Task.IsCompleted)
+        if (timeout == TimeSpan.Zero && !_stopped.Task.IsCompleted)
         {
             return; // asked not to wait: the isolate finishes closing when its code returns
         }
@@ -276,8 +277,8 @@ public sealed partial class Isolate
         try
         {
             await (timeout == Timeout.InfiniteTimeSpan || timeout.TotalMilliseconds >= uint.MaxValue - 1
-                ? _threadExited.Task
-                : _threadExited.Task.WaitAsync(timeout, _timeProvider)).ConfigureAwait(false);
+                ? _stopped.Task
+                : _stopped.Task.WaitAsync(timeout, _timeProvider)).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -310,6 +311,7 @@ public sealed partial class Isolate
             }
 
             Live.TryRemove(Id, out _);
+            _stopped.TrySetResult(); // state, Completion and Isolate.All are final: CloseAsync may return
             TryLog(static (logger, isolate, _) => Log.Stopped(logger, isolate.Name, isolate.Id));
             _thread = null;
             IsolateLoadContext? context = Interlocked.Exchange(ref _context, null);
@@ -327,6 +329,7 @@ public sealed partial class Isolate
         catch (Exception ex)
         {
             UnloadDiagnostic = $"Unloading failed: {ex.GetType().Name}: {ex.Message}";
+            _stopped.TrySetResult();
             _unloaded.TrySetResult(UnloadStatus.Leaked);
         }
     }
