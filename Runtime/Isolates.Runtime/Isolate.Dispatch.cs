@@ -27,12 +27,13 @@ public sealed partial class Isolate
 
         CallPlan plan;
         byte[]? payload = null;
+        object[]? attachments = null;
         try
         {
             plan = CallPlan.Get(function, shape);
             if (plan.EncodedArgumentCount > 0)
             {
-                payload = EncodeArguments(plan, args);
+                payload = EncodeArguments(plan, args, out attachments);
             }
         }
         catch (Exception ex)
@@ -41,7 +42,7 @@ public sealed partial class Isolate
             return Task.FromException<TResult>(ex);
         }
 
-        var item = new CallItem<TArgs, TResult>(this, plan, args, payload, direct, cancellationToken);
+        var item = new CallItem<TArgs, TResult>(this, plan, args, payload, attachments, direct, cancellationToken);
         if (item.RegisterCancellation())
         {
             _queue.Enqueue(item);
@@ -50,7 +51,7 @@ public sealed partial class Isolate
         return item.Task;
     }
 
-    private static byte[] EncodeArguments<TArgs>(CallPlan plan, TArgs args)
+    private static byte[] EncodeArguments<TArgs>(CallPlan plan, TArgs args, out object[]? attachments)
         where TArgs : struct, IArgs
     {
         var codecs = new Codec[plan.EncodedArgumentCount];
@@ -65,6 +66,6 @@ public sealed partial class Isolate
             }
         }
 
-        return Payload.Encode(codecs, values);
+        return Payload.Encode(codecs, values, out attachments);
     }
 }

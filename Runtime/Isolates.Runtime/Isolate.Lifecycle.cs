@@ -13,6 +13,7 @@ public sealed partial class Isolate
 {
     private readonly HashSet<IInFlightCall> _inFlight = []; // also the lock for itself
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Channels.ChannelCore, object?> _heldWriters = []; // weak: channels that die are forgotten
     private Task? _closeTask;
     private int _stopRequested;
     private IsolateExecutionException? _fault;
@@ -86,6 +87,12 @@ public sealed partial class Isolate
         }
 
         _queue.Enqueue(item);
+    }
+
+    /// <summary>Remembers a channel whose writer this isolate holds; if the isolate faults, the channel is failed.</summary>
+    internal void HoldWriter(Channels.ChannelCore core)
+    {
+        _heldWriters.AddOrUpdate(core, null);
     }
 
     /// <summary>Records an async call that is waiting inside the isolate, so closing can fail it instead of leaving it pending.</summary>
@@ -250,6 +257,18 @@ public sealed partial class Isolate
         foreach (IInFlightCall call in unfinished)
         {
             call.Abandon(reason);
+        }
+
+        if (_fault is { } fault)
+        {
+            Channels.ChannelCore[] held = [.. _heldWriters.Select(pair => pair.Key)];
+            _heldWriters.Clear();
+
+            var writerLost = new IsolateClosedException(Id, Name, $"Isolate '{Name}' ({Id}), which held a writer of this channel, faulted: {fault.RemoteType}: {fault.Message}", fault);
+            foreach (Channels.ChannelCore core in held)
+            {
+                core.TryFail(writerLost);
+            }
         }
     }
 

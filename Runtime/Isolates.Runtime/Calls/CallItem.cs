@@ -18,6 +18,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
     private readonly CallPlan _plan;
     private readonly TArgs _args;
     private readonly byte[]? _payload;
+    private readonly object[]? _attachments;
     private readonly Func<Delegate, TArgs, object?> _direct;
     private readonly TaskCompletionSource<TResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationToken _cancellation;
@@ -27,8 +28,9 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
     private TargetPlan? _target;
     private Task? _pending;
 
-    public CallItem(Isolate isolate, CallPlan plan, TArgs args, byte[]? payload, Func<Delegate, TArgs, object?> direct, CancellationToken cancellation)
+    public CallItem(Isolate isolate, CallPlan plan, TArgs args, byte[]? payload, object[]? attachments, Func<Delegate, TArgs, object?> direct, CancellationToken cancellation)
     {
+        _attachments = attachments;
         _isolate = isolate;
         _plan = plan;
         _args = args;
@@ -260,9 +262,10 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
         }
 
         byte[] bytes;
+        object[]? attachments;
         try
         {
-            bytes = Payload.Encode(_target!.ResultCodec!, returned);
+            bytes = Payload.Encode([_target!.ResultCodec!], [returned], out attachments);
         }
         catch (Exception ex)
         {
@@ -273,7 +276,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
         object? result;
         try
         {
-            result = Payload.Decode(bytes, _plan.ResultCodec);
+            result = Payload.Decode(bytes, _plan.ResultCodec, attachments);
         }
         catch (Exception ex)
         {
@@ -303,7 +306,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
                 }
             }
 
-            Payload.Decode(_payload, codecs, decoded);
+            Payload.Decode(_payload, codecs, decoded, _attachments);
         }
 
         int next = 0;

@@ -66,7 +66,7 @@ internal static class CodecFactory
             codec = new NullableCodec(type, Build(underlying, path, building));
         }
 
-        codec ??= SequenceCodec.TryCreate(type, Child) ?? (Codec?)DictionaryCodec.TryCreate(type, Child);
+        codec ??= SequenceCodec.TryCreate(type, Child) ?? (Codec?)DictionaryCodec.TryCreate(type, Child) ?? ChannelEndCodec.TryCreate(type, Child);
         if (codec is null && type.GetCustomAttribute<MessagePackObjectAttribute>(inherit: false) is { } attribute)
         {
             var objectCodec = new ObjectCodec(type);

@@ -13,13 +13,52 @@ internal static class Payload
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? t_buffer;
 
+    [ThreadStatic]
+    private static List<object>? t_attaching;
+
+    [ThreadStatic]
+    private static object[]? t_attached;
+
+    /// <summary>
+    /// Called by a codec while encoding: adds a runtime-owned shared object (a channel's core) that travels beside
+    /// the bytes by reference, and returns its index. Only objects of the runtime itself, never user objects.
+    /// </summary>
+    public static int Attach(object shared)
+    {
+        List<object> attaching = t_attaching ?? throw new InvalidOperationException("Attach is only valid while encoding.");
+        attaching.Add(shared);
+        return attaching.Count - 1;
+    }
+
+    /// <summary>Called by a codec while decoding: the attachment the bytes refer to by index.</summary>
+    public static object Attached(int index)
+    {
+        object[]? attached = t_attached;
+        return attached is not null && (uint)index < (uint)attached.Length
+            ? attached[index]
+            : throw new IsolateSerializationException($"The payload refers to attachment {index}, which was not sent with it.");
+    }
+
     /// <summary>Encodes the values with their codecs, in order, into a new exact-size array.</summary>
     public static byte[] Encode(ReadOnlySpan<Codec> codecs, ReadOnlySpan<object?> values)
+    {
+        byte[] bytes = Encode(codecs, values, out object[]? attachments);
+        return attachments is null
+            ? bytes
+            : throw new NotShareableException(null, string.Empty, "Channel ends can cross only as call arguments, call results and channel messages.");
+    }
+
+    /// <summary>Encodes the values; <paramref name="attachments"/> receives the shared objects that travel by reference.</summary>
+    public static byte[] Encode(ReadOnlySpan<Codec> codecs, ReadOnlySpan<object?> values, out object[]? attachments)
     {
         // Taken, not borrowed: a getter that itself encodes (re-entrancy) gets a buffer of its own.
         ArrayBufferWriter<byte> buffer = t_buffer ?? new ArrayBufferWriter<byte>(256);
         t_buffer = null;
         buffer.ResetWrittenCount();
+        List<object>? outerAttaching = t_attaching;
+        var attaching = new List<object>(0);
+        t_attaching = attaching;
+        attachments = null;
         try
         {
             var writer = new MessagePackWriter(buffer);
@@ -29,10 +68,12 @@ internal static class Payload
             }
 
             writer.Flush();
+            attachments = attaching.Count == 0 ? null : [.. attaching];
             return buffer.WrittenSpan.ToArray();
         }
         finally
         {
+            t_attaching = outerAttaching;
             if (buffer.Capacity <= 64 * 1024)
             {
                 t_buffer = buffer; // keep small buffers for the next message; let large ones go
@@ -44,8 +85,10 @@ internal static class Payload
     public static byte[] Encode(Codec codec, object? value) => Encode([codec], [value]);
 
     /// <summary>Decodes values with the receiver's codecs into <paramref name="destination"/>; the payload must hold exactly that many.</summary>
-    public static void Decode(ReadOnlyMemory<byte> payload, ReadOnlySpan<Codec> codecs, Span<object?> destination)
+    public static void Decode(ReadOnlyMemory<byte> payload, ReadOnlySpan<Codec> codecs, Span<object?> destination, object[]? attachments = null)
     {
+        object[]? outerAttached = t_attached;
+        t_attached = attachments;
         try
         {
             var reader = new MessagePackReader(payload);
@@ -63,13 +106,17 @@ internal static class Payload
         {
             throw new IsolateSerializationException($"The payload could not be decoded: {ex.Message}", ex);
         }
+        finally
+        {
+            t_attached = outerAttached;
+        }
     }
 
     /// <summary>Decodes one value.</summary>
-    public static object? Decode(ReadOnlyMemory<byte> payload, Codec codec)
+    public static object? Decode(ReadOnlyMemory<byte> payload, Codec codec, object[]? attachments = null)
     {
         object?[] one = new object?[1];
-        Decode(payload, [codec], one);
+        Decode(payload, [codec], one, attachments);
         return one[0];
     }
 }

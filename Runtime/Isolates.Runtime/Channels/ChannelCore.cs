@@ -1,0 +1,153 @@
+using System.Threading.Channels;
+using Isolates.Errors;
+using Isolates.Wire;
+
+namespace Isolates.Channels;
+
+/// <summary>
+/// The one shared object behind a channel, living in the runtime's (default) context: its buffer, its completion
+/// and its counters. Every end, in every isolate, is an adapter over the same core typed in its own context.
+/// The buffer holds either the values themselves (immutable framework element types: zero copy) or encoded
+/// messages (everything else), so the core never references a type or object of any isolate.
+/// </summary>
+internal abstract class ChannelCore
+{
+    private static long s_nextId;
+    private long _dropped;
+
+    protected ChannelCore(string elementTypeName)
+    {
+        Id = Interlocked.Increment(ref s_nextId);
+        ElementTypeName = elementTypeName;
+    }
+
+    public long Id { get; }
+
+    /// <summary>The full name of the element type; ends of other contexts must declare a type of the same name.</summary>
+    public string ElementTypeName { get; }
+
+    /// <summary>How many items a full bounded channel dropped (DropOldest, DropNewest, DropWrite).</summary>
+    public long Dropped => Interlocked.Read(ref _dropped);
+
+    public abstract ChannelReader<T> CreateReader<T>();
+
+    public abstract ChannelWriter<T> CreateWriter<T>();
+
+    /// <summary>Completes the channel from the runtime, e.g. because an isolate holding a writer faulted.</summary>
+    public abstract bool TryFail(Exception exception);
+
+    protected void CountDrop() => Interlocked.Increment(ref _dropped);
+
+    /// <summary>
+    /// The exception to complete the channel with: one thrown inside an isolate becomes its string-built form, so
+    /// readers elsewhere never hold the isolate's own exception object.
+    /// </summary>
+    protected static Exception? Transfer(Exception? exception) =>
+        exception is null || exception is IsolateException || Isolate.Current is not { } isolate
+            ? exception
+            : ExceptionTransfer.ToRemote(exception, isolate.Id, isolate.Name);
+
+    /// <summary>A core whose element type is shared and immutable: the values themselves are buffered.</summary>
+    public sealed class Direct<TElement> : ChannelCore
+    {
+        private readonly Channel<TElement> _channel;
+
+        public Direct(BoundedChannelOptions? bounded, Action<TElement>? dropped)
+            : base(typeof(TElement).FullName!)
+        {
+            _channel = bounded is null
+                ? Channel.CreateUnbounded<TElement>(new UnboundedChannelOptions { AllowSynchronousContinuations = false })
+                : Channel.CreateBounded<TElement>(bounded, item =>
+                {
+                    CountDrop();
+                    if (dropped is not null)
+                    {
+                        ThreadPool.UnsafeQueueUserWorkItem(static s => ReportDrop(s.dropped, s.item), (dropped, item), preferLocal: false);
+                    }
+                });
+        }
+
+        public override ChannelReader<T> CreateReader<T>() => (ChannelReader<T>)(object)new DirectReader(this, _channel.Reader);
+
+        public override ChannelWriter<T> CreateWriter<T>() => (ChannelWriter<T>)(object)new DirectWriter(this, _channel.Writer);
+
+        public override bool TryFail(Exception exception) => _channel.Writer.TryComplete(exception);
+
+        private sealed class DirectReader(ChannelCore core, ChannelReader<TElement> inner) : ChannelReader<TElement>, IChannelEnd
+        {
+            public ChannelCore Core => core;
+
+            public bool IsWriter => false;
+
+            public override Task Completion => inner.Completion;
+
+            public override bool CanCount => inner.CanCount;
+
+            public override int Count => inner.Count;
+
+            public override bool CanPeek => inner.CanPeek;
+
+            public override bool TryRead(out TElement item) => inner.TryRead(out item!);
+
+            public override bool TryPeek(out TElement item) => inner.TryPeek(out item!);
+
+            public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) => inner.WaitToReadAsync(NeverCancelled.Or(cancellationToken));
+
+            public override ValueTask<TElement> ReadAsync(CancellationToken cancellationToken = default) => inner.ReadAsync(NeverCancelled.Or(cancellationToken));
+        }
+
+        private sealed class DirectWriter(ChannelCore core, ChannelWriter<TElement> inner) : ChannelWriter<TElement>, IChannelEnd
+        {
+            public ChannelCore Core => core;
+
+            public bool IsWriter => true;
+
+            public override bool TryComplete(Exception? error = null) => inner.TryComplete(Transfer(error));
+
+            public override bool TryWrite(TElement item) => inner.TryWrite(item);
+
+            public override ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default) => inner.WaitToWriteAsync(NeverCancelled.Or(cancellationToken));
+
+            public override ValueTask WriteAsync(TElement item, CancellationToken cancellationToken = default) => inner.WriteAsync(item, NeverCancelled.Or(cancellationToken));
+        }
+    }
+
+    /// <summary>A core whose elements are encoded: each end encodes or decodes with its own context's codec.</summary>
+    public sealed class Encoded : ChannelCore
+    {
+        private readonly Channel<Message> _channel;
+
+        public Encoded(string elementTypeName, BoundedChannelOptions? bounded, Action<Message>? dropped)
+            : base(elementTypeName)
+        {
+            _channel = bounded is null
+                ? Channel.CreateUnbounded<Message>(new UnboundedChannelOptions { AllowSynchronousContinuations = false })
+                : Channel.CreateBounded<Message>(bounded, message =>
+                {
+                    CountDrop();
+                    if (dropped is not null)
+                    {
+                        ThreadPool.UnsafeQueueUserWorkItem(static s => ReportDrop(s.dropped, s.message), (dropped, message), preferLocal: false);
+                    }
+                });
+        }
+
+        public override ChannelReader<T> CreateReader<T>() => new EncodedReader<T>(this, _channel.Reader, CodecFactory.Get(typeof(T)));
+
+        public override ChannelWriter<T> CreateWriter<T>() => new EncodedWriter<T>(this, _channel.Writer, CodecFactory.Get(typeof(T)));
+
+        public override bool TryFail(Exception exception) => _channel.Writer.TryComplete(exception);
+    }
+
+    private static void ReportDrop<TItem>(Action<TItem> callback, TItem item)
+    {
+        try
+        {
+            callback(item);
+        }
+        catch (Exception)
+        {
+            // The drop is already counted (Dropped); a failing callback must not take the process down.
+        }
+    }
+}

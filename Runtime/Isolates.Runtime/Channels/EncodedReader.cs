@@ -1,0 +1,56 @@
+using System.Threading.Channels;
+using Isolates.Wire;
+
+namespace Isolates.Channels;
+
+/// <summary>The reading end of an encoded channel in one context: items are decoded as this context's own <typeparamref name="T"/>.</summary>
+internal sealed class EncodedReader<T>(ChannelCore core, ChannelReader<Message> inner, Codec codec) : ChannelReader<T>, IChannelEnd
+{
+    public ChannelCore Core => core;
+
+    public bool IsWriter => false;
+
+    public override Task Completion => inner.Completion;
+
+    public override bool CanCount => inner.CanCount;
+
+    public override int Count => inner.Count;
+
+    public override bool CanPeek => inner.CanPeek;
+
+    public override bool TryRead(out T item)
+    {
+        if (inner.TryRead(out Message message))
+        {
+            item = Decode(message);
+            return true;
+        }
+
+        item = default!;
+        return false;
+    }
+
+    public override bool TryPeek(out T item)
+    {
+        if (inner.TryPeek(out Message message))
+        {
+            item = Decode(message);
+            return true;
+        }
+
+        item = default!;
+        return false;
+    }
+
+    public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) => inner.WaitToReadAsync(NeverCancelled.Or(cancellationToken));
+
+    public override ValueTask<T> ReadAsync(CancellationToken cancellationToken = default)
+    {
+        ValueTask<Message> read = inner.ReadAsync(NeverCancelled.Or(cancellationToken));
+        return read.IsCompletedSuccessfully ? new(Decode(read.Result)) : ReadSlowAsync(read);
+    }
+
+    private async ValueTask<T> ReadSlowAsync(ValueTask<Message> read) => Decode(await read.ConfigureAwait(false));
+
+    private T Decode(Message message) => (T)Payload.Decode(message.Bytes, codec, message.Attachments)!;
+}

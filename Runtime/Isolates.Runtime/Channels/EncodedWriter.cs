@@ -1,0 +1,33 @@
+using System.Threading.Channels;
+using Isolates.Wire;
+
+namespace Isolates.Channels;
+
+/// <summary>
+/// The writing end of an encoded channel in one context: each item is encoded on the writer's thread, so a value
+/// that is not shareable fails right here, in the writer, never in the isolate that would read it.
+/// </summary>
+internal sealed class EncodedWriter<T>(ChannelCore core, ChannelWriter<Message> inner, Codec codec) : ChannelWriter<T>, IChannelEnd
+{
+    public ChannelCore Core => core;
+
+    public bool IsWriter => true;
+
+    public override bool TryComplete(Exception? error = null) =>
+        inner.TryComplete(error is null || error is IsolateException || Isolate.Current is not { } isolate
+            ? error
+            : Errors.ExceptionTransfer.ToRemote(error, isolate.Id, isolate.Name));
+
+    public override bool TryWrite(T item) => inner.TryWrite(Encode(item));
+
+    public override ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default) => inner.WaitToWriteAsync(NeverCancelled.Or(cancellationToken));
+
+    public override ValueTask WriteAsync(T item, CancellationToken cancellationToken = default) =>
+        cancellationToken.IsCancellationRequested ? ValueTask.FromCanceled(cancellationToken) : inner.WriteAsync(Encode(item), NeverCancelled.Or(cancellationToken));
+
+    private Message Encode(T item)
+    {
+        byte[] bytes = Payload.Encode([codec], [item], out object[]? attachments);
+        return new Message(bytes, attachments);
+    }
+}
