@@ -113,5 +113,5 @@ internal static class Report
         _ => value.ToString("N2", Invariant),
     };
 
-    private static string FormatRatio(double ratio) => double.IsNaN(ratio) ? "-" : ratio.ToString("N1", Invariant) + "x";
+    private static string FormatRatio(double ratio) => double.IsNaN(ratio) ? "-" : ratio.ToString(ratio < 10 ? "N2" : "N1", Invariant) + "x";
 }
