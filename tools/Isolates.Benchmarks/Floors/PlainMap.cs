@@ -1,0 +1,30 @@
+using Isolates.Benchmarks.Targets;
+
+namespace Isolates.Benchmarks.Floors;
+
+/// <summary>
+/// The floors under <c>IsolatePool.MapAsync</c>: the same items through the same function with what .NET offers,
+/// results in input order as MapAsync returns them.
+/// </summary>
+public static class PlainMap
+{
+    /// <summary>The plain loop on the calling thread: what a parallel map must beat.</summary>
+    public static long[] Sequential(long[] inputs)
+    {
+        var results = new long[inputs.Length];
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            results[i] = Arithmetic.Mix(inputs[i]);
+        }
+
+        return results;
+    }
+
+    /// <summary><see cref="Parallel.For(int, int, Action{int})"/> on the thread pool, each result stored at its index.</summary>
+    public static long[] ParallelFor(long[] inputs)
+    {
+        var results = new long[inputs.Length];
+        Parallel.For(0, inputs.Length, i => results[i] = Arithmetic.Mix(inputs[i]));
+        return results;
+    }
+}

@@ -1,0 +1,51 @@
+using BenchmarkDotNet.Attributes;
+using Isolates.Benchmarks.Floors;
+using Isolates.Benchmarks.Targets;
+
+namespace Isolates.Benchmarks.Suites;
+
+/// <summary>
+/// A parallel map of CPU-bound items: <c>IsolatePool.MapAsync</c> on one isolate per core beside the plain loop (the
+/// baseline, so the Ratio column is time over the loop: 0.5 is a 2x speedup) and <c>Parallel.For</c>. Each case is
+/// 200 ms of work for the loop, as items of <see cref="MicrosecondsPerItem"/>. Every benchmark runs in its own
+/// process, so each calibrates the work again; the iteration count is printed as a "// calibration" line to compare.
+/// </summary>
+[MemoryDiagnoser]
+public class MapBenchmarks
+{
+    private const int LoopMicroseconds = 200_000;
+
+    private IsolatePool _pool = null!;
+    private long[] _inputs = null!;
+
+    /// <summary>About how long each item's work takes: 1 ms (does the map use every core?) or 10 µs (what does an item cost?).</summary>
+    [Params(1_000, 10)]
+    public int MicrosecondsPerItem { get; set; }
+
+    [GlobalSetup]
+    public async Task StartAsync()
+    {
+        int iterations = Arithmetic.IterationsFor(MicrosecondsPerItem);
+        _inputs = Arithmetic.Inputs(LoopMicroseconds / MicrosecondsPerItem, iterations);
+        Console.WriteLine($"// calibration: {iterations:N0} iterations for ~{MicrosecondsPerItem} µs per item, {_inputs.Length:N0} items");
+
+        _pool = await IsolatePool.CreateAsync(new IsolatePoolOptions { Size = Environment.ProcessorCount, Name = "map" });
+        long[] expected = PlainMap.Sequential(_inputs);
+        if (!(await _pool.MapAsync(_inputs, Arithmetic.Mix)).SequenceEqual(expected) || !PlainMap.ParallelFor(_inputs).SequenceEqual(expected))
+        {
+            throw new InvalidOperationException("The three ways of mapping returned different results.");
+        }
+    }
+
+    [GlobalCleanup]
+    public Task StopAsync() => _pool.CloseAsync();
+
+    [Benchmark(Baseline = true, Description = "sequential loop")]
+    public long[] Sequential() => PlainMap.Sequential(_inputs);
+
+    [Benchmark(Description = "Parallel.For")]
+    public long[] ParallelFor() => PlainMap.ParallelFor(_inputs);
+
+    [Benchmark(Description = "IsolatePool.MapAsync")]
+    public Task<IReadOnlyList<long>> MapAsync() => _pool.MapAsync(_inputs, Arithmetic.Mix);
+}
