@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace Isolates.Benchmarks.Quick;
 
-/// <summary>Runs the four figures with the quick harness, prints the table and optionally writes the markdown report.</summary>
+/// <summary>Runs the five figures with the quick harness, prints the table and optionally writes the markdown report.</summary>
 internal static class QuickRunner
 {
     public static async Task<int> RunAsync(QuickOptions options)
@@ -21,6 +21,7 @@ internal static class QuickRunner
         await Step("first call", async () => rows.AddRange(await FirstCallFigure.MeasureAsync(options.FirstCalls, notes)));
         await Step("round trip", async () => rows.AddRange(await RoundTripFigure.MeasureAsync(options.RoundTrips)));
         await Step("memory", async () => rows.AddRange(await MemoryFigure.MeasureAsync(options.MemoryIsolates, notes)));
+        await Step("map", async () => rows.AddRange(await MapFigure.MeasureAsync(options.Map.SlowItems, options.Map.FastItems, options.Map.Repetitions, notes)));
 
         Console.WriteLine();
         Console.Write(Report.ConsoleTable(rows));
