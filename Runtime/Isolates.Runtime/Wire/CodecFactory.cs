@@ -66,14 +66,24 @@ internal static class CodecFactory
             codec = new NullableCodec(type, Build(underlying, path, building));
         }
 
-        codec ??= SequenceCodec.TryCreate(type, Child) ?? (Codec?)DictionaryCodec.TryCreate(type, Child) ?? ChannelEndCodec.TryCreate(type, Child);
-        if (codec is null && type.GetCustomAttribute<MessagePackObjectAttribute>(inherit: false) is { } attribute)
+        codec ??= SequenceCodec.TryCreate(type, Child) ?? (Codec?)DictionaryCodec.TryCreate(type, Child) ?? ChannelEndCodec.TryCreate(type, Child)
+            ?? (Codec?)BytesCodec.TryCreate(type) ?? (type == typeof(SharedBuffer) ? new SharedBufferCodec() : null);
+        MessagePackObjectAttribute? attribute = codec is null ? type.GetCustomAttribute<MessagePackObjectAttribute>(inherit: false) : null;
+        bool shareable = codec is null && attribute is null && type.IsDefined(typeof(ShareableAttribute), inherit: false);
+        if (attribute is not null || shareable)
         {
             var objectCodec = new ObjectCodec(type);
             building[type] = objectCodec; // registered first, so recursive types find it
             try
             {
-                objectCodec.Initialize(attribute, Child);
+                if (attribute is not null)
+                {
+                    objectCodec.Initialize(attribute, Child);
+                }
+                else
+                {
+                    objectCodec.InitializeShareable(Child);
+                }
             }
             catch
             {
@@ -126,6 +136,6 @@ internal static class CodecFactory
             return "only single-dimensional arrays are shareable.";
         }
 
-        return "mark it [MessagePackObject] and give each member a [Key] (records work well), or pass one of the shareable types listed in docs/shareable.md.";
+        return "mark it [Shareable] (an immutable record of shareable members) or [MessagePackObject] with a [Key] on each member, or pass one of the shareable types listed in docs/shareable.md.";
     }
 }

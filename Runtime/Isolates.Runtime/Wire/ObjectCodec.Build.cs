@@ -10,14 +10,48 @@ internal sealed partial class ObjectCodec
     private const BindingFlags InstanceMembers = BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly;
 
     /// <summary>Finds members and constructor; <paramref name="memberCodec"/> builds (or finds) each member's codec.</summary>
-    public void Initialize(MessagePackObjectAttribute attribute, Func<Type, string, Codec> memberCodec)
+    public void Initialize(MessagePackObjectAttribute attribute, Func<Type, string, Codec> memberCodec) =>
+        Initialize(attribute.KeyAsPropertyName ? FindNamedMembers() : FindKeyedMembers(), memberCodec);
+
+    /// <summary>
+    /// For <c>[Shareable]</c> types: public members by name, after checking the type is immutable (the analyzer checks
+    /// the same at build time; this catches code compiled without it, such as scripts).
+    /// </summary>
+    public void InitializeShareable(Func<Type, string, Codec> memberCodec)
+    {
+        foreach ((MemberInfo info, _, FieldInfo? field, PropertyInfo? property) in EnumerateMembers())
+        {
+            if (info.IsDefined(typeof(IgnoreMemberAttribute)))
+            {
+                continue;
+            }
+
+            bool mutable = info switch
+            {
+                PropertyInfo p => p.SetMethod is { } setter && !IsInitOnly(setter),
+                FieldInfo f => !f.IsInitOnly && !f.IsLiteral,
+                _ => false,
+            };
+            if (mutable && (IsPublic(info) || info is FieldInfo))
+            {
+                throw new NotShareableException(Type, info.Name,
+                    $"{Type.Name}.{info.Name}: {(info is FieldInfo ? "field is not readonly" : "settable property")}; [Shareable] types must be immutable (use init or get-only, readonly fields).");
+            }
+        }
+
+        Initialize(FindNamedMembers(), memberCodec);
+    }
+
+    private static bool IsInitOnly(MethodInfo setter) =>
+        setter.ReturnParameter.GetRequiredCustomModifiers().Any(m => m.FullName == "System.Runtime.CompilerServices.IsExternalInit");
+
+    private void Initialize(List<Member> members, Func<Type, string, Codec> memberCodec)
     {
         if (Type.IsAbstract || Type.IsInterface)
         {
-            throw new NotShareableException(Type, string.Empty, $"{Type} is abstract; only concrete [MessagePackObject] types can be rebuilt on the other side.");
+            throw new NotShareableException(Type, string.Empty, $"{Type} is abstract; only concrete types can be rebuilt on the other side.");
         }
 
-        List<Member> members = attribute.KeyAsPropertyName ? FindNamedMembers() : FindKeyedMembers();
         _intKeys = members.Count > 0 && members.TrueForAll(m => m.IntKey >= 0);
         if (!_intKeys && members.Exists(m => m.IntKey >= 0))
         {

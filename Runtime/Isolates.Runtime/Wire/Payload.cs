@@ -45,7 +45,7 @@ internal static class Payload
         byte[] bytes = Encode(codecs, values, out object[]? attachments);
         return attachments is null
             ? bytes
-            : throw new NotShareableException(null, string.Empty, "Channel ends can cross only as call arguments, call results and channel messages.");
+            : throw new NotShareableException(null, string.Empty, "Channel ends and shared buffers can cross only as call arguments, call results and channel messages.");
     }
 
     /// <summary>Encodes the values; <paramref name="attachments"/> receives the shared objects that travel by reference.</summary>

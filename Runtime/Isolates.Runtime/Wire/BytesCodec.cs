@@ -1,0 +1,35 @@
+using System.Buffers;
+using MessagePack;
+
+namespace Isolates.Wire;
+
+/// <summary><c>ReadOnlyMemory&lt;byte&gt;</c> and <c>Memory&lt;byte&gt;</c>: copied as one binary block; the receiver gets its own array.</summary>
+internal sealed class BytesCodec : Codec
+{
+    private readonly bool _readOnly;
+
+    private BytesCodec(Type type, bool readOnly)
+        : base(type) => _readOnly = readOnly;
+
+    public static BytesCodec? TryCreate(Type type) =>
+        type == typeof(ReadOnlyMemory<byte>) ? new BytesCodec(type, readOnly: true)
+        : type == typeof(Memory<byte>) ? new BytesCodec(type, readOnly: false)
+        : null;
+
+    public override void Write(ref MessagePackWriter writer, object? value, int depth)
+    {
+        ReadOnlySpan<byte> span = value switch
+        {
+            ReadOnlyMemory<byte> memory => memory.Span,
+            Memory<byte> memory => memory.Span,
+            _ => default,
+        };
+        writer.Write(span);
+    }
+
+    public override object? Read(ref MessagePackReader reader, int depth)
+    {
+        byte[] bytes = reader.TryReadNil() ? [] : (reader.ReadBytes() ?? default).ToArray();
+        return _readOnly ? new ReadOnlyMemory<byte>(bytes) : new Memory<byte>(bytes);
+    }
+}
