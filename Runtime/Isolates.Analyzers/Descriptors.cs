@@ -1,0 +1,48 @@
+using Microsoft.CodeAnalysis;
+
+namespace Isolates.Analyzers;
+
+/// <summary>The diagnostics the shareable analyzer reports; ids are stable and documented in docs/shareable.md.</summary>
+internal static class Descriptors
+{
+    private const string Category = "Isolates";
+    private const string HelpLink = "docs/shareable.md#the-build-time-check";
+
+    /// <summary>ISO001: a field that is not readonly or a property with a <c>set</c> accessor.</summary>
+    public static readonly DiagnosticDescriptor MutableMember = new(
+        id: "ISO001",
+        title: "[Shareable] types must be immutable",
+        messageFormat: "{0}: {1}; [Shareable] types must be immutable ({2})",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "A [Shareable] value is copied between isolates, so it must not change after it is built: "
+            + "make every instance field readonly and give every property only get or init accessors.",
+        helpLinkUri: HelpLink);
+
+    /// <summary>ISO002: a field or auto-property whose type cannot cross between isolates.</summary>
+    public static readonly DiagnosticDescriptor NotShareableMember = new(
+        id: "ISO002",
+        title: "Members of [Shareable] types must be shareable",
+        messageFormat: "{0}: {1} is not shareable",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "Every field and auto-property of a [Shareable] type crosses between isolates, so its type must be "
+            + "shareable: a primitive, string, decimal, DateTime, DateTimeOffset, TimeSpan, Guid, an enum, a supported "
+            + "collection or channel end of shareable elements, or a type marked [Shareable] or [MessagePackObject]. "
+            + "Mark a member [IgnoreMember] to leave it out.",
+        helpLinkUri: HelpLink);
+
+    /// <summary>ISO003: the attribute is on a type that cannot be rebuilt as a value on the other side.</summary>
+    public static readonly DiagnosticDescriptor InvalidShareableType = new(
+        id: "ISO003",
+        title: "[Shareable] must be on a concrete type",
+        messageFormat: "{0}: {1}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "The receiver rebuilds a [Shareable] value as its own copy of the declared type, so the type must "
+            + "be concrete and derive only from object, ValueType or another [Shareable] type.",
+        helpLinkUri: HelpLink);
+}
