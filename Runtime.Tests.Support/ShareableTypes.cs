@@ -33,3 +33,23 @@ public static class ShareableWork
 
     public static int Length(ReadOnlyMemory<byte> bytes) => bytes.Length;
 }
+
+/// <summary>A [Shareable] type with private state and a computed property: all of its state must arrive.</summary>
+[Shareable]
+public sealed class Account
+{
+    private readonly decimal _overdraft;
+
+    public Account(string owner, decimal balance, decimal overdraft)
+    {
+        Owner = owner;
+        Balance = balance;
+        _overdraft = overdraft;
+    }
+
+    public string Owner { get; }
+
+    public decimal Balance { get; }
+
+    public decimal Available => Balance + _overdraft;
+}

@@ -23,6 +23,16 @@ public class ShareableTypeTests
     }
 
     [Test]
+    public void Payload_ShareableWithPrivateStateAndComputedProperty_ArrivesWhole()
+    {
+        Codec codec = CodecFactory.Get(typeof(Account));
+
+        var copy = (Account)Payload.Decode(Payload.Encode(codec, new Account("ann", 10m, 5m)), codec)!;
+
+        Assert.That((copy.Owner, copy.Balance, copy.Available), Is.EqualTo(("ann", 10m, 15m)), "the private overdraft crossed too");
+    }
+
+    [Test]
     public void CodecFactory_ShareableTypeWithSettableProperty_IsRefusedAtRunTime()
     {
         var error = Assert.Throws<NotShareableException>(() => CodecFactory.Get(typeof(RuntimeOnlyMutable)));

@@ -39,7 +39,7 @@ internal sealed partial class ObjectCodec
             }
         }
 
-        Initialize(FindNamedMembers(), memberCodec);
+        Initialize(FindNamedMembers(includeNonPublic: true), memberCodec);
     }
 
     private static bool IsInitOnly(MethodInfo setter) =>
@@ -124,12 +124,23 @@ internal sealed partial class ObjectCodec
         return members;
     }
 
-    private List<Member> FindNamedMembers()
+    /// <summary>Members by name: public ones for MessagePack's keyAsPropertyName; all of them for [Shareable], whose state must arrive whole.</summary>
+    private List<Member> FindNamedMembers(bool includeNonPublic = false)
     {
         var members = new List<Member>();
         foreach ((MemberInfo info, Type type, FieldInfo? field, PropertyInfo? property) in EnumerateMembers())
         {
-            if (!IsPublic(info) || info.IsDefined(typeof(IgnoreMemberAttribute)) || info.IsDefined(typeof(IgnoreDataMemberAttribute)))
+            if (includeNonPublic && info is PropertyInfo { SetMethod: null } && field is null)
+            {
+                continue; // a computed property carries no state of its own: its inputs are sent
+            }
+
+            if (includeNonPublic && info.Name == "EqualityContract")
+            {
+                continue; // the compiler's record plumbing, not state
+            }
+
+            if ((!includeNonPublic && !IsPublic(info)) || info.IsDefined(typeof(IgnoreMemberAttribute)) || info.IsDefined(typeof(IgnoreDataMemberAttribute)))
             {
                 continue;
             }
@@ -204,7 +215,7 @@ internal sealed partial class ObjectCodec
         {
             chosen = constructors.FirstOrDefault(c => c.GetParameters().Length == 0)
                 ?? throw new NotShareableException(Type, string.Empty,
-                    $"{Type} has no constructor the runtime can call: add a public constructor whose parameters match its [Key] members by name, or a parameterless one.");
+                    $"{Type} has no constructor the runtime can call: add a public constructor whose parameters match its members by name (a record's primary constructor does), or a parameterless one.");
             mapping = [];
         }
 
@@ -228,6 +239,18 @@ internal sealed partial class ObjectCodec
         }
     }
 
+    /// <summary>A member or parameter name without field prefixes, so <c>_overdraft</c> matches parameter <c>overdraft</c>.</summary>
+    private static string Plain(string? name)
+    {
+        string plain = name ?? string.Empty;
+        if (plain.StartsWith("m_", StringComparison.Ordinal))
+        {
+            plain = plain[2..];
+        }
+
+        return plain.TrimStart('_');
+    }
+
     private int[]? MapParameters(ConstructorInfo constructor)
     {
         ParameterInfo[] parameters = constructor.GetParameters();
@@ -235,7 +258,7 @@ internal sealed partial class ObjectCodec
         for (int i = 0; i < parameters.Length; i++)
         {
             Member? match = Array.Find(_members, m =>
-                string.Equals(m.Name, parameters[i].Name, StringComparison.OrdinalIgnoreCase) && m.Type == parameters[i].ParameterType);
+                string.Equals(Plain(m.Name), Plain(parameters[i].Name), StringComparison.OrdinalIgnoreCase) && m.Type == parameters[i].ParameterType);
             if (match is null)
             {
                 return null;
