@@ -38,10 +38,16 @@ public sealed partial class Isolate
             return Task.FromCanceled<Isolate>(cancellationToken);
         }
 
+        // A pre-warmed isolate (KeepWarm) already has its context and thread: it only needs the caller's options.
+        if (TryTakeWarm(options) is { } warm)
+        {
+            return Task.FromResult(warm);
+        }
+
         // Thread.Start returns once the new thread runs; calls made before it reaches its loop simply wait in the
         // queue. So the isolate is ready now, and returning synchronously saves a thread-pool hop on every spawn.
         var isolate = new Isolate(options);
-        isolate.Start();
+        isolate.Start(listed: true);
         return Task.FromResult(isolate);
     }
 
@@ -148,7 +154,7 @@ public sealed partial class Isolate
         RequestStop();
     }
 
-    private void Start()
+    private void Start(bool listed)
     {
         var thread = new Thread(ThreadMain, _options.MaxStackSize)
         {
@@ -156,7 +162,10 @@ public sealed partial class Isolate
             Name = $"isolate:{Name}",
         };
         _thread = thread;
-        Live[Id] = this;
+        if (listed)
+        {
+            Live[Id] = this; // spares are listed only once they are handed out
+        }
 
         // No execution context flows into the isolate or into the runtime's own continuations: nothing of the
         // creator's (AsyncLocals, its own isolate's contextual-reflection scope) leaks in or is kept alive.

@@ -25,9 +25,10 @@ public sealed partial class Isolate : IAsyncDisposable
     [ThreadStatic]
     private static Isolate? t_current;
 
-    private readonly IsolateOptions _options;
-    private readonly ILogger _logger;
-    private readonly TimeProvider _timeProvider;
+    // Not readonly: a pre-warmed isolate gets its caller's options when it is handed out (see Isolate.Warm.cs).
+    private IsolateOptions _options;
+    private ILogger _logger;
+    private TimeProvider _timeProvider;
     private readonly WorkQueue _queue = new();
     private readonly IsolateSynchronizationContext _synchronizationContext;
     private readonly CancellationTokenSource _closing = new();
@@ -54,7 +55,7 @@ public sealed partial class Isolate : IAsyncDisposable
     public long Id { get; }
 
     /// <summary>The name given in <see cref="IsolateOptions.Name"/>, or <c>isolate-{Id}</c>.</summary>
-    public string Name { get; }
+    public string Name { get; private set; }
 
     /// <summary>Where the isolate is in its life.</summary>
     public IsolateState State => (IsolateState)Volatile.Read(ref _state);
