@@ -49,6 +49,32 @@ internal static class SpawnFigure
             }
         }
 
+        // The same spawn with a spare ready (Isolate.KeepWarm): the refill happens, untimed, between samples.
+        Samples warmSpawn = Samples.Milliseconds(count);
+        await Isolate.KeepWarm(1);
+        for (int i = -warmup; i < count; i++)
+        {
+            while (Isolate.WarmCount < 1)
+            {
+                await Task.Delay(1);
+            }
+
+            Collector.Quiesce();
+            long start = Stopwatch.GetTimestamp();
+            Isolate isolate = await Isolate.CreateAsync();
+            int answer = await isolate.CallAsync(Workload.Answer);
+            long spawned = Stopwatch.GetTimestamp();
+            await isolate.CloseAsync();
+            Check.Equal(42, answer);
+            leaked += isolate.UnloadStatus == UnloadStatus.Unloaded ? 0 : 1;
+            if (i >= 0)
+            {
+                warmSpawn.Add(start, spawned);
+            }
+        }
+
+        await Isolate.KeepWarm(0);
+
         if (leaked + floorLeaked > 0)
         {
             notes.Add($"spawn: {leaked} isolates and {floorLeaked} bare contexts (of {count + warmup} each) were not collected after closing.");
@@ -57,6 +83,8 @@ internal static class SpawnFigure
         return
         [
             new Row("spawn: CreateAsync + first CallAsync(Answer)", "ms", spawn.Summarize(),
+                "new collectible ALC + LoadFromAssemblyPath + new thread + reflective call", floorSpawn.Summarize()),
+            new Row("spawn, pre-warmed (Isolate.KeepWarm(1)): CreateAsync + first CallAsync(Answer)", "ms", warmSpawn.Summarize(),
                 "new collectible ALC + LoadFromAssemblyPath + new thread + reflective call", floorSpawn.Summarize()),
             new Row("close: CloseAsync, unload verified (untimed above)", "ms", close.Summarize(),
                 "stop + join thread, Unload, GC until collected", floorClose.Summarize()),
