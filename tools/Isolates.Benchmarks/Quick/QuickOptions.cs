@@ -1,7 +1,7 @@
 namespace Isolates.Benchmarks.Quick;
 
 /// <summary>The quick harness's command line: sizes (shrunk further by <c>--ci</c>) and where to write the report.</summary>
-internal sealed record QuickOptions(bool Ci, string? WritePath, int Spawns, int FirstCalls, int RoundTrips, int MemoryIsolates, MapSizes Map, string CommandLine)
+internal sealed record QuickOptions(bool Ci, string? WritePath, int Spawns, int FirstCalls, int RoundTrips, int MemoryIsolates, MapSizes Map, string CommandLine, int ChannelMessages = 1_000_000, int ChannelRepetitions = 5)
 {
     public const string Usage = "usage: --quick [--ci] [--write PATH]   (anything else runs BenchmarkDotNet, e.g. --filter '*')";
 
@@ -31,7 +31,7 @@ internal sealed record QuickOptions(bool Ci, string? WritePath, int Spawns, int 
 
         string commandLine = "dotnet run -c Release --project tools/Isolates.Benchmarks -- " + string.Join(' ', args);
         return ci
-            ? new QuickOptions(ci, write, Spawns: 40, FirstCalls: 20, RoundTrips: 6_000, MemoryIsolates: 100, new MapSizes(SlowItems: 48, FastItems: 5_000, Repetitions: 5), commandLine)
+            ? new QuickOptions(ci, write, Spawns: 40, FirstCalls: 20, RoundTrips: 6_000, MemoryIsolates: 100, new MapSizes(SlowItems: 48, FastItems: 5_000, Repetitions: 5), commandLine, ChannelMessages: 100_000, ChannelRepetitions: 3)
             : new QuickOptions(ci, write, Spawns: 200, FirstCalls: 100, RoundTrips: 20_000, MemoryIsolates: 1_000, new MapSizes(SlowItems: 200, FastItems: 20_000, Repetitions: 7), commandLine);
     }
 }

@@ -20,6 +20,7 @@ internal static class QuickRunner
         await Step("spawn", async () => rows.AddRange(await SpawnFigure.MeasureAsync(options.Spawns, notes)));
         await Step("first call", async () => rows.AddRange(await FirstCallFigure.MeasureAsync(options.FirstCalls, notes)));
         await Step("round trip", async () => rows.AddRange(await RoundTripFigure.MeasureAsync(options.RoundTrips)));
+        await Step("channels", async () => rows.AddRange(await ChannelFigure.MeasureAsync(options.ChannelMessages, Math.Min(options.RoundTrips, 10_000), options.ChannelRepetitions)));
         await Step("memory", async () => rows.AddRange(await MemoryFigure.MeasureAsync(options.MemoryIsolates, notes)));
         await Step("map", async () => rows.AddRange(await MapFigure.MeasureAsync(options.Map.SlowItems, options.Map.FastItems, options.Map.Repetitions, notes)));
 
