@@ -19,13 +19,21 @@ internal static class Payload
     [ThreadStatic]
     private static object[]? t_attached;
 
+    [ThreadStatic]
+    private static bool t_encoding;
+
     /// <summary>
     /// Called by a codec while encoding: adds a runtime-owned shared object (a channel's core) that travels beside
     /// the bytes by reference, and returns its index. Only objects of the runtime itself, never user objects.
     /// </summary>
     public static int Attach(object shared)
     {
-        List<object> attaching = t_attaching ?? throw new InvalidOperationException("Attach is only valid while encoding.");
+        if (!t_encoding)
+        {
+            throw new InvalidOperationException("Attach is only valid while encoding.");
+        }
+
+        List<object> attaching = t_attaching ??= []; // created only for the rare payload that has attachments
         attaching.Add(shared);
         return attaching.Count - 1;
     }
@@ -56,8 +64,9 @@ internal static class Payload
         t_buffer = null;
         buffer.ResetWrittenCount();
         List<object>? outerAttaching = t_attaching;
-        var attaching = new List<object>(0);
-        t_attaching = attaching;
+        bool outerEncoding = t_encoding;
+        t_attaching = null;
+        t_encoding = true;
         attachments = null;
         try
         {
@@ -68,12 +77,13 @@ internal static class Payload
             }
 
             writer.Flush();
-            attachments = attaching.Count == 0 ? null : [.. attaching];
+            attachments = t_attaching is { Count: > 0 } attached ? [.. attached] : null;
             return buffer.WrittenSpan.ToArray();
         }
         finally
         {
             t_attaching = outerAttaching;
+            t_encoding = outerEncoding;
             if (buffer.Capacity <= 64 * 1024)
             {
                 t_buffer = buffer; // keep small buffers for the next message; let large ones go
