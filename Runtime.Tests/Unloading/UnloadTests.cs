@@ -22,6 +22,23 @@ public class UnloadTests
     }
 
     [Test]
+    public async Task CloseAsync_AfterRecordsCrossedOftenEnoughToCompileTheirCodec_ContextIsCollected()
+    {
+        Isolate iso = await Isolate.CreateAsync();
+        for (int i = 0; i < Isolates.Wire.ObjectCodec.CompileThreshold * 2; i++)
+        {
+            Point scaled = await iso.CallAsync(Geometry.Scale, new Point(i, -i), 2);
+            Assert.That(scaled, Is.EqualTo(new Point(2 * i, -2 * i)), "the compiled accessors give the same values");
+        }
+
+        Reading calibrated = await iso.CallAsync(ShareableWork.Calibrate, new Reading("s", 1, DateTime.UnixEpoch, []));
+        await iso.CloseAsync();
+
+        Assert.That(calibrated.Value, Is.EqualTo(2));
+        Assert.That(iso.UnloadStatus, Is.EqualTo(UnloadStatus.Unloaded), iso.UnloadDiagnostic);
+    }
+
+    [Test]
     public async Task CloseAsync_IsolateRegisteredInSharedEvent_ReportsLeakedWithDiagnosticAndLogs()
     {
         var logs = new ListLoggerProvider();

@@ -33,6 +33,21 @@ public class ShareableTypeTests
     }
 
     [Test]
+    public void Payload_ManyRoundTripsPastTheCompileThreshold_ValuesStayExact()
+    {
+        Codec codec = CodecFactory.Get(typeof(Account));
+        Codec coordinates = CodecFactory.Get(typeof(Coordinates));
+
+        for (int i = 0; i < ObjectCodec.CompileThreshold * 2; i++)
+        {
+            var copy = (Account)Payload.Decode(Payload.Encode(codec, new Account($"o{i}", i, 1m)), codec)!;
+            var moved = (Coordinates)Payload.Decode(Payload.Encode(coordinates, new Coordinates(i, -i)), coordinates)!;
+            Assert.That((copy.Owner, copy.Balance, copy.Available), Is.EqualTo(($"o{i}", (decimal)i, i + 1m)));
+            Assert.That(moved, Is.EqualTo(new Coordinates(i, -i)));
+        }
+    }
+
+    [Test]
     public void CodecFactory_ShareableTypeWithSettableProperty_IsRefusedAtRunTime()
     {
         var error = Assert.Throws<NotShareableException>(() => CodecFactory.Get(typeof(RuntimeOnlyMutable)));

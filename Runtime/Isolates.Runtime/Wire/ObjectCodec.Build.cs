@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Runtime.Serialization;
 using MessagePack;
 
@@ -225,7 +226,10 @@ internal sealed partial class ObjectCodec
         _constructorDefaults = new object?[parameters.Length];
         for (int i = 0; i < parameters.Length; i++)
         {
-            _constructorDefaults[i] = parameters[i].HasDefaultValue ? parameters[i].DefaultValue : null;
+            Type parameterType = parameters[i].ParameterType;
+            _constructorDefaults[i] = parameters[i].HasDefaultValue && parameters[i].DefaultValue is not DBNull
+                ? parameters[i].DefaultValue
+                : parameterType.IsValueType && Nullable.GetUnderlyingType(parameterType) is null ? RuntimeHelpers.GetUninitializedObject(parameterType) : null;
             _members[_constructorMembers[i]].SetByConstructor = true;
         }
 

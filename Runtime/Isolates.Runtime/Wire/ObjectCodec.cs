@@ -41,6 +41,7 @@ internal sealed partial class ObjectCodec : Codec
                 $"A {value.GetType()} was passed where {Type} is declared. Only the declared type's members would cross, so the value would be cut short; declare the exact type.");
         }
 
+        CountUse();
         if (_intKeys)
         {
             writer.WriteArrayHeader(_byIndex.Length);
@@ -75,6 +76,7 @@ internal sealed partial class ObjectCodec : Codec
             return Type.IsValueType ? throw new IsolateSerializationException($"Expected a {Type} but the payload holds nil.") : null;
         }
 
+        CountUse();
         var values = new object?[_members.Length];
         var present = new bool[_members.Length];
         if (reader.NextMessagePackType == MessagePackType.Array)
@@ -132,7 +134,9 @@ internal sealed partial class ObjectCodec : Codec
                     arguments[i] = present[ordinal] ? values[ordinal] : _constructorDefaults[i];
                 }
 
-                instance = _constructor.Invoke(BindingFlags.DoNotWrapExceptions, binder: null, arguments, culture: null);
+                instance = _compiledConstructor is { } compiled
+                    ? compiled(arguments)
+                    : _constructor.Invoke(BindingFlags.DoNotWrapExceptions, binder: null, arguments, culture: null);
             }
 
             foreach (Member member in _members)
@@ -170,7 +174,17 @@ internal sealed partial class ObjectCodec : Codec
 
         public bool CanSet => fieldInfo is not null || propertyInfo?.SetMethod is not null;
 
-        public object? Get(object instance) => fieldInfo is not null ? fieldInfo.GetValue(instance) : propertyInfo!.GetValue(instance);
+        public FieldInfo? Field => fieldInfo;
+
+        public PropertyInfo? Property => propertyInfo;
+
+        /// <summary>A compiled getter, once the type has been used often enough to be worth compiling.</summary>
+        public Func<object, object?>? CompiledGet { get; set; }
+
+        public object? Get(object instance) =>
+            CompiledGet is { } compiled ? compiled(instance)
+            : fieldInfo is not null ? fieldInfo.GetValue(instance)
+            : propertyInfo!.GetValue(instance);
 
         public void Set(object instance, object? value)
         {
