@@ -40,7 +40,15 @@ internal sealed partial class ObjectCodec
             }
         }
 
-        Initialize(FindNamedMembers(includeNonPublic: true), memberCodec);
+        // Positional: both sides read the members from the same assembly's metadata, in the same order, so an
+        // array is enough, and decoding allocates no key strings.
+        List<Member> members = FindNamedMembers(includeNonPublic: true);
+        for (int i = 0; i < members.Count; i++)
+        {
+            members[i].IntKey = i;
+        }
+
+        Initialize(members, memberCodec);
     }
 
     private static bool IsInitOnly(MethodInfo setter) =>
