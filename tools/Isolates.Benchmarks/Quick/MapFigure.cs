@@ -37,6 +37,12 @@ internal static class MapFigure
         notes.Add($"map: {pool.Size} isolates on {cores} cores; the loop was calibrated to {slowIterations:N0} iterations for ~1 ms " +
             $"and {fastIterations:N0} for ~10 µs; the sequential loop then took {slow.LoopPerItemMicroseconds:N1} µs and " +
             $"{fast.LoopPerItemMicroseconds:N2} µs per item (medians of {repetitions} repetitions).");
+        if (slow.OtherCores is { } slowOthers && fast.OtherCores is { } fastOthers)
+        {
+            bool busy = Math.Max(slowOthers, fastOthers) >= 0.1;
+            notes.Add($"map: other processes kept {slowOthers:N2} (~1 ms items) and {fastOthers:N2} (~10 µs items) of the {cores} cores busy " +
+                $"on average while the map figures ran{(busy ? "; these figures need every core, so in this run they understate MapAsync and Parallel.For alike" : string.Empty)}.");
+        }
 
         string slowName = $"map, ~1 ms items ({slowItems:N0})";
         string fastName = $"map, ~10 µs items ({fastItems:N0})";
@@ -65,6 +71,7 @@ internal static class MapFigure
     private static async Task<Run> MeasureAsync(IsolatePool pool, long[] inputs, int repetitions)
     {
         var run = new Run(repetitions);
+        OtherLoad? otherLoad = OtherLoad.Start();
         long[] expected = PlainMap.Sequential(inputs);
         string[] names = ["the sequential loop", "MapAsync", "Parallel.For"];
         Func<IsolatePool, long[], Task<IReadOnlyList<long>>>[] ways =
@@ -103,6 +110,7 @@ internal static class MapFigure
             }
         }
 
+        run.OtherCores = otherLoad?.Cores();
         return run;
     }
 
@@ -110,6 +118,9 @@ internal static class MapFigure
     private sealed class Run(int repetitions)
     {
         private readonly List<double> _loopPerItem = new(repetitions);
+
+        /// <summary>How many cores other processes kept busy on average while this workload ran (null if unknown).</summary>
+        public double? OtherCores { get; set; }
 
         public Samples Loop { get; } = Samples.Values(repetitions);
 

@@ -75,6 +75,8 @@ internal static class Report
             "(`Environment.CpuUsage`), (CPU time − the loop's CPU time) / items, only what this process spent, which the rest of a shared " +
             "machine cannot inflate. Neither has a ratio, because `Parallel.For`'s overhead is close to zero. There are only a few " +
             "repetitions, so the p99 column is the worst one: the slowest time, the highest overhead, or (for speedups) the lowest speedup. " +
+            "A note under the table says how many cores other processes kept busy meanwhile (from `/proc/stat`, minus this process's own " +
+            "CPU time), since the load average cannot tell. " +
             "Issue 4 asks, on this 2-core machine, for at least 1.8x the loop and 0.95x `Parallel.For` with ~1 ms items, and at most 5 µs " +
             "of overhead per item with ~10 µs items.");
         md.AppendLine();
