@@ -48,6 +48,15 @@ internal static class Report
             "context is verified collected), beside a floor that stops and joins the thread, unloads the context and runs full GCs until a weak reference to it is dead. " +
             "After every close (both kinds) the harness waits, untimed, for the finalizer thread, where the unloaded context's native teardown runs, " +
             "so that work is not billed to the next measurement.");
+        md.AppendLine("- **spawn, pre-warmed**: the same spawn with `Isolate.KeepWarm(1)`: a spare isolate (context, thread, entry assembly " +
+            "loaded) is made in the background, untimed, before each sample; `CreateAsync` hands it out. Same floor as spawn.");
+        md.AppendLine("- **channels**: one-way streaming from a producer isolate to a consumer isolate through `IsolateChannel.CreateBounded<T>(1024)`, " +
+            "the stages written with `TryWrite`/`TryRead` loops (`Targets/Streaming.cs`), for `int` (handed over as it is) and for a " +
+            "`[Shareable]` record of three fields (encoded by the writer, rebuilt by the reader as its own type), in millions of messages per " +
+            "second (higher is better). Floor: a raw bounded `Channel<int>` of the same capacity (single reader, single writer) between two " +
+            "dedicated threads in the same loops, waiting synchronously when full or empty. Allocation is all managed bytes the process " +
+            "allocated during a streaming run, per message. The ping-pong row is one `WriteAsync` to an isolate echoing through a second " +
+            "bounded channel and one `ReadAsync` of its reply, per sample.");
         md.AppendLine("- **first call**: the isolate (or the bare context and its thread) is created untimed just before; only the first call is timed. " +
             "The floor makes the call by reflection on the bare context's thread; for the record it builds the context's own `Point` " +
             "with its constructor by reflection and reads `X` and `Y` of the result back by reflection, the least a copying call must do.");
