@@ -94,3 +94,25 @@ public static class ChannelWork
         return count;
     }
 }
+
+public static class FanWork
+{
+    public static async Task WriteRangeAsync(ChannelWriter<Purchase> writer, int from, int count)
+    {
+        for (int i = from; i < from + count; i++)
+        {
+            await writer.WriteAsync(new Purchase(i, 1m));
+        }
+    }
+
+    public static async Task<long> DrainIdsAsync(ChannelReader<Purchase> reader)
+    {
+        long sum = 0;
+        await foreach (Purchase purchase in reader.ReadAllAsync())
+        {
+            sum += purchase.Id;
+        }
+
+        return sum;
+    }
+}

@@ -125,6 +125,30 @@ public class IsolateChannelTests
     }
 
     [Test]
+    public async Task ManyWriterIsolatesAndManyReaderIsolates_EveryItemReadExactlyOnce()
+    {
+        Isolate[] writers = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => Isolate.CreateAsync(new IsolateOptions { Name = $"writer-{i}" })));
+        Isolate[] readers = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => Isolate.CreateAsync(new IsolateOptions { Name = $"reader-{i}" })));
+        try
+        {
+            Channel<Purchase> channel = IsolateChannel.CreateBounded<Purchase>(32);
+            const int PerWriter = 2_000;
+            Task<long>[] draining = [.. readers.Select(r => r.CallAsync(FanWork.DrainIdsAsync, channel.Reader))];
+            await Wait.Bounded(Task.WhenAll(writers.Select((w, i) => w.CallAsync(FanWork.WriteRangeAsync, channel.Writer, i * PerWriter, PerWriter))));
+            channel.Writer.Complete();
+
+            long[] sums = await Wait.Bounded(Task.WhenAll(draining));
+
+            long total = 3L * PerWriter;
+            Assert.That(sums.Sum(), Is.EqualTo(total * (total - 1) / 2), "no item lost or read twice");
+        }
+        finally
+        {
+            await Task.WhenAll(writers.Concat(readers).Select(i => i.CloseAsync()));
+        }
+    }
+
+    [Test]
     public async Task ChannelOfChannelEnds_ReplyArrivesOnTheSentEnd()
     {
         await using Isolate server = await Isolate.CreateAsync(new IsolateOptions { Name = "server" });
