@@ -241,6 +241,15 @@ internal sealed partial class ObjectCodec
             _members[_constructorMembers[i]].SetByConstructor = true;
         }
 
+        if (_intKeys && _constructor is not null && _members.Length > 0 && Array.TrueForAll(_members, m => m.SetByConstructor))
+        {
+            _argumentOf = new int[_members.Length];
+            for (int i = 0; i < _constructorMembers.Length; i++)
+            {
+                _argumentOf[_constructorMembers[i]] = i;
+            }
+        }
+
         foreach (Member member in _members)
         {
             if (!member.SetByConstructor && !member.CanSet)

@@ -125,8 +125,8 @@ internal static class Payload
     /// <summary>Decodes one value.</summary>
     public static object? Decode(ReadOnlyMemory<byte> payload, Codec codec, object[]? attachments = null)
     {
-        object?[] one = new object?[1];
-        Decode(payload, [codec], one, attachments);
-        return one[0];
+        object? result = null;
+        Decode(payload, new ReadOnlySpan<Codec>(ref codec), new Span<object?>(ref result), attachments);
+        return result;
     }
 }
