@@ -42,7 +42,7 @@ internal abstract class ChannelCore
     /// The exception to complete the channel with: one thrown inside an isolate becomes its string-built form, so
     /// readers elsewhere never hold the isolate's own exception object.
     /// </summary>
-    protected static Exception? Transfer(Exception? exception) =>
+    internal static Exception? Transfer(Exception? exception) =>
         exception is null || exception is IsolateException || Isolate.Current is not { } isolate
             ? exception
             : ExceptionTransfer.ToRemote(exception, isolate.Id, isolate.Name);

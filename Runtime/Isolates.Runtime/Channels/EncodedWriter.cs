@@ -13,10 +13,7 @@ internal sealed class EncodedWriter<T>(ChannelCore core, ChannelWriter<Message> 
 
     public bool IsWriter => true;
 
-    public override bool TryComplete(Exception? error = null) =>
-        inner.TryComplete(error is null || error is IsolateException || Isolate.Current is not { } isolate
-            ? error
-            : Errors.ExceptionTransfer.ToRemote(error, isolate.Id, isolate.Name));
+    public override bool TryComplete(Exception? error = null) => inner.TryComplete(ChannelCore.Transfer(error));
 
     public override bool TryWrite(T item) => inner.TryWrite(Encode(item));
 
