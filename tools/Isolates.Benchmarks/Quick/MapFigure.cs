@@ -18,13 +18,16 @@ internal static class MapFigure
     public static async Task<IReadOnlyList<Row>> MeasureAsync(int slowItems, int fastItems, int repetitions, ICollection<string> notes)
     {
         int cores = Environment.ProcessorCount;
-        int slowIterations = Arithmetic.IterationsFor(SlowMicroseconds);
-        int fastIterations = Arithmetic.IterationsFor(FastMicroseconds);
-
         IsolatePool pool = await IsolatePool.CreateAsync(new IsolatePoolOptions { Size = cores, Name = "map" });
         Run slow, fast;
+        int slowIterations, fastIterations;
         try
         {
+            // A small map first, so the compilations it causes are over before the calibration.
+            long[] small = Arithmetic.Inputs(64, 1_000);
+            Check.Equal(true, (await pool.MapAsync(small, Arithmetic.Mix)).SequenceEqual(PlainMap.Sequential(small)));
+            slowIterations = Arithmetic.IterationsFor(SlowMicroseconds);
+            fastIterations = Arithmetic.IterationsFor(FastMicroseconds);
             slow = await MeasureAsync(pool, Arithmetic.Inputs(slowItems, slowIterations), repetitions);
             fast = await MeasureAsync(pool, Arithmetic.Inputs(fastItems, fastIterations), repetitions);
         }

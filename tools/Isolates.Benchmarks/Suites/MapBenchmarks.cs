@@ -25,11 +25,18 @@ public class MapBenchmarks
     [GlobalSetup]
     public async Task StartAsync()
     {
+        // The pool first, and a small map on it, so the compilations they cause are over before the calibration.
+        _pool = await IsolatePool.CreateAsync(new IsolatePoolOptions { Size = Environment.ProcessorCount, Name = "map" });
+        long[] small = Arithmetic.Inputs(64, 1_000);
+        if (!(await _pool.MapAsync(small, Arithmetic.Mix)).SequenceEqual(PlainMap.ParallelFor(small)))
+        {
+            throw new InvalidOperationException("MapAsync and Parallel.For returned different results.");
+        }
+
         int iterations = Arithmetic.IterationsFor(MicrosecondsPerItem);
         _inputs = Arithmetic.Inputs(LoopMicroseconds / MicrosecondsPerItem, iterations);
         Console.WriteLine($"// calibration: {iterations:N0} iterations for ~{MicrosecondsPerItem} µs per item, {_inputs.Length:N0} items");
 
-        _pool = await IsolatePool.CreateAsync(new IsolatePoolOptions { Size = Environment.ProcessorCount, Name = "map" });
         long[] expected = PlainMap.Sequential(_inputs);
         if (!(await _pool.MapAsync(_inputs, Arithmetic.Mix)).SequenceEqual(expected) || !PlainMap.ParallelFor(_inputs).SequenceEqual(expected))
         {

@@ -35,12 +35,14 @@ public static class Arithmetic
 
     /// <summary>
     /// How many iterations of <see cref="Mix"/> take <paramref name="microseconds"/> on this machine: the fastest of
-    /// several timed probes (the one least disturbed by other work), scaled. Calibrated once, on the host.
+    /// several timed probes (the one least disturbed by other work), scaled. The probes are spread over about 50 ms,
+    /// so one burst of other work (a background JIT compilation on the other core) cannot slow them all: in separate
+    /// processes, as BenchmarkDotNet runs each benchmark, back-to-back probes disagreed by up to 5%. Calibrated once, on the host.
     /// </summary>
     public static int IterationsFor(double microseconds)
     {
         const int Probe = 100_000;
-        const int Probes = 25;
+        const int Probes = 40;
         long fastest = long.MaxValue;
         long sink = 0;
         for (int i = 0; i < Probes; i++)
@@ -48,6 +50,7 @@ public static class Arithmetic
             long start = Stopwatch.GetTimestamp();
             sink ^= Mix(Item(i, Probe));
             fastest = Math.Min(fastest, Stopwatch.GetTimestamp() - start);
+            Thread.Sleep(1);
         }
 
         GC.KeepAlive(sink);
