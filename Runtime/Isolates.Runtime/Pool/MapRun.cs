@@ -11,7 +11,7 @@ namespace Isolates.Pool;
 /// </summary>
 internal sealed class MapRun<T, TResult>
 {
-    private static readonly long TargetChunkTicks = Stopwatch.Frequency / 4000; // 250 µs of work per trip
+    private static readonly long TargetChunkTicks = Stopwatch.Frequency / 1000; // 1 ms of work per trip: enough slack for the next chunk to arrive before the isolate runs dry
 
     private readonly PoolWorker[] _workers;
     private readonly CallPlan _plan;
