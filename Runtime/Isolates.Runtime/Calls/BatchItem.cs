@@ -145,6 +145,21 @@ internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall
                 break;
             }
 
+            if (target.Direct is Func<T, TResult> directFunction && _plan.Shape == ResultShape.Value)
+            {
+                // The common hot path (shared framework types, synchronous function): no boxing, no encoding.
+                try
+                {
+                    _results[_resultOffset + i] = directFunction(_source[_start + i]);
+                    continue;
+                }
+                catch (Exception ex)
+                {
+                    FailItem(ex, i);
+                    break;
+                }
+            }
+
             object? returned;
             try
             {
@@ -171,17 +186,7 @@ internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall
             }
             catch (Exception ex)
             {
-                if (ex is OperationCanceledException && _cancellation.IsCancellationRequested)
-                {
-                    Cancelled();
-                }
-                else
-                {
-                    IsolateExecutionException remote = ExceptionTransfer.ToRemote(ex, _isolate.Id, _isolate.Name);
-                    remote.ItemIndex = _firstIndex + i;
-                    Fail(remote);
-                }
-
+                FailItem(ex, i);
                 break;
             }
 
@@ -207,6 +212,20 @@ internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall
         Volatile.Write(ref _executionTicks, System.Diagnostics.Stopwatch.GetTimestamp() - started);
         _registration.Unregister();
         _completion.TrySetResult();
+    }
+
+    /// <summary>Ends the chunk because item <paramref name="i"/> threw: cancelled if that was the cancellation, else reported by index.</summary>
+    private void FailItem(Exception exception, int i)
+    {
+        if (exception is OperationCanceledException && _cancellation.IsCancellationRequested)
+        {
+            Cancelled();
+            return;
+        }
+
+        IsolateExecutionException remote = ExceptionTransfer.ToRemote(exception, _isolate.Id, _isolate.Name);
+        remote.ItemIndex = _firstIndex + i;
+        Fail(remote);
     }
 
     private object? InvokeDirect(Delegate direct, T input) => _plan.Shape switch
