@@ -56,7 +56,9 @@ public class RemoteErrorTests
     [Test]
     public async Task AsyncVoidThrows_IsolateFaultsAndHostSurvives()
     {
-        Isolate iso = await Isolate.CreateAsync();
+        var logs = new ListLoggerProvider();
+        using var factory = LoggerFactory.Create(b => b.AddProvider(logs));
+        Isolate iso = await Isolate.CreateAsync(new IsolateOptions { LoggerFactory = factory });
 
         await iso.CallAsync(Failing.StartAsyncVoidThatThrows);
         var fault = Assert.ThrowsAsync<IsolateExecutionException>(() => Wait.Bounded(iso.Completion));
@@ -71,6 +73,7 @@ public class RemoteErrorTests
         var closed = Assert.ThrowsAsync<IsolateClosedException>(() => iso.CallAsync(Counter.Bump));
         Assert.That(closed!.InnerException, Is.SameAs(fault), "later callers learn why the isolate stopped");
         Assert.DoesNotThrowAsync(() => iso.CloseAsync(), "closing a faulted isolate is harmless");
+        Assert.That(logs.EventIds, Does.Contain(3), "IsolateFaulted is logged with its stable event id");
     }
 
     [Test]
