@@ -47,6 +47,12 @@ internal sealed class MapRun<T, TResult>
         _stop = CancellationTokenSource.CreateLinkedTokenSource(caller, poolClosing);
         _stealable = new BatchItem<T, TResult>?[workers.Length];
         _ticksPerItem = new double[workers.Length];
+        for (int i = 0; i < workers.Length; i++)
+        {
+            (long planId, double ticks) = workers[i].LastMeasured;
+            _ticksPerItem[i] = planId == plan.Id ? ticks : 0; // what this isolate learned the last time it ran this function
+        }
+
         long perWorker = source.Total is long total ? total / (workers.Length * 8L) : queueCapacity / (workers.Length * 2L);
         _maxChunk = (int)Math.Clamp(perWorker, 1, 65_536);
     }
@@ -63,6 +69,13 @@ internal sealed class MapRun<T, TResult>
         finally
         {
             _stop.Dispose();
+            for (int i = 0; i < _workers.Length; i++)
+            {
+                if (_ticksPerItem[i] > 0)
+                {
+                    _workers[i].LastMeasured = (_plan.Id, _ticksPerItem[i]);
+                }
+            }
         }
 
         if (_failure is { } failure)

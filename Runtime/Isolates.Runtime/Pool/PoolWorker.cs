@@ -25,8 +25,11 @@ internal sealed class PoolWorker
     /// <summary>Calls and chunks sent to this slot and not finished: the measure of load for <c>SubmitAsync</c>.</summary>
     public int Outstanding => Volatile.Read(ref _outstanding);
 
-    /// <summary>Per-item cost measured on this slot's isolate (Stopwatch ticks), or 0 before the first chunk.</summary>
-    public double TicksPerItem { get; set; }
+    /// <summary>
+    /// The per-item cost (Stopwatch ticks) last measured on this slot for a function (by plan id), so the next map of
+    /// the same function starts at the right chunk size instead of probing with single items again.
+    /// </summary>
+    public (long PlanId, double TicksPerItem) LastMeasured { get; set; }
 
     public Task<Isolate> Current => Volatile.Read(ref _current);
 
