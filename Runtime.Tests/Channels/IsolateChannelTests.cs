@@ -103,25 +103,13 @@ public class IsolateChannelTests
     [Test]
     public async Task Pipeline_ProducerTransformerHost_EveryMessageArrivesOnce()
     {
-        await using Isolate producer = await Isolate.CreateAsync(new IsolateOptions { Name = "producer" });
-        await using Isolate transformer = await Isolate.CreateAsync(new IsolateOptions { Name = "transformer" });
-        Channel<int> raw = IsolateChannel.CreateBounded<int>(64);
-        Channel<long> squares = IsolateChannel.CreateBounded<long>(64);
         const int Count = 20_000;
 
-        Task producing = producer.CallAsync(ChannelWork.ProduceAsync, raw.Writer, Count);
-        Task<long> transforming = transformer.CallAsync(ChannelWork.SquareAllAsync, raw.Reader, squares.Writer);
-        long received = 0, checksum = 0;
-        await foreach (long square in squares.Reader.ReadAllAsync())
-        {
-            received++;
-            checksum += square;
-        }
+        (long transformed, long received, long checksum) = await RunPipelineAsync(Count);
 
-        await Wait.Bounded(producing);
-        Assert.That(await transforming, Is.EqualTo(Count));
+        Assert.That(transformed, Is.EqualTo(Count));
         Assert.That(received, Is.EqualTo(Count));
-        Assert.That(checksum, Is.EqualTo(Enumerable.Range(0, Count).Sum(i => (long)i * i)));
+        Assert.That(checksum, Is.EqualTo(SumOfSquaresBelow(Count)));
     }
 
     [Test]
@@ -257,13 +245,35 @@ public class IsolateChannelTests
     [Category("Stress")]
     public async Task Pipeline_MillionMessagesThroughCapacity64_ExactCountAndChecksum()
     {
+        const int Count = 1_000_000;
+
+        (long transformed, long received, long checksum) = await RunPipelineAsync(Count);
+
+        Assert.That(transformed, Is.EqualTo(Count));
+        Assert.That(received, Is.EqualTo(Count));
+        Assert.That(checksum, Is.EqualTo(SumOfSquaresBelow(Count)));
+    }
+
+    private static long SumOfSquaresBelow(long count)
+    {
+        long sum = 0;
+        for (long i = 0; i < count; i++)
+        {
+            sum += i * i;
+        }
+
+        return sum;
+    }
+
+    /// <summary>Producer isolate -> bounded channel (64) -> transformer isolate (squares) -> bounded channel (64) -> host.</summary>
+    private static async Task<(long Transformed, long Received, long Checksum)> RunPipelineAsync(int count)
+    {
         await using Isolate producer = await Isolate.CreateAsync(new IsolateOptions { Name = "producer" });
         await using Isolate transformer = await Isolate.CreateAsync(new IsolateOptions { Name = "transformer" });
         Channel<int> raw = IsolateChannel.CreateBounded<int>(64);
         Channel<long> squares = IsolateChannel.CreateBounded<long>(64);
-        const int Count = 1_000_000;
 
-        Task producing = producer.CallAsync(ChannelWork.ProduceAsync, raw.Writer, Count);
+        Task producing = producer.CallAsync(ChannelWork.ProduceAsync, raw.Writer, count);
         Task<long> transforming = transformer.CallAsync(ChannelWork.SquareAllAsync, raw.Reader, squares.Writer);
         long received = 0, checksum = 0;
         while (await squares.Reader.WaitToReadAsync())
@@ -275,15 +285,7 @@ public class IsolateChannelTests
             }
         }
 
-        await producing;
-        Assert.That(await transforming, Is.EqualTo(Count));
-        Assert.That(received, Is.EqualTo(Count));
-        long expected = 0;
-        for (long i = 0; i < Count; i++)
-        {
-            expected += i * i;
-        }
-
-        Assert.That(checksum, Is.EqualTo(expected));
+        await Wait.Bounded(producing);
+        return (await Wait.Bounded(transforming), received, checksum);
     }
 }

@@ -107,8 +107,6 @@ public sealed partial class Isolate : IAsyncDisposable
     /// <returns>A task that completes when the isolate has closed.</returns>
     public ValueTask DisposeAsync() => new(CloseAsync());
 
-    internal IsolateLoadContext? Context => _context;
-
     /// <summary>Whether the calling thread is this isolate's own thread (not merely code of this isolate on the pool).</summary>
     internal bool IsOwnThread => t_current == this;
 

@@ -169,7 +169,7 @@ internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall
 
                 if (_plan.Shape is ResultShape.TaskOfT or ResultShape.ValueTaskOfT)
                 {
-                    Task task = TargetPlan.AsTask(returned, _plan.Shape);
+                    Task task = TargetPlan.AsTask(returned);
                     if (!task.IsCompleted)
                     {
                         if (!tracked)

@@ -178,7 +178,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
         Task task;
         try
         {
-            task = TargetPlan.AsTask(returned, _plan.Shape);
+            task = TargetPlan.AsTask(returned);
         }
         catch (Exception ex)
         {

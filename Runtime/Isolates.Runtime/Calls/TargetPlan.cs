@@ -77,7 +77,7 @@ internal sealed class TargetPlan
     }
 
     /// <summary>Turns what an async function returned into a <see cref="Task"/> to wait for.</summary>
-    public static Task AsTask(object? returned, ResultShape shape)
+    public static Task AsTask(object? returned)
     {
         switch (returned)
         {

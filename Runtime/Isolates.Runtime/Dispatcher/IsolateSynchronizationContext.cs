@@ -25,13 +25,13 @@ internal sealed class IsolateSynchronizationContext(WorkQueue queue, Isolate own
 
         // Blocking a foreign thread until the isolate has run the callback; the isolate closing releases it with an error.
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        queue.Enqueue(new SendItem(d, state, done));
+        queue.Enqueue(new SendItem(d, state, done, Owner));
         done.Task.GetAwaiter().GetResult();
     }
 
     public override SynchronizationContext CreateCopy() => this;
 
-    private sealed class SendItem(SendOrPostCallback callback, object? state, TaskCompletionSource done) : WorkItem
+    private sealed class SendItem(SendOrPostCallback callback, object? state, TaskCompletionSource done, Isolate owner) : WorkItem
     {
         public override void Execute()
         {
@@ -42,7 +42,7 @@ internal sealed class IsolateSynchronizationContext(WorkQueue queue, Isolate own
             }
             catch (Exception ex)
             {
-                done.TrySetException(Errors.ExceptionTransfer.ToRemote(ex, 0, "unknown")); // never the isolate's own object
+                done.TrySetException(Errors.ExceptionTransfer.ToRemote(ex, owner.Id, owner.Name)); // never the isolate's own object
             }
         }
 

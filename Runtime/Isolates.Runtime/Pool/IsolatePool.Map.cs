@@ -140,8 +140,7 @@ public sealed partial class IsolatePool
             }
 
             CallPlan plan = PlanFor<T>(function, shape);
-            var run = new MapRun<T, TResult>(
-                _workers, plan, new ChunkSource<T>.FromList(list), chunk => (results, chunk.Start), static (_, _, _) => { }, _options.ChunkSize, _options.MaxQueuedItems, cancellationToken, _closing.Token);
+            MapRun<T, TResult> run = NewRun<T, TResult>(plan, new ChunkSource<T>.FromList(list), chunk => (results, chunk.Start), static (_, _, _) => { }, cancellationToken);
             await run.RunAsync().ConfigureAwait(false);
             return results;
         }
@@ -161,8 +160,7 @@ public sealed partial class IsolatePool
             CallPlan plan = PlanFor<T>(function, shape);
             using var reading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var source = new ChunkSource<T>.FromAsyncEnumerable(items, _options.MaxQueuedItems, reading.Token);
-            var run = new MapRun<T, TResult>(
-                _workers, plan, source, static chunk => (new TResult[chunk.Count], 0), deliver, _options.ChunkSize, _options.MaxQueuedItems, cancellationToken, _closing.Token);
+            MapRun<T, TResult> run = NewRun<T, TResult>(plan, source, static chunk => (new TResult[chunk.Count], 0), deliver, cancellationToken);
             try
             {
                 await run.RunAsync().ConfigureAwait(false);
@@ -240,8 +238,7 @@ public sealed partial class IsolatePool
         try
         {
             CallPlan plan = PlanFor<T>(function, shape);
-            var run = new MapRun<T, TResult>(
-                _workers, plan, source, static chunk => (new TResult[chunk.Count], 0), deliver, _options.ChunkSize, _options.MaxQueuedItems, cancellationToken, _closing.Token);
+            MapRun<T, TResult> run = NewRun<T, TResult>(plan, source, static chunk => (new TResult[chunk.Count], 0), deliver, cancellationToken);
             await run.RunAsync().ConfigureAwait(false);
         }
         finally
@@ -249,6 +246,15 @@ public sealed partial class IsolatePool
             EndOperation();
         }
     }
+
+    /// <summary>A map over this pool's isolates with the pool's chunking options, stopped by the caller or by the pool closing.</summary>
+    private MapRun<T, TResult> NewRun<T, TResult>(
+        CallPlan plan,
+        ChunkSource<T> source,
+        Func<Chunk<T>, (TResult[] Buffer, int Offset)> buffer,
+        Action<Chunk<T>, TResult[], int> deliver,
+        CancellationToken cancellationToken) =>
+        new(_workers, plan, source, buffer, deliver, _options.ChunkSize, _options.MaxQueuedItems, cancellationToken, _closing.Token);
 
     private static CallPlan PlanFor<T>(Delegate function, ResultShape shape)
     {
