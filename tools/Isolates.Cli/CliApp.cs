@@ -1,0 +1,84 @@
+using System.CommandLine;
+
+namespace Isolates.Cli;
+
+/// <summary>
+/// The command tree of the <c>isolates</c> tool, parsed and invoked by System.CommandLine (help, <c>--version</c>,
+/// errors for unknown options). Takes its writers as parameters so tests run it in-process; output that scripts
+/// write with <see cref="Console"/> goes to the process's console, as in any isolate.
+/// </summary>
+internal static class CliApp
+{
+    /// <summary>Parses <paramref name="args"/>, runs the command and returns the process exit code.</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
+    {
+        var terminal = new Terminal(output, error);
+        RootCommand root = Build(terminal);
+        ParseResult parsed = root.Parse(args);
+        try
+        {
+            return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return 130; // the shell's code for "interrupted"
+        }
+    }
+
+    private static RootCommand Build(Terminal terminal)
+    {
+        var root = new RootCommand(
+            "Isolates: share-nothing parallelism for .NET. Run C# scripts (top-level statements, #load, #r) in isolates.");
+
+        var isolates = new Option<int>("--isolates", "-n")
+        {
+            Description = "Run this many copies in parallel, each in its own isolate; a script reads its index as ScriptEnvironment.Index.",
+            DefaultValueFactory = _ => 1,
+            HelpName = "N",
+        };
+        isolates.Validators.Add(result =>
+        {
+            int n = result.GetValueOrDefault<int>();
+            if (n is < 1 or > 1024)
+            {
+                result.AddError($"--isolates must be from 1 to 1024 (was {n}).");
+            }
+        });
+        var runScript = new Argument<FileInfo>("script") { Description = "The script file (.csx) to run." };
+        var scriptArgs = new Argument<string[]>("args")
+        {
+            Description = "Arguments for the script (its `args`); everything after the script path is passed on, options included.",
+            Arity = ArgumentArity.ZeroOrMore,
+            CaptureRemainingTokens = true,
+        };
+        var run = new Command("run", "Run a C# script in a fresh isolate and exit with its exit code (return N;). Options go before the script path.")
+        {
+            isolates,
+            runScript,
+            scriptArgs,
+        };
+        run.SetAction((result, token) => RunCommand.ExecuteAsync(
+            terminal, result.GetRequiredValue(runScript), result.GetValue(scriptArgs) ?? [], result.GetValue(isolates), token));
+
+        var checkScript = new Argument<FileInfo>("script") { Description = "The script file (.csx) to compile." };
+        var check = new Command("check", "Compile a script without running it and print its diagnostics; exit 0 when it compiles, 1 when not.")
+        {
+            checkScript,
+        };
+        check.SetAction((result, token) => CheckCommand.ExecuteAsync(terminal, result.GetRequiredValue(checkScript), token));
+
+        var ci = new Option<bool>("--ci") { Description = "Smaller sizes, for a quick check that everything runs (minutes become seconds)." };
+        var write = new Option<FileInfo?>("--write") { Description = "Also write the table as Markdown to this file.", HelpName = "PATH" };
+        var bench = new Command("bench", "Run the quick benchmarks (spawn, first call, round trip, map, channels, memory) and print the table.")
+        {
+            ci,
+            write,
+        };
+        bench.SetAction((result, token) => BenchCommand.ExecuteAsync(terminal, result.GetValue(ci), result.GetValue(write), token));
+
+        root.Subcommands.Add(run);
+        root.Subcommands.Add(check);
+        root.Subcommands.Add(bench);
+        return root;
+    }
+}

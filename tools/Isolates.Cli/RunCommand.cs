@@ -1,0 +1,60 @@
+using Isolates.Scripting;
+using Spectre.Console;
+
+namespace Isolates.Cli;
+
+/// <summary><c>isolates run script.csx [args...]</c>: compile once, run one or more copies, each in a fresh isolate.</summary>
+internal static class RunCommand
+{
+    public static async Task<int> ExecuteAsync(Terminal terminal, FileInfo script, string[] args, int copies, CancellationToken cancellationToken)
+    {
+        if (!script.Exists)
+        {
+            terminal.ErrorLine($"[red]error[/]: there is no script file at '{Markup.Escape(script.FullName)}'.");
+            return 1;
+        }
+
+        CompiledScript compiled;
+        try
+        {
+            compiled = await terminal.WithStatusAsync(
+                $"Compiling {script.Name}...",
+                () => Task.Run(() => ScriptCompiler.CompileFile(script.FullName, cancellationToken), cancellationToken));
+        }
+        catch (IsolateCompilationException ex)
+        {
+            DiagnosticPrinter.Print(terminal.StyledError, ex.Diagnostics);
+            return 1;
+        }
+
+        DiagnosticPrinter.Print(terminal.StyledError, compiled.Warnings);
+        int[] codes = await Task.WhenAll(Enumerable.Range(0, copies)
+            .Select(index => RunCopyAsync(terminal, compiled, args, index, copies, cancellationToken)));
+        return codes.FirstOrDefault(code => code != 0);
+    }
+
+    private static async Task<int> RunCopyAsync(Terminal terminal, CompiledScript script, string[] args, int index, int copies, CancellationToken cancellationToken)
+    {
+        string name = Path.GetFileNameWithoutExtension(script.FilePath!);
+        string prefix = copies == 1 ? string.Empty : $"[[{index}]] ";
+        Isolate isolate = await Isolate.CreateAsync(new IsolateOptions { Name = copies == 1 ? name : $"{name}-{index}" }, cancellationToken);
+        try
+        {
+            return await script.RunAsync(isolate, args, new ScriptRunOptions { Index = index, Count = copies }, cancellationToken);
+        }
+        catch (IsolateExecutionException ex)
+        {
+            RemoteErrorPrinter.Print(terminal, ex, script.SourceFiles, prefix);
+            return 1;
+        }
+        catch (IsolateClosedException ex)
+        {
+            terminal.ErrorLine($"{prefix}[red]error[/]: {Markup.Escape(ex.Message)}");
+            return 1;
+        }
+        finally
+        {
+            await isolate.CloseAsync();
+        }
+    }
+}
