@@ -135,7 +135,7 @@ public partial class ScriptTests
         var ex = Assert.ThrowsAsync<IsolateExecutionException>(() => Wait.Bounded(iso.ExecAsync("""
             Console.Write("");
             Fail(3);
-
+            [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
             static void Fail(int n) => throw new InvalidOperationException($"boom {n}");
             """)));
 

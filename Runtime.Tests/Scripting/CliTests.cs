@@ -1,0 +1,161 @@
+using Isolates.Cli;
+
+namespace Isolates.Tests.Scripting;
+
+/// <summary>The isolates tool, run in-process through <see cref="CliApp.RunAsync"/> with its own writers.</summary>
+[TestFixture]
+[NonParallelizable] // scripts write to the process console, which these tests capture
+[CancelAfter(120_000)]
+public class CliTests
+{
+    private TempScripts _temp = null!;
+
+    [SetUp]
+    public void SetUp() => _temp = new TempScripts();
+
+    [TearDown]
+    public void TearDown() => _temp.Dispose();
+
+    [Test]
+    public async Task Run_ScriptReturnsThree_ExitCodeIsThreeAndArgumentsArrive()
+    {
+        string path = _temp.Write("three.csx", "Console.WriteLine(string.Join('|', args));\nreturn 3;\n");
+        using var console = new CapturedConsole();
+
+        CliResult result = await Cli("run", path, "a", "--not-an-option", "b");
+
+        Assert.That(result.ExitCode, Is.EqualTo(3), result.Error);
+        Assert.That(console.Text, Is.EqualTo("a|--not-an-option|b" + Environment.NewLine));
+        Assert.That(result.Error, Is.Empty);
+    }
+
+    [Test]
+    public async Task Run_ScriptThrows_ExitsOneWithTypeMessageAndOnlyScriptFrames()
+    {
+        string path = _temp.Write("crash.csx", """
+            Check(0);
+
+            // Scripts are compiled optimized, so the JIT may inline a small function and drop its frame.
+            [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+            static void Check(int n)
+            {
+                if (n == 0) throw new InvalidOperationException("n must not be zero", new FormatException("inner cause"));
+            }
+            """);
+
+        CliResult result = await Cli("run", path);
+
+        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.Error, Does.StartWith("error: System.InvalidOperationException: n must not be zero"));
+        Assert.That(result.Error, Does.Contain("Check(Int32 n) in ").And.Contain("crash.csx:line 7").And.Contain("<top-level statements> in ").And.Contain("crash.csx:line 1"));
+        Assert.That(result.Error, Does.Contain("---> System.FormatException: inner cause"));
+        Assert.That(result.Error, Does.Not.Contain("System.Reflection").And.Not.Contain("Isolates.Scripting").And.Not.Contain("Isolates.Calls"));
+    }
+
+    [Test]
+    public async Task Run_IsolatesThree_RunsEachCopyWithItsIndex()
+    {
+        string path = _temp.Write("copies.csx", """
+            File.WriteAllText(Path.Combine(args[0], $"copy-{ScriptEnvironment.Index}-of-{ScriptEnvironment.Count}.txt"), Isolate.Current!.Name);
+            return ScriptEnvironment.Index == 1 ? 7 : 0;
+            """);
+
+        CliResult result = await Cli("run", "--isolates", "3", path, _temp.Directory);
+
+        Assert.That(result.ExitCode, Is.EqualTo(7), "the first non-zero exit code wins");
+        Assert.That(
+            Directory.GetFiles(_temp.Directory, "copy-*").Select(Path.GetFileName).Order(),
+            Is.EqualTo(new[] { "copy-0-of-3.txt", "copy-1-of-3.txt", "copy-2-of-3.txt" }));
+        Assert.That(File.ReadAllText(Path.Combine(_temp.Directory, "copy-2-of-3.txt")), Is.EqualTo("copies-2"));
+    }
+
+    [Test]
+    public async Task Run_CompileError_ExitsOneWithDiagnosticsAndNoIsolate()
+    {
+        string path = _temp.Write("bad.csx", "int x = \"text\";\nmissing();\n");
+        var before = Isolate.All.Select(i => i.Id).ToHashSet();
+
+        CliResult result = await Cli("run", path);
+
+        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.Error, Does.Contain($"{path}(1,9): error CS0029").And.Contain($"{path}(2,1): error CS0103"));
+        Assert.That(Isolate.All.Where(i => !before.Contains(i.Id)), Is.Empty);
+    }
+
+    [Test]
+    public async Task Check_ScriptWithErrors_PrintsEveryDiagnosticAndExitsOne()
+    {
+        string path = _temp.Write("bad.csx", "int x = \"text\";\nmissing();\n");
+
+        CliResult result = await Cli("check", path);
+
+        Assert.That(result.ExitCode, Is.EqualTo(1));
+        string[] lines = result.Output.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines, Has.Length.EqualTo(3));
+        Assert.That(lines[0], Does.StartWith($"{path}(1,9): error CS0029: "));
+        Assert.That(lines[1], Does.StartWith($"{path}(2,1): error CS0103: "));
+        Assert.That(lines[2], Is.EqualTo("failed: bad.csx has 2 errors."));
+    }
+
+    [Test]
+    public async Task Check_GoodScript_ExitsZeroWithoutRunningIt()
+    {
+        string path = _temp.Write("good.csx", "throw new InvalidOperationException(\"must not run\");\n");
+
+        CliResult result = await Cli("check", path);
+
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Output + result.Error);
+        Assert.That(result.Output, Does.StartWith("ok: good.csx compiles (1 file, 0 warnings)."));
+    }
+
+    [TestCase("run")]
+    [TestCase("check")]
+    public async Task Command_MissingScriptFile_ExitsOneNamingThePath(string command)
+    {
+        string path = Path.Combine(_temp.Directory, "nope.csx");
+
+        CliResult result = await Cli(command, path);
+
+        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.Error, Is.EqualTo($"error: there is no script file at '{path}'." + Environment.NewLine));
+    }
+
+    [Test]
+    public async Task Run_IsolatesOutOfRange_IsAParseError()
+    {
+        string path = _temp.Write("ok.csx", "return 0;\n");
+
+        CliResult result = await Cli("run", "--isolates", "0", path);
+
+        Assert.That(result.ExitCode, Is.Not.EqualTo(0));
+        Assert.That(result.Error, Does.Contain("--isolates must be from 1 to 1024 (was 0)."));
+    }
+
+    [Test]
+    public async Task Help_ListsTheCommands()
+    {
+        CliResult result = await Cli("--help");
+
+        Assert.That(result.ExitCode, Is.EqualTo(0));
+        Assert.That(result.Output, Does.Contain("run <script> <args>").And.Contain("check <script>").And.Contain("bench").And.Contain("--version"));
+    }
+
+    [Test]
+    public async Task Version_PrintsTheToolVersion()
+    {
+        CliResult result = await Cli("--version");
+
+        Assert.That(result.ExitCode, Is.EqualTo(0));
+        Assert.That(result.Output, Does.Match(@"^\d+\.\d+\.\d+"));
+    }
+
+    internal static async Task<CliResult> Cli(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        int code = await CliApp.RunAsync(args, output, error).WaitAsync(TimeSpan.FromSeconds(90));
+        return new CliResult(code, output.ToString(), error.ToString());
+    }
+
+    internal sealed record CliResult(int ExitCode, string Output, string Error);
+}
