@@ -141,6 +141,15 @@ public class CliTests
     }
 
     [Test]
+    public async Task BenchHelp_DescribesTheQuickBenchmarkOptions()
+    {
+        CliResult result = await Cli("bench", "--help");
+
+        Assert.That(result.ExitCode, Is.EqualTo(0));
+        Assert.That(result.Output, Does.Contain("quick benchmarks").And.Contain("--ci").And.Contain("--write <PATH>"));
+    }
+
+    [Test]
     public async Task Version_PrintsTheToolVersion()
     {
         CliResult result = await Cli("--version");

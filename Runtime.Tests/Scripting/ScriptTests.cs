@@ -61,6 +61,43 @@ public partial class ScriptTests
     }
 
     [Test]
+    public async Task EvalAsync_ResultTypeFromTheCallersLibrary_IsReferencedAndCrossesAsAValue()
+    {
+        await using Isolate iso = await Isolate.CreateAsync();
+
+        Isolates.Tests.Support.Point p = await Wait.Bounded(iso.EvalAsync<Isolates.Tests.Support.Point>(
+            "Isolates.Tests.Support.Geometry.Scale(new Isolates.Tests.Support.Point(1, 2), 3)"));
+
+        Assert.That(p, Is.EqualTo(new Isolates.Tests.Support.Point(3, 6)));
+    }
+
+    [Test]
+    public async Task ExecAsync_CancelledToken_CompletesAsCancelled()
+    {
+        await using Isolate iso = await Isolate.CreateAsync();
+        using var cts = new CancellationTokenSource();
+        await cts.CancelAsync();
+
+        Assert.That(() => iso.ExecAsync("return 0;", cts.Token), Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(() => iso.ExecAsync(null!), Throws.ArgumentNullException);
+        Assert.That(() => iso.EvalAsync<int>(" "), Throws.ArgumentException);
+    }
+
+    [Test]
+    public async Task RunFileAsync_Cancelled_ClosesTheIsolateWhichEndsTheScriptsWait()
+    {
+        using var temp = new TempScripts();
+        string path = temp.Write("waits.csx", "await Task.Delay(Timeout.Infinite, Isolate.Current!.ClosingToken);\n");
+        ScriptCompiler.CompileFile(path); // compile outside the timed part
+        var before = Isolate.All.Select(i => i.Id).ToHashSet();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+
+        Assert.That(() => Wait.Bounded(ScriptRunner.RunFileAsync(path, cancellationToken: cts.Token)), Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(Isolate.All.Where(i => !before.Contains(i.Id)), Is.Empty, "the isolate was closed");
+        await Task.CompletedTask;
+    }
+
+    [Test]
     public void Compile_SameSourceTwice_ReturnsTheSameCompiledScript()
     {
         CompiledScript first = ScriptCompiler.Compile("return 7;");
