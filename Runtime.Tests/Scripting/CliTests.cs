@@ -53,6 +53,27 @@ public class CliTests
     }
 
     [Test]
+    public async Task Run_ExceptionEscapesOutsideTheScriptsCall_PrintsTheFaultAndExitsOne()
+    {
+        string path = _temp.Write("escape.csx", """
+            Escape();
+            await Task.Delay(Timeout.Infinite, Isolate.Current!.ClosingToken);
+
+            static async void Escape()
+            {
+                await Task.Yield();
+                throw new ArgumentException("escaped from async void");
+            }
+            """);
+
+        CliResult result = await Cli("run", path);
+
+        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.Error, Does.StartWith("error: the script's isolate faulted."));
+        Assert.That(result.Error, Does.Contain("error: System.ArgumentException: escaped from async void").And.Contain("escape.csx:line 7"));
+    }
+
+    [Test]
     public async Task Run_IsolatesThree_RunsEachCopyWithItsIndex()
     {
         string path = _temp.Write("copies.csx", """

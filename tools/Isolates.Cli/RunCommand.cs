@@ -47,6 +47,14 @@ internal static class RunCommand
             RemoteErrorPrinter.Print(terminal, ex, script.SourceFiles, prefix);
             return 1;
         }
+        catch (IsolateClosedException ex) when (ex.InnerException is IsolateExecutionException fault)
+        {
+            // The isolate faulted under the script (an exception escaped outside the script's own call, e.g. from an
+            // async void method): the fault is what the user needs to see.
+            terminal.ErrorLine($"{prefix}[red]error[/]: the script's isolate faulted.");
+            RemoteErrorPrinter.Print(terminal, fault, script.SourceFiles, prefix);
+            return 1;
+        }
         catch (IsolateClosedException ex)
         {
             terminal.ErrorLine($"{prefix}[red]error[/]: {Markup.Escape(ex.Message)}");
