@@ -113,21 +113,23 @@ internal sealed class SupervisorGroup(IsolateHost host, RestartPolicy policy, IR
         List<SupervisedWorker> restart = policy.Strategy == RestartStrategy.AllForOne
             ? [.. members.Where(m => !m.IsDone)]
             : [.. faulted.Select(f => f.Member)];
-        foreach (SupervisedWorker member in restart)
-        {
-            member.SetState(SupervisedIsolateState.Restarting);
-            Log.Restarting(host.Logger, member.Name, delay, attempt, policy.MaxRestarts, policy.Within);
-        }
-
         await Task.WhenAll(restart.Where(m => m.Instance is { Handled: false }).Select(m => StopSiblingAsync(m, m.Instance!, stopping))).ConfigureAwait(false);
         try
         {
-            await Task.Delay(delay, host.Time, stopping).ConfigureAwait(false);
+            // The backoff timer exists before anyone can see the Restarting state (tests advance a fake clock then).
+            Task backoff = Task.Delay(delay, host.Time, stopping);
             foreach (SupervisedWorker member in restart)
             {
-                await host.StartInstanceAsync(member, initial: false, stopping).ConfigureAwait(false);
+                member.SetState(SupervisedIsolateState.Restarting);
+                Log.Restarting(host.Logger, member.Name, delay, attempt, policy.MaxRestarts, policy.Within);
+            }
+
+            await backoff.ConfigureAwait(false);
+            foreach (SupervisedWorker member in restart)
+            {
                 member.CountRestart();
                 host.Metrics.Restarted(member.Name);
+                await host.StartInstanceAsync(member, initial: false, stopping).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
