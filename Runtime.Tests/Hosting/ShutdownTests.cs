@@ -62,6 +62,22 @@ public sealed class ShutdownTests
     }
 
     [Test]
+    public async Task Dispose_StartedHostNeverStopped_StillClosesItsIsolates()
+    {
+        var logs = new ListLoggerProvider();
+        HostApplicationBuilder builder = TestHost.CreateBuilder(logs);
+        builder.Services.AddIsolates(o => o.AddIsolate<IdleWorker>("idle", TestHost.Fast()));
+        IHost host = builder.Build();
+        await Wait.Bounded(host.StartAsync());
+        Isolate worker = host.Services.GetRequiredService<IIsolateHost>().GetStatus("idle").Isolate!;
+
+        await Wait.Bounded(Task.Run(host.Dispose));
+
+        Assert.That(worker.State, Is.EqualTo(IsolateState.Closed));
+        Assert.That(Isolate.All, Has.No.Member(worker));
+    }
+
+    [Test]
     public async Task StartAsync_WorkerConstructorThrows_FailsNamingTheIsolateAndLeavesNothingRunning()
     {
         var logs = new ListLoggerProvider();
