@@ -13,11 +13,8 @@ public sealed class HealthCheckTests
     public async Task CheckHealth_RunningIsolates_IsHealthyWithDataPerIsolate()
     {
         var logs = new ListLoggerProvider();
-        HostApplicationBuilder builder = TestHost.CreateBuilder(logs);
-        builder.Services.AddIsolates(o => o.AddIsolate<IdleWorker>("idle", TestHost.Fast()));
-        builder.Services.AddHealthChecks().AddIsolates();
-        using IHost host = builder.Build();
-        await Wait.Bounded(host.StartAsync());
+        (IHost started, _) = await TestHost.StartAsync(logs, o => o.AddIsolate<IdleWorker>("idle", TestHost.Fast()), services: WithHealthChecks);
+        using IHost host = started;
 
         HealthReport report = await Wait.Bounded(host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync());
 
@@ -33,11 +30,8 @@ public sealed class HealthCheckTests
         try
         {
             var logs = new ListLoggerProvider();
-            HostApplicationBuilder builder = TestHost.CreateBuilder(logs);
-            builder.Services.AddIsolates(o => o.AddIsolate<CrashingWorker>("crashing", TestHost.Fast(maxRestarts: 0)));
-            builder.Services.AddHealthChecks().AddIsolates();
-            using IHost host = builder.Build();
-            await Wait.Bounded(host.StartAsync());
+            (IHost started, _) = await TestHost.StartAsync(logs, o => o.AddIsolate<CrashingWorker>("crashing", TestHost.Fast(maxRestarts: 0)), services: WithHealthChecks);
+            using IHost host = started;
             await Wait.Bounded(host.WaitForShutdownAsync());
 
             HealthReport report = await Wait.Bounded(host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync());
@@ -55,12 +49,8 @@ public sealed class HealthCheckTests
     public async Task CheckHealth_IsolateFailedToUnload_IsDegraded()
     {
         var logs = new ListLoggerProvider();
-        HostApplicationBuilder builder = TestHost.CreateBuilder(logs);
-        builder.Services.AddIsolates(o => o.AddIsolate<LeakingWorker>("leaking", TestHost.Fast(), new IsolateOptions { UnloadTimeout = TimeSpan.FromMilliseconds(200) }));
-        builder.Services.AddHealthChecks().AddIsolates();
-        using IHost host = builder.Build();
-        await Wait.Bounded(host.StartAsync());
-        IIsolateHost isolates = host.Services.GetRequiredService<IIsolateHost>();
+        (IHost started, IIsolateHost isolates) = await TestHost.StartAsync(logs, o => o.AddIsolate<LeakingWorker>("leaking", TestHost.Fast(), new IsolateOptions { UnloadTimeout = TimeSpan.FromMilliseconds(200) }), services: WithHealthChecks);
+        using IHost host = started;
 
         await TestHost.WaitUntilAsync(() => isolates.GetStatus("leaking").UnloadFailures == 1, "the unload check reported the leak");
         HealthReport report = await Wait.Bounded(host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync());
@@ -69,4 +59,6 @@ public sealed class HealthCheckTests
         Assert.That(logs.EventIds, Does.Contain(37));
         await Wait.Bounded(host.StopAsync());
     }
+
+    private static void WithHealthChecks(IServiceCollection services) => services.AddHealthChecks().AddIsolates();
 }

@@ -12,15 +12,12 @@ public sealed class ShutdownTests
     public async Task StopAsync_ChannelWithItems_IsDrainedByItsReaderBeforeWorkersAreCancelled()
     {
         var logs = new ListLoggerProvider();
-        HostApplicationBuilder builder = TestHost.CreateBuilder(logs);
-        builder.Services.AddIsolates(o =>
+        (IHost started, IIsolateHost isolates) = await TestHost.StartAsync(logs, o =>
         {
             o.AddChannel<int>("input", capacity: 100);
             o.AddIsolate<ConsumingWorker, System.Threading.Channels.ChannelReader<int>>("consumer", sp => sp.GetRequiredService<IIsolateHost>().GetChannel<int>("input").Reader, TestHost.Fast());
         });
-        using IHost host = builder.Build();
-        await Wait.Bounded(host.StartAsync());
-        IIsolateHost isolates = host.Services.GetRequiredService<IIsolateHost>();
+        using IHost host = started;
         for (int i = 0; i < 50; i++)
         {
             await isolates.GetChannel<int>("input").Writer.WriteAsync(i);
@@ -41,15 +38,11 @@ public sealed class ShutdownTests
     public async Task StopAsync_ChannelNobodyReads_LogsUndeliveredCountAfterShutdownTimeout()
     {
         var logs = new ListLoggerProvider();
-        HostApplicationBuilder builder = TestHost.CreateBuilder(logs, shutdownTimeout: TimeSpan.FromMilliseconds(300));
-        builder.Services.AddIsolates(o =>
-        {
-            o.AddChannel<string>("orphan", capacity: 10);
-            o.AddIsolate<IdleWorker>("idle", TestHost.Fast());
-        });
-        using IHost host = builder.Build();
-        await Wait.Bounded(host.StartAsync());
-        IIsolateHost isolates = host.Services.GetRequiredService<IIsolateHost>();
+        (IHost started, IIsolateHost isolates) = await TestHost.StartAsync(
+            logs,
+            o => o.AddChannel<string>("orphan", capacity: 10).AddIsolate<IdleWorker>("idle", TestHost.Fast()),
+            shutdownTimeout: TimeSpan.FromMilliseconds(300));
+        using IHost host = started;
         for (int i = 0; i < 7; i++)
         {
             await isolates.GetChannel<string>("orphan").Writer.WriteAsync($"item {i}");
@@ -65,11 +58,8 @@ public sealed class ShutdownTests
     public async Task Dispose_StartedHostNeverStopped_StillClosesItsIsolates()
     {
         var logs = new ListLoggerProvider();
-        HostApplicationBuilder builder = TestHost.CreateBuilder(logs);
-        builder.Services.AddIsolates(o => o.AddIsolate<IdleWorker>("idle", TestHost.Fast()));
-        IHost host = builder.Build();
-        await Wait.Bounded(host.StartAsync());
-        Isolate worker = host.Services.GetRequiredService<IIsolateHost>().GetStatus("idle").Isolate!;
+        (IHost host, IIsolateHost isolates) = await TestHost.StartAsync(logs, o => o.AddIsolate<IdleWorker>("idle", TestHost.Fast()));
+        Isolate worker = isolates.GetStatus("idle").Isolate!;
 
         await Wait.Bounded(Task.Run(host.Dispose));
 

@@ -16,15 +16,12 @@ public sealed class SupervisionTests
     public async Task StartAsync_PoolAndWorker_RunUntilStopThenEverythingUnloads()
     {
         var logs = new ListLoggerProvider();
-        HostApplicationBuilder builder = TestHost.CreateBuilder(logs);
-        builder.Services.AddIsolates(o =>
+        (IHost started, IIsolateHost isolates) = await TestHost.StartAsync(logs, o =>
         {
             o.AddPool("scoring", size: 2);
             o.AddIsolate<IdleWorker>("idle", TestHost.Fast());
         });
-        using IHost host = builder.Build();
-        await Wait.Bounded(host.StartAsync());
-        IIsolateHost isolates = host.Services.GetRequiredService<IIsolateHost>();
+        using IHost host = started;
 
         IsolatePool scoring = isolates.GetPool("scoring");
         Assert.That(await Wait.Bounded(scoring.SubmitAsync(PoolWork.Square, 7)), Is.EqualTo(49));
@@ -51,13 +48,6 @@ public sealed class SupervisionTests
     public async Task Fault_OneForOne_RestartsInFreshIsolateAndCountsIt()
     {
         var logs = new ListLoggerProvider();
-        HostApplicationBuilder builder = TestHost.CreateBuilder(logs);
-        builder.Services.AddIsolates(o =>
-        {
-            o.AddChannel<int>("commands", capacity: 8);
-            o.AddIsolate<ScriptedWorker, ChannelReader<int>>("scripted", sp => sp.GetRequiredService<IIsolateHost>().GetChannel<int>("commands").Reader, TestHost.Fast());
-        });
-        using IHost host = builder.Build();
         long restartsMeasured = 0;
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
@@ -78,8 +68,8 @@ public sealed class SupervisionTests
             }
         });
         listener.Start();
-        await Wait.Bounded(host.StartAsync());
-        IIsolateHost isolates = host.Services.GetRequiredService<IIsolateHost>();
+        (IHost started, IIsolateHost isolates) = await TestHost.StartAsync(logs, ScriptedOnly);
+        using IHost host = started;
         long firstId = isolates.GetStatus("scripted").Isolate!.Id;
 
         await isolates.GetChannel<int>("commands").Writer.WriteAsync(WorkerCommand.Throw);
@@ -104,15 +94,8 @@ public sealed class SupervisionTests
     public async Task FaultOutsideCall_OneForOne_IsRestartedWithTheIsolatesFault()
     {
         var logs = new ListLoggerProvider();
-        HostApplicationBuilder builder = TestHost.CreateBuilder(logs);
-        builder.Services.AddIsolates(o =>
-        {
-            o.AddChannel<int>("commands", capacity: 8);
-            o.AddIsolate<ScriptedWorker, ChannelReader<int>>("scripted", sp => sp.GetRequiredService<IIsolateHost>().GetChannel<int>("commands").Reader, TestHost.Fast());
-        });
-        using IHost host = builder.Build();
-        await Wait.Bounded(host.StartAsync());
-        IIsolateHost isolates = host.Services.GetRequiredService<IIsolateHost>();
+        (IHost started, IIsolateHost isolates) = await TestHost.StartAsync(logs, ScriptedOnly);
+        using IHost host = started;
 
         await isolates.GetChannel<int>("commands").Writer.WriteAsync(WorkerCommand.FaultOutsideCall);
         await TestHost.WaitUntilAsync(() => isolates.GetStatus("scripted") is { Restarts: 1, State: SupervisedIsolateState.Running }, "the worker restarted");
@@ -125,11 +108,8 @@ public sealed class SupervisionTests
     public async Task RunAsyncReturns_IsCompletedAndNotRestarted()
     {
         var logs = new ListLoggerProvider();
-        HostApplicationBuilder builder = TestHost.CreateBuilder(logs);
-        builder.Services.AddIsolates(o => o.AddIsolate<FinishingWorker>("finishing", TestHost.Fast()));
-        using IHost host = builder.Build();
-        await Wait.Bounded(host.StartAsync());
-        IIsolateHost isolates = host.Services.GetRequiredService<IIsolateHost>();
+        (IHost started, IIsolateHost isolates) = await TestHost.StartAsync(logs, o => o.AddIsolate<FinishingWorker>("finishing", TestHost.Fast()));
+        using IHost host = started;
 
         await TestHost.WaitUntilAsync(() => isolates.GetStatus("finishing").State == SupervisedIsolateState.Completed, "the worker completed");
         await Task.Delay(50);
@@ -146,15 +126,12 @@ public sealed class SupervisionTests
         try
         {
             var logs = new ListLoggerProvider();
-            HostApplicationBuilder builder = TestHost.CreateBuilder(logs);
-            builder.Services.AddIsolates(o =>
+            (IHost started, IIsolateHost isolates) = await TestHost.StartAsync(logs, o =>
             {
                 o.FailureExitCode = 3;
                 o.AddIsolate<CrashingWorker>("crashing", TestHost.Fast(maxRestarts: 2));
             });
-            using IHost host = builder.Build();
-            await Wait.Bounded(host.StartAsync());
-            IIsolateHost isolates = host.Services.GetRequiredService<IIsolateHost>();
+            using IHost host = started;
 
             await Wait.Bounded(host.WaitForShutdownAsync());
 
@@ -179,12 +156,9 @@ public sealed class SupervisionTests
     {
         var logs = new ListLoggerProvider();
         var clock = new FakeTimeProvider();
-        HostApplicationBuilder builder = TestHost.CreateBuilder(logs, clock);
         RestartPolicy policy = RestartPolicy.OneForOne(5, TimeSpan.FromMinutes(10)).WithBackoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(4));
-        builder.Services.AddIsolates(o => o.AddIsolate<CrashingWorker>("crashing", policy));
-        using IHost host = builder.Build();
-        await Wait.Bounded(host.StartAsync());
-        IIsolateHost isolates = host.Services.GetRequiredService<IIsolateHost>();
+        (IHost started, IIsolateHost isolates) = await TestHost.StartAsync(logs, o => o.AddIsolate<CrashingWorker>("crashing", policy), time: clock);
+        using IHost host = started;
 
         // Event 33 (restarting) is logged once the backoff timer exists, so advancing the clock after it is safe.
         await TestHost.WaitUntilAsync(() => logs.EventIds.Count(id => id == 33) == 1, "the first backoff");
@@ -206,18 +180,15 @@ public sealed class SupervisionTests
     public async Task AllForOne_MemberFaults_WholeGroupRestarts()
     {
         var logs = new ListLoggerProvider();
-        HostApplicationBuilder builder = TestHost.CreateBuilder(logs);
         RestartPolicy group = RestartPolicy.AllForOne("pipeline", 3, TimeSpan.FromSeconds(30)).WithBackoff(TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(10));
-        builder.Services.AddIsolates(o =>
+        (IHost started, IIsolateHost isolates) = await TestHost.StartAsync(logs, o =>
         {
             o.AddChannel<int>("commands", capacity: 8);
-            o.AddIsolate<ScriptedWorker, ChannelReader<int>>("a", sp => sp.GetRequiredService<IIsolateHost>().GetChannel<int>("commands").Reader, group);
+            o.AddIsolate<ScriptedWorker, ChannelReader<int>>("a", TestHost.Commands, group);
             o.AddIsolate<IdleWorker>("b", group);
             o.AddIsolate<IdleWorker>("outsider", TestHost.Fast());
         });
-        using IHost host = builder.Build();
-        await Wait.Bounded(host.StartAsync());
-        IIsolateHost isolates = host.Services.GetRequiredService<IIsolateHost>();
+        using IHost host = started;
         long bBefore = isolates.GetStatus("b").Isolate!.Id;
         long outsiderBefore = isolates.GetStatus("outsider").Isolate!.Id;
 
@@ -239,15 +210,15 @@ public sealed class SupervisionTests
     public async Task NeverPolicy_Fault_StaysDownAndHostKeepsRunning()
     {
         var logs = new ListLoggerProvider();
-        HostApplicationBuilder builder = TestHost.CreateBuilder(logs);
-        builder.Services.AddIsolates(o => o.AddIsolate<CrashingWorker>("optional", RestartPolicy.Never));
-        using IHost host = builder.Build();
-        await Wait.Bounded(host.StartAsync());
-        IIsolateHost isolates = host.Services.GetRequiredService<IIsolateHost>();
+        (IHost started, IIsolateHost isolates) = await TestHost.StartAsync(logs, o => o.AddIsolate<CrashingWorker>("optional", RestartPolicy.Never));
+        using IHost host = started;
 
         await TestHost.WaitUntilAsync(() => isolates.GetStatus("optional").State == SupervisedIsolateState.Failed, "the worker failed");
 
         Assert.That(host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.IsCancellationRequested, Is.False);
         await Wait.Bounded(host.StopAsync());
     }
+
+    private static void ScriptedOnly(IsolateHostOptions options) =>
+        options.AddChannel<int>("commands", capacity: 8).AddIsolate<ScriptedWorker, ChannelReader<int>>("scripted", TestHost.Commands, TestHost.Fast());
 }

@@ -27,6 +27,35 @@ internal static class TestHost
         return builder;
     }
 
+    /// <summary>Builds a host with <paramref name="configure"/> as its isolates, starts it and returns it with its <see cref="IIsolateHost"/>.</summary>
+    public static async Task<(IHost Host, IIsolateHost Isolates)> StartAsync(
+        ListLoggerProvider logs,
+        Action<IsolateHostOptions> configure,
+        TimeProvider? time = null,
+        TimeSpan? shutdownTimeout = null,
+        Action<IServiceCollection>? services = null)
+    {
+        HostApplicationBuilder builder = CreateBuilder(logs, time, shutdownTimeout);
+        builder.Services.AddIsolates(configure);
+        services?.Invoke(builder.Services);
+        IHost host = builder.Build();
+        try
+        {
+            await Wait.Bounded(host.StartAsync());
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+
+        return (host, host.Services.GetRequiredService<IIsolateHost>());
+    }
+
+    /// <summary>The reader of the host channel "commands", as the argument of a <c>ScriptedWorker</c>.</summary>
+    public static System.Threading.Channels.ChannelReader<int> Commands(IServiceProvider services) =>
+        services.GetRequiredService<IIsolateHost>().GetChannel<int>("commands").Reader;
+
     public static async Task WaitUntilAsync(Func<bool> condition, string what)
     {
         using var timeout = new CancellationTokenSource(Wait.Timeout);
