@@ -132,3 +132,9 @@ public static class HostingFunctions
 {
     public static void FailingInitializer() => throw new InvalidOperationException("initializer failed");
 }
+
+/// <summary>Ignores its cancellation: it waits without watching the token (but does not block the isolate's thread).</summary>
+public sealed class StubbornWorker
+{
+    public Task RunAsync(CancellationToken cancellationToken) => Task.Delay(Timeout.Infinite, CancellationToken.None);
+}

@@ -55,6 +55,27 @@ public sealed class ShutdownTests
     }
 
     [Test]
+    public async Task StopAsync_WorkerIgnoresCancellation_IsClosedAfterItsCloseTimeoutAndLogged()
+    {
+        var logs = new ListLoggerProvider();
+        (IHost started, IIsolateHost isolates) = await TestHost.StartAsync(
+            logs,
+            o => o.AddIsolate<StubbornWorker>("stubborn", TestHost.Fast(), new IsolateOptions { CloseTimeout = TimeSpan.FromMilliseconds(200) }));
+        using IHost host = started;
+        Isolate worker = isolates.GetStatus("stubborn").Isolate!;
+
+        await Wait.Bounded(host.StopAsync());
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(logs.EventIds, Does.Contain(40));
+            Assert.That(isolates.GetStatus("stubborn").State, Is.EqualTo(SupervisedIsolateState.Stopped));
+            Assert.That(worker.State, Is.EqualTo(IsolateState.Closed), "an async wait does not hold the thread, so the isolate still closes");
+            Assert.That(Isolate.All, Has.No.Member(worker));
+        });
+    }
+
+    [Test]
     public async Task Dispose_StartedHostNeverStopped_StillClosesItsIsolates()
     {
         var logs = new ListLoggerProvider();

@@ -41,7 +41,7 @@ internal static class WorkerEntry
         }
         finally
         {
-            await stopping.CancelAsync(); // ends the watcher
+            stopping.Cancel(); // ends the watcher
             await watcher;
             switch (worker)
             {
@@ -73,7 +73,8 @@ internal static class WorkerEntry
             // completed with an error: still a stop request
         }
 
-        await stopping.CancelAsync();
+        // Cancel (not CancelAsync): the worker's own registrations on its token run here, on the isolate's thread.
+        stopping.Cancel();
     }
 
     private static object Construct(Type type, Type[] parameterTypes, object?[] arguments)
