@@ -34,10 +34,13 @@ internal sealed partial class IsolateHost
             return;
         }
 
+        // The isolate's CloseTimeout on the isolate's own clock (the one its CloseAsync uses), so a fake supervision
+        // clock in tests never turns this bound into a wait without end.
         TimeSpan timeout = instance.Isolate?.Options.CloseTimeout ?? TimeSpan.Zero;
+        TimeProvider clock = instance.Isolate?.Options.TimeProvider ?? TimeProvider.System;
         try
         {
-            await instance.Run.WaitAsync(timeout, Time, cancellationToken).ConfigureAwait(false);
+            await instance.Run.WaitAsync(timeout, clock, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -99,11 +102,12 @@ internal sealed partial class IsolateHost
             }
         }
 
-        // 2. Cancel the workers and wait for them to return.
+        // 2. Cancel the workers and wait for them to return. Each gets its own CloseTimeout even when the drain used up
+        //    the host's shutdown budget: cutting this short would abandon the workers' clean-up code.
         List<(SupervisedWorker Worker, WorkerInstance Instance)> running = [.. _workers
             .Where(w => w.Instance is { Handled: false })
             .Select(w => (w, w.Instance!))];
-        await Task.WhenAll(running.Select(r => StopRunAsync(r.Worker, r.Instance, cancellationToken))).ConfigureAwait(false);
+        await Task.WhenAll(running.Select(r => StopRunAsync(r.Worker, r.Instance, CancellationToken.None))).ConfigureAwait(false);
         foreach ((SupervisedWorker worker, WorkerInstance instance) in running)
         {
             RecordStop(worker, instance);
