@@ -138,3 +138,32 @@ public sealed class StubbornWorker
 {
     public Task RunAsync(CancellationToken cancellationToken) => Task.Delay(Timeout.Infinite, CancellationToken.None);
 }
+
+/// <summary>
+/// Behaves by the attempt number the host gives it at each start: attempt 1 throws from RunAsync, attempt 2 throws
+/// from its constructor (so the restart itself fails), later attempts run until stopped.
+/// </summary>
+public sealed class AttemptWorker
+{
+    private readonly int _attempt;
+
+    public AttemptWorker(int attempt)
+    {
+        if (attempt == 2)
+        {
+            throw new InvalidOperationException("constructor failed on attempt 2");
+        }
+
+        _attempt = attempt;
+    }
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        if (_attempt == 1)
+        {
+            throw new InvalidOperationException("run failed on attempt 1");
+        }
+
+        await new IdleWorker().RunAsync(cancellationToken);
+    }
+}

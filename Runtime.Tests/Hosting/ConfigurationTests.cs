@@ -79,6 +79,18 @@ public sealed class ConfigurationTests
     }
 
     [Test]
+    public void AddIsolates_TypeNameWithoutAssembly_IsFoundInLoadedAssemblies()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Isolates:Isolates:x:Type"] = typeof(IdleWorker).FullName,
+        }).Build();
+        using ServiceProvider services = new ServiceCollection().AddIsolates(configuration.GetSection("Isolates")).BuildServiceProvider();
+
+        Assert.That(services.GetRequiredService<IIsolateHost>().GetStatus("x").State, Is.EqualTo(SupervisedIsolateState.NotStarted));
+    }
+
+    [Test]
     public void AddIsolates_BadRestartStrategy_ListsTheValidOnes()
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>

@@ -207,6 +207,25 @@ public sealed class SupervisionTests
     }
 
     [Test]
+    public async Task Restart_ConstructorThrowsInNewIsolate_CountsAsAnotherFaultAndIsRetried()
+    {
+        var logs = new ListLoggerProvider();
+        int attempts = 0;
+        (IHost started, IIsolateHost isolates) = await TestHost.StartAsync(logs, o => o.AddIsolate<AttemptWorker, int>("attempts", _ => Interlocked.Increment(ref attempts), TestHost.Fast()));
+        using IHost host = started;
+
+        await TestHost.WaitUntilAsync(() => isolates.GetStatus("attempts") is { Restarts: 2, State: SupervisedIsolateState.Running }, "the third attempt runs");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Volatile.Read(ref attempts), Is.EqualTo(3), "the argument factory runs at every start");
+            Assert.That(isolates.GetStatus("attempts").LastFault?.Message, Is.EqualTo("constructor failed on attempt 2"));
+            Assert.That(logs.EventIds.Count(id => id == 32), Is.EqualTo(2));
+        });
+        await Wait.Bounded(host.StopAsync());
+    }
+
+    [Test]
     public async Task NeverPolicy_Fault_StaysDownAndHostKeepsRunning()
     {
         var logs = new ListLoggerProvider();
