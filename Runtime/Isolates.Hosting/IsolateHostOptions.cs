@@ -51,7 +51,8 @@ public sealed class IsolateHostOptions
     /// <param name="name">A unique pool name; it replaces <see cref="IsolatePoolOptions.Name"/>.</param>
     /// <param name="options">How to create the pool.</param>
     /// <returns>These options, for chaining.</returns>
-    /// <exception cref="ArgumentException">The name is blank or already used by a pool, or an option is invalid.</exception>
+    /// <exception cref="ArgumentException">The name is blank or already used by a pool, or the size is negative.</exception>
+    /// <remarks>The other options are checked by <see cref="IsolatePool.CreateAsync(IsolatePoolOptions, CancellationToken)"/> when the host starts; a bad one fails start-up, naming the pool.</remarks>
     public IsolateHostOptions AddPool(string name, IsolatePoolOptions options)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
