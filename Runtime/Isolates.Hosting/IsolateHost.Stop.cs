@@ -79,6 +79,14 @@ internal sealed partial class IsolateHost
         _lifetime?.StopApplication();
     }
 
+    internal void OnSupervisorFailed(string members, Exception error)
+    {
+        int exitCode = _options.FailureExitCode;
+        Log.SupervisorFailed(Logger, members, exitCode, error);
+        Environment.ExitCode = exitCode;
+        _lifetime?.StopApplication();
+    }
+
     private async Task StopCoreAsync(CancellationToken cancellationToken)
     {
         await _stopping.CancelAsync().ConfigureAwait(false);

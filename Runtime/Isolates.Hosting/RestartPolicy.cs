@@ -39,11 +39,11 @@ public sealed record RestartPolicy
     /// <summary>The sliding window the restart intensity is measured over.</summary>
     public TimeSpan Within { get; }
 
-    /// <summary>The wait before the first restart in a window; doubled for each further restart. Default 100 ms.</summary>
-    public TimeSpan InitialDelay { get; init; } = TimeSpan.FromMilliseconds(100);
+    /// <summary>The wait before the first restart in a window; doubled for each further restart. Default 100 ms; set with <see cref="WithBackoff"/>.</summary>
+    public TimeSpan InitialDelay { get; private init; } = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>The longest wait between restarts, however many faults came before. Default 10 seconds.</summary>
-    public TimeSpan MaxDelay { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>The longest wait between restarts, however many faults came before. Default 10 seconds; set with <see cref="WithBackoff"/>.</summary>
+    public TimeSpan MaxDelay { get; private init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Restart only the isolate that faulted, at most <paramref name="maxRestarts"/> times within <paramref name="within"/>.</summary>
     /// <param name="maxRestarts">Restarts allowed in the window; 0 means the first fault stops the host.</param>

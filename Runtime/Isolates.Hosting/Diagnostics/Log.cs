@@ -52,4 +52,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 41, EventName = "IsolatesStopped", Level = LogLevel.Information,
         Message = "Isolates stopped: {Isolates} supervised isolates, {Pools} pools; {Leaked} isolates failed to unload")]
     public static partial void HostStopped(ILogger logger, int isolates, int pools, int leaked);
+
+    [LoggerMessage(EventId = 42, EventName = "SupervisorFailed", Level = LogLevel.Critical,
+        Message = "The supervisor of {Members} failed; stopping the host with exit code {ExitCode}")]
+    public static partial void SupervisorFailed(ILogger logger, string members, int exitCode, Exception exception);
 }

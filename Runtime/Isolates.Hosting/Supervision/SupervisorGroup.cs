@@ -17,7 +17,20 @@ internal sealed class SupervisorGroup(IsolateHost host, RestartPolicy policy, IR
 
     public Task Loop { get; private set; } = Task.CompletedTask;
 
-    public void Start(CancellationToken stopping) => Loop = Task.Run(() => SuperviseAsync(stopping), CancellationToken.None);
+    public void Start(CancellationToken stopping) => Loop = Task.Run(() => GuardAsync(stopping), CancellationToken.None);
+
+    /// <summary>A supervisor that dies of a bug must not leave its isolates unsupervised without a word: stop the host.</summary>
+    private async Task GuardAsync(CancellationToken stopping)
+    {
+        try
+        {
+            await SuperviseAsync(stopping).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!(ex is OperationCanceledException && stopping.IsCancellationRequested))
+        {
+            host.OnSupervisorFailed(string.Join(", ", members.Select(m => m.Name)), ex);
+        }
+    }
 
     private async Task SuperviseAsync(CancellationToken stopping)
     {
