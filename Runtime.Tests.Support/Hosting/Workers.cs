@@ -1,0 +1,169 @@
+using System.Threading.Channels;
+
+namespace Isolates.Tests.Support.Hosting;
+
+/// <summary>Commands the host sends to a <see cref="ScriptedWorker"/>.</summary>
+public static class WorkerCommand
+{
+    public const int Throw = 1;
+    public const int Return = 2;
+    public const int FaultOutsideCall = 3;
+}
+
+/// <summary>
+/// A supervised worker driven by the test through a host channel: it reports each start through its statics (which
+/// are per isolate) and does what each command says.
+/// </summary>
+public sealed class ScriptedWorker(ChannelReader<int> commands)
+{
+    private static int s_starts;
+
+    public static int StartsInThisIsolate() => s_starts;
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        s_starts++;
+        while (await commands.WaitToReadAsync(cancellationToken))
+        {
+            if (!commands.TryRead(out int command))
+            {
+                continue;
+            }
+
+            switch (command)
+            {
+                case WorkerCommand.Throw:
+                    throw new InvalidOperationException("scripted failure");
+                case WorkerCommand.Return:
+                    return;
+                case WorkerCommand.FaultOutsideCall:
+                    FaultLater();
+                    break;
+            }
+        }
+    }
+
+    private static async void FaultLater()
+    {
+        await Task.Yield();
+        throw new InvalidOperationException("scripted fault outside any call");
+    }
+}
+
+/// <summary>Waits for its cancellation and then returns normally (the well-behaved BackgroundService shape).</summary>
+public sealed class IdleWorker
+{
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // asked to stop
+        }
+    }
+}
+
+/// <summary>Throws as soon as it runs.</summary>
+public sealed class CrashingWorker
+{
+    public Task RunAsync(CancellationToken cancellationToken) => throw new InvalidOperationException("crashing worker");
+}
+
+/// <summary>Returns at once: its job is done.</summary>
+public sealed class FinishingWorker
+{
+    public ValueTask RunAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+}
+
+/// <summary>Its constructor throws, so it cannot start.</summary>
+public sealed class BrokenConstructorWorker
+{
+    public BrokenConstructorWorker() => throw new InvalidOperationException("cannot construct");
+
+    public Task RunAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>Reads numbers from its channel until it completes, slowly enough that draining takes a moment.</summary>
+public sealed class ConsumingWorker(ChannelReader<int> input)
+{
+    public static int Consumed { get; private set; }
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        await foreach (int _ in input.ReadAllAsync(CancellationToken.None))
+        {
+            Consumed++;
+            await Task.Delay(1, CancellationToken.None);
+        }
+    }
+}
+
+/// <summary>Keeps a handler on a process-wide event, so its isolate can never unload.</summary>
+public sealed class LeakingWorker
+{
+    public Task RunAsync(CancellationToken cancellationToken)
+    {
+        AppDomain.CurrentDomain.ProcessExit += OnProcessExit;
+        return Task.CompletedTask;
+    }
+
+    private static void OnProcessExit(object? sender, EventArgs e)
+    {
+    }
+}
+
+/// <summary>Not a worker: RunAsync takes the wrong parameters.</summary>
+public sealed class WrongEntryPointWorker
+{
+    public Task RunAsync(int count) => Task.Delay(count);
+}
+
+/// <summary>Not a worker: no RunAsync at all.</summary>
+public sealed class NoEntryPointWorker
+{
+    public Task ExecuteAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>Isolate-side functions for hosting tests.</summary>
+public static class HostingFunctions
+{
+    public static void FailingInitializer() => throw new InvalidOperationException("initializer failed");
+}
+
+/// <summary>Ignores its cancellation: it waits without watching the token (but does not block the isolate's thread).</summary>
+public sealed class StubbornWorker
+{
+    public Task RunAsync(CancellationToken cancellationToken) => Task.Delay(Timeout.Infinite, CancellationToken.None);
+}
+
+/// <summary>
+/// Behaves by the attempt number the host gives it at each start: attempt 1 throws from RunAsync, attempt 2 throws
+/// from its constructor (so the restart itself fails), later attempts run until stopped.
+/// </summary>
+public sealed class AttemptWorker
+{
+    private readonly int _attempt;
+
+    public AttemptWorker(int attempt)
+    {
+        if (attempt == 2)
+        {
+            throw new InvalidOperationException("constructor failed on attempt 2");
+        }
+
+        _attempt = attempt;
+    }
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        if (_attempt == 1)
+        {
+            throw new InvalidOperationException("run failed on attempt 1");
+        }
+
+        await new IdleWorker().RunAsync(cancellationToken);
+    }
+}
