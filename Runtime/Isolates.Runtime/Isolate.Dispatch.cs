@@ -1,4 +1,5 @@
 using Isolates.Calls;
+using Isolates.Diagnostics;
 using Isolates.Wire;
 
 namespace Isolates;
@@ -43,6 +44,13 @@ public sealed partial class Isolate
         }
 
         var item = new CallItem<TArgs, TResult>(this, plan, args, payload, attachments, direct, cancellationToken);
+        if (Instruments.CallsObserved)
+        {
+            item.Started = Instruments.CallStarted(this);
+        }
+
+        item.Trace = Tracing.CaptureForCall(); // null unless the Isolates activity source has a listener
+
         if (item.RegisterCancellation())
         {
             _queue.Enqueue(item);

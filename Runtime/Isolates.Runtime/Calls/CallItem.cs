@@ -27,6 +27,8 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
     private CancellationTokenSource? _isolateTokenSource;
     private TargetPlan? _target;
     private Task? _pending;
+    private long _started;
+    private Activity? _activity;
 
     public CallItem(Isolate isolate, CallPlan plan, TArgs args, byte[]? payload, object[]? attachments, Func<Delegate, TArgs, object?> direct, CancellationToken cancellation)
     {
@@ -40,6 +42,15 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
     }
 
     public Task<TResult> Task => _completion.Task;
+
+    /// <summary>When the call was dispatched (Stopwatch timestamp), set only while someone listens to call durations.</summary>
+    public long Started
+    {
+        set => _started = value;
+    }
+
+    /// <summary>The caller's trace context, set only while the Isolates activity source has a listener.</summary>
+    public Diagnostics.TraceParent? Trace { get; set; }
 
     public override string Description => "a call of " + _plan.DisplayName;
 
@@ -116,12 +127,38 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
             return;
         }
 
+        if (Trace is not { } trace)
+        {
+            Invoke(_target);
+            return;
+        }
+
+        // The call's activity is current while user code runs (and flows into what it awaits); the isolate's thread
+        // gets its previous activity back afterwards, so the next item does not inherit it.
+        Activity? previous = Activity.Current;
+        _activity = Diagnostics.Tracing.StartCall(trace, _isolate, _plan);
+        try
+        {
+            Invoke(_target);
+        }
+        finally
+        {
+            Activity.Current = previous;
+            if (_completion.Task.IsCompleted)
+            {
+                EndTelemetry(); // in case the call ended on another thread before the activity was stored
+            }
+        }
+    }
+
+    private void Invoke(TargetPlan target)
+    {
         object? returned;
-        if (_target.Direct is not null)
+        if (target.Direct is not null)
         {
             try
             {
-                returned = _direct(_target.Direct, _args);
+                returned = _direct(target.Direct, _args);
             }
             catch (Exception ex)
             {
@@ -134,7 +171,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
             object?[] arguments;
             try
             {
-                arguments = BuildArguments(_target);
+                arguments = BuildArguments(target);
             }
             catch (Exception ex)
             {
@@ -144,7 +181,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
 
             try
             {
-                returned = _target.Invoker!.Invoke(_target.Target, arguments.AsSpan());
+                returned = target.Invoker!.Invoke(target.Target, arguments.AsSpan());
             }
             catch (Exception ex)
             {
@@ -344,6 +381,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
     private void OnCallerCancelled(CancellationToken token)
     {
         _completion.TrySetCanceled(token);
+        EndTelemetry();
         if (Volatile.Read(ref _isolateTokenSource) is { } source)
         {
             _isolate.Post(static s => CancelIgnoringDisposal((CancellationTokenSource)s!), source);
@@ -380,8 +418,28 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
         }
     }
 
+    /// <summary>Records the call's duration and ends its activity, once, after the caller's task completed (any thread).</summary>
+    private void EndTelemetry()
+    {
+        long started = Interlocked.Exchange(ref _started, 0);
+        if (started != 0)
+        {
+            Diagnostics.Instruments.CallEnded(_isolate, started, _completion.Task);
+        }
+
+        if (Interlocked.Exchange(ref _activity, null) is { } activity)
+        {
+            Diagnostics.Tracing.EndCall(activity, _completion.Task);
+        }
+    }
+
     private void Release()
     {
+        if (_started != 0 || _activity is not null)
+        {
+            EndTelemetry();
+        }
+
         _registration.Unregister();
         Interlocked.Exchange(ref _isolateTokenSource, null)?.Dispose();
         if (_tokenArgumentRegistrations is { } registrations)
