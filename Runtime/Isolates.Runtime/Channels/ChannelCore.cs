@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Isolates.Diagnostics;
 using Isolates.Errors;
 using Isolates.Wire;
 
@@ -87,13 +88,13 @@ internal abstract class ChannelCore
 
             public override bool CanPeek => inner.CanPeek;
 
-            public override bool TryRead(out TElement item) => inner.TryRead(out item!);
+            public override bool TryRead(out TElement item) => ChannelTelemetry.Received(core, inner.TryRead(out item!));
 
             public override bool TryPeek(out TElement item) => inner.TryPeek(out item!);
 
             public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) => inner.WaitToReadAsync(NeverCancelled.Or(cancellationToken));
 
-            public override ValueTask<TElement> ReadAsync(CancellationToken cancellationToken = default) => inner.ReadAsync(NeverCancelled.Or(cancellationToken));
+            public override ValueTask<TElement> ReadAsync(CancellationToken cancellationToken = default) => ChannelTelemetry.Received(core, inner.ReadAsync(NeverCancelled.Or(cancellationToken)));
         }
 
         private sealed class DirectWriter(ChannelCore core, ChannelWriter<TElement> inner) : ChannelWriter<TElement>, IChannelEnd
@@ -104,11 +105,11 @@ internal abstract class ChannelCore
 
             public override bool TryComplete(Exception? error = null) => inner.TryComplete(Transfer(error));
 
-            public override bool TryWrite(TElement item) => inner.TryWrite(item);
+            public override bool TryWrite(TElement item) => ChannelTelemetry.Sent(core, inner.TryWrite(item));
 
             public override ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default) => inner.WaitToWriteAsync(NeverCancelled.Or(cancellationToken));
 
-            public override ValueTask WriteAsync(TElement item, CancellationToken cancellationToken = default) => inner.WriteAsync(item, NeverCancelled.Or(cancellationToken));
+            public override ValueTask WriteAsync(TElement item, CancellationToken cancellationToken = default) => ChannelTelemetry.Sent(core, inner.WriteAsync(item, NeverCancelled.Or(cancellationToken)));
         }
     }
 
