@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+
+namespace Isolates.Tests.Support;
+
+/// <summary>Isolate-side code for the metrics, tracing and exit-notification tests.</summary>
+public static class TelemetryWork
+{
+    private static object? s_kept;
+
+    /// <summary>Allocates about <paramref name="megabytes"/> MB on the calling (isolate's) thread.</summary>
+    public static int Allocate(int megabytes)
+    {
+        int total = 0;
+        for (int i = 0; i < megabytes * 16; i++)
+        {
+            var block = new byte[64 * 1024];
+            s_kept = block;
+            total += block.Length;
+        }
+
+        return total;
+    }
+
+    /// <summary>Keeps the calling (isolate's) thread busy on the CPU for <paramref name="milliseconds"/>.</summary>
+    public static long Spin(int milliseconds)
+    {
+        long spins = 0;
+        var clock = Stopwatch.StartNew();
+        while (clock.ElapsedMilliseconds < milliseconds)
+        {
+            spins++;
+        }
+
+        return spins;
+    }
+
+    /// <summary>The trace id of the activity current inside the isolate, or null.</summary>
+    public static string? CurrentTraceId() => Activity.Current?.TraceId.ToHexString();
+
+    /// <summary>The same after an await, which resumes on the isolate's thread through its queue.</summary>
+    public static async Task<string?> CurrentTraceIdAfterAwaitAsync()
+    {
+        await Task.Yield();
+        return Activity.Current?.TraceId.ToHexString();
+    }
+
+    /// <summary>Reads one item (blocking the isolate until it arrives, within a bound) and returns its id.</summary>
+    public static async Task<int> ReadOneAsync(ChannelReader<Purchase> reader)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        Purchase purchase = await reader.ReadAsync(timeout.Token);
+        return purchase.Id;
+    }
+}
