@@ -44,13 +44,7 @@ public sealed partial class Isolate
         }
 
         var item = new CallItem<TArgs, TResult>(this, plan, args, payload, attachments, direct, cancellationToken);
-        if (Instruments.CallsObserved)
-        {
-            item.Started = Instruments.CallStarted(this);
-        }
-
-        item.Trace = Tracing.CaptureForCall(); // null unless the Isolates activity source has a listener
-
+        item.Telemetry = CallTelemetry.Begin(this); // null unless someone listens to the Isolates meter or activity source
         if (item.RegisterCancellation())
         {
             _queue.Enqueue(item);

@@ -27,8 +27,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
     private CancellationTokenSource? _isolateTokenSource;
     private TargetPlan? _target;
     private Task? _pending;
-    private long _started;
-    private Activity? _activity;
+    private Diagnostics.CallTelemetry? _telemetry;
 
     public CallItem(Isolate isolate, CallPlan plan, TArgs args, byte[]? payload, object[]? attachments, Func<Delegate, TArgs, object?> direct, CancellationToken cancellation)
     {
@@ -43,14 +42,11 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
 
     public Task<TResult> Task => _completion.Task;
 
-    /// <summary>When the call was dispatched (Stopwatch timestamp), set only while someone listens to call durations.</summary>
-    public long Started
+    /// <summary>The call's start time and trace context; set (before the call is queued) only while someone listens.</summary>
+    public Diagnostics.CallTelemetry? Telemetry
     {
-        set => _started = value;
+        set => _telemetry = value;
     }
-
-    /// <summary>The caller's trace context, set only while the Isolates activity source has a listener.</summary>
-    public Diagnostics.TraceParent? Trace { get; set; }
 
     public override string Description => "a call of " + _plan.DisplayName;
 
@@ -127,7 +123,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
             return;
         }
 
-        if (Trace is not { } trace)
+        if (_telemetry is not { Trace: not null } telemetry)
         {
             Invoke(_target);
             return;
@@ -135,8 +131,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
 
         // The call's activity is current while user code runs (and flows into what it awaits); the isolate's thread
         // gets its previous activity back afterwards, so the next item does not inherit it.
-        Activity? previous = Activity.Current;
-        _activity = Diagnostics.Tracing.StartCall(trace, _isolate, _plan);
+        Activity? previous = telemetry.StartActivity(_isolate, _plan);
         try
         {
             Invoke(_target);
@@ -146,7 +141,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
             Activity.Current = previous;
             if (_completion.Task.IsCompleted)
             {
-                EndTelemetry(); // in case the call ended on another thread before the activity was stored
+                telemetry.End(_isolate, _completion.Task); // in case the call ended on another thread before the activity was stored
             }
         }
     }
@@ -381,7 +376,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
     private void OnCallerCancelled(CancellationToken token)
     {
         _completion.TrySetCanceled(token);
-        EndTelemetry();
+        _telemetry?.End(_isolate, _completion.Task);
         if (Volatile.Read(ref _isolateTokenSource) is { } source)
         {
             _isolate.Post(static s => CancelIgnoringDisposal((CancellationTokenSource)s!), source);
@@ -418,27 +413,9 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
         }
     }
 
-    /// <summary>Records the call's duration and ends its activity, once, after the caller's task completed (any thread).</summary>
-    private void EndTelemetry()
-    {
-        long started = Interlocked.Exchange(ref _started, 0);
-        if (started != 0)
-        {
-            Diagnostics.Instruments.CallEnded(_isolate, started, _completion.Task);
-        }
-
-        if (Interlocked.Exchange(ref _activity, null) is { } activity)
-        {
-            Diagnostics.Tracing.EndCall(activity, _completion.Task);
-        }
-    }
-
     private void Release()
     {
-        if (_started != 0 || _activity is not null)
-        {
-            EndTelemetry();
-        }
+        _telemetry?.End(_isolate, _completion.Task);
 
         _registration.Unregister();
         Interlocked.Exchange(ref _isolateTokenSource, null)?.Dispose();
