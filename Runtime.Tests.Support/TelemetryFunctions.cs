@@ -45,6 +45,13 @@ public static class TelemetryWork
         return Activity.Current?.TraceId.ToHexString();
     }
 
+    /// <summary>Reads one number within a bound and returns it.</summary>
+    public static async Task<int> ReadOneNumberAsync(ChannelReader<int> reader)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        return await reader.ReadAsync(timeout.Token);
+    }
+
     /// <summary>Reads one item (blocking the isolate until it arrives, within a bound) and returns its id.</summary>
     public static async Task<int> ReadOneAsync(ChannelReader<Purchase> reader)
     {

@@ -115,6 +115,41 @@ public class TracingTests
     }
 
     [Test]
+    public async Task ChannelWrite_FrameworkElementTypeCreatedWhileListened_ReaderActivityParentedToWriter()
+    {
+        await using Isolate reader = await Isolate.CreateAsync();
+        Channel<int> channel = IsolateChannel.CreateBounded<int>(4);
+        Task<int> read = reader.CallAsync(TelemetryWork.ReadOneNumberAsync, channel.Reader);
+        using Activity host = new Activity("host-producer").SetIdFormat(ActivityIdFormat.W3C).Start();
+
+        Assert.That(channel.Writer.TryWrite(7));
+
+        Assert.That(await Wait.Bounded(read), Is.EqualTo(7));
+        Activity send = await SingleStoppedAsync(a => a.OperationName == "isolates.channel.send" && a.TraceId == host.TraceId);
+        Activity receive = await SingleStoppedAsync(a => a.OperationName == "isolates.channel.receive" && a.TraceId == host.TraceId);
+        Assert.That(receive.ParentSpanId, Is.EqualTo(send.SpanId));
+    }
+
+    [Test]
+    public async Task TracedFrameworkChannel_FullWithDropOldest_DropsAreCountedAndReported()
+    {
+        var dropped = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Channel<int> channel = IsolateChannel.CreateBounded<int>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest }, item => dropped.TrySetResult(item));
+        Assert.That(((Isolates.Channels.IChannelEnd)channel).Core, Is.InstanceOf<Isolates.Channels.TracedDirectCore<int>>());
+
+        Assert.That(channel.Writer.TryWrite(1) && channel.Writer.TryWrite(2));
+
+        int droppedItem = await Wait.Bounded(dropped.Task);
+        Assert.Multiple(() =>
+        {
+            Assert.That(droppedItem, Is.EqualTo(1));
+            Assert.That(IsolateChannel.GetDroppedCount(channel), Is.EqualTo(1));
+            Assert.That(channel.Reader.TryPeek(out int peeked) && peeked == 2);
+            Assert.That(channel.Reader.TryRead(out int item) && item == 2);
+        });
+    }
+
+    [Test]
     public async Task ChannelWrite_WriterHasNoActivity_NoChannelActivity()
     {
         Channel<Purchase> channel = IsolateChannel.CreateUnbounded<Purchase>();
@@ -151,5 +186,13 @@ public class TracingWithoutListenerTests
         string? inside = await iso.CallAsync(TelemetryWork.CurrentTraceId);
 
         Assert.That(inside, Is.Null, "without a listener on the Isolates source nothing is captured or started");
+    }
+
+    [Test]
+    public void CreateBounded_NobodyListens_FrameworkElementTypeKeepsThePlainDirectBuffer()
+    {
+        Channel<int> channel = IsolateChannel.CreateBounded<int>(4);
+
+        Assert.That(((Isolates.Channels.IChannelEnd)channel).Core, Is.InstanceOf<Isolates.Channels.ChannelCore.Direct<int>>());
     }
 }

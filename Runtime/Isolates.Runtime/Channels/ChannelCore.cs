@@ -140,7 +140,7 @@ internal abstract class ChannelCore
         public override bool TryFail(Exception exception) => _channel.Writer.TryComplete(exception);
     }
 
-    private static void ReportDrop<TItem>(Action<TItem> callback, TItem item)
+    protected static void ReportDrop<TItem>(Action<TItem> callback, TItem item)
     {
         try
         {
