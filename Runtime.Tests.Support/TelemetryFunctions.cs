@@ -38,6 +38,9 @@ public static class TelemetryWork
     /// <summary>The trace id of the activity current inside the isolate, or null.</summary>
     public static string? CurrentTraceId() => Activity.Current?.TraceId.ToHexString();
 
+    /// <summary>For maps: the trace id current while the item runs, or null.</summary>
+    public static string? TraceIdOfItem(int item) => item >= 0 ? Activity.Current?.TraceId.ToHexString() : null;
+
     /// <summary>The same after an await, which resumes on the isolate's thread through its queue.</summary>
     public static async Task<string?> CurrentTraceIdAfterAwaitAsync()
     {

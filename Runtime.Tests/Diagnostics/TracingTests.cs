@@ -87,7 +87,24 @@ public class TracingTests
         Assert.That(Activity.Current, Is.Null);
         string? second = await iso.CallAsync(TelemetryWork.CurrentTraceId);
 
-        Assert.That(second, Is.Not.EqualTo(first), "a call without a caller activity starts its own trace");
+        Assert.Multiple(() =>
+        {
+            Assert.That(first, Is.Not.Null);
+            Assert.That(second, Is.Null, "a call without a caller activity is not traced, and the thread kept nothing");
+        });
+    }
+
+    [Test]
+    public async Task MapAsync_CallerHasActivity_EveryItemSharesTheTraceUnderAChunkActivity()
+    {
+        await using IsolatePool pool = await IsolatePool.CreateAsync(size: 2);
+        using Activity host = new Activity("host-map").SetIdFormat(ActivityIdFormat.W3C).Start();
+
+        IReadOnlyList<string?> traceIds = await Wait.Bounded(pool.MapAsync(Enumerable.Range(0, 200), TelemetryWork.TraceIdOfItem));
+
+        Assert.That(traceIds, Has.All.EqualTo(host.TraceId.ToHexString()));
+        Activity chunk = (await AnyStoppedAsync(a => a.OperationName == "isolates.map.chunk" && a.TraceId == host.TraceId))[0];
+        Assert.That(chunk.ParentSpanId, Is.EqualTo(host.SpanId));
     }
 
     [Test]
@@ -163,6 +180,12 @@ public class TracingTests
             Assert.That(item!.Id, Is.EqualTo(1));
             Assert.That(_stopped.Where(a => a.OperationName.StartsWith("isolates.channel.", StringComparison.Ordinal)), Is.Empty);
         });
+    }
+
+    private async Task<IReadOnlyList<Activity>> AnyStoppedAsync(Func<Activity, bool> match)
+    {
+        await Poll.Until(() => _stopped.Any(match), "the activity");
+        return [.. _stopped.Where(match)];
     }
 
     private async Task<Activity> SingleStoppedAsync(Func<Activity, bool> match)

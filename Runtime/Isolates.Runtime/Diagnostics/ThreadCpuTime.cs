@@ -4,7 +4,7 @@ namespace Isolates.Diagnostics;
 
 /// <summary>
 /// CPU time of the calling thread: <c>clock_gettime(CLOCK_THREAD_CPUTIME_ID)</c> on Linux and macOS,
-/// <c>GetThreadTimes</c> on Windows. Elsewhere, or if the call fails, <see cref="IsSupported"/> turns false and the
+/// <c>GetThreadTimes</c> on Windows. Elsewhere, or if a call fails once, <see cref="IsSupported"/> turns false and the
 /// figure stays zero rather than pretending (there is no portable managed per-thread CPU clock).
 /// </summary>
 internal static class ThreadCpuTime
@@ -38,8 +38,10 @@ internal static class ThreadCpuTime
                 ? (time.Seconds * TimeSpan.TicksPerSecond) + (time.Nanoseconds / 100)
                 : Unsupported();
         }
-        catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
+        catch (Exception)
         {
+            // Missing library or entry point, or an unexpected marshalling failure: this runs on the isolate's
+            // thread between work items, where an exception would fault the isolate. Stop trying instead.
             return Unsupported();
         }
     }

@@ -6,12 +6,9 @@ namespace Isolates.Diagnostics;
 /// The trace context a call or a channel item carries from its sender to the isolate that handles it: the W3C trace
 /// id, span id, flags and trace state of the sender's activity (never the activity object, which belongs to the
 /// sender and would keep whatever it references alive). Allocated only while the <c>Isolates</c> activity source
-/// has a listener; <see cref="Root"/> marks a call made with no current activity, whose isolate-side activity
-/// starts a new trace.
+/// has a listener and the sender has a current activity.
 /// </summary>
 internal sealed class TraceParent(ActivityContext context)
 {
-    public static readonly TraceParent Root = new(default);
-
     public ActivityContext Context { get; } = context;
 }

@@ -11,21 +11,19 @@ namespace Isolates.Diagnostics;
 internal static class Tracing
 {
     public const string CallActivityName = "isolates.call";
+    public const string ChunkActivityName = "isolates.map.chunk";
     public const string SendActivityName = "isolates.channel.send";
     public const string ReceiveActivityName = "isolates.channel.receive";
 
     public static readonly ActivitySource Source = new(IsolateTelemetry.ActivitySourceName, typeof(Tracing).Assembly.GetName().Version?.ToString());
 
-    /// <summary>At the call site: the caller's trace context, or null (the common case) when nobody listens.</summary>
-    public static TraceParent? CaptureForCall()
-    {
-        if (!Source.HasListeners())
-        {
-            return null;
-        }
-
-        return Activity.Current is { } current ? new TraceParent(current.Context) : TraceParent.Root;
-    }
+    /// <summary>
+    /// At the call site: the caller's trace context; null when nobody listens or the caller has no current activity
+    /// (a call is part of its caller's work, never the start of a trace of its own: at a few microseconds per call,
+    /// a root trace per call would flood any exporter).
+    /// </summary>
+    public static TraceParent? CaptureForCall() =>
+        Source.HasListeners() && Activity.Current is { } current ? new TraceParent(current.Context) : null;
 
     /// <summary>
     /// On the isolate's thread, just before user code runs: starts the call's activity as a child of the caller's
@@ -43,6 +41,25 @@ internal static class Tracing
                 activity.SetTag("isolate.name", isolate.Name);
                 activity.SetTag("isolate.id", isolate.Id);
                 activity.SetTag("code.function.name", plan.DisplayName);
+            }
+        }
+
+        return activity;
+    }
+
+    /// <summary>On the isolate's thread, before a map chunk runs: like <see cref="StartCall"/>, one activity for the whole chunk.</summary>
+    public static Activity? StartChunk(TraceParent parent, Isolate isolate, CallPlan plan, int items)
+    {
+        Activity? activity = Source.StartActivity(ChunkActivityName, ActivityKind.Internal, parent.Context);
+        if (activity is not null)
+        {
+            activity.DisplayName = plan.DisplayName;
+            if (activity.IsAllDataRequested)
+            {
+                activity.SetTag("isolate.name", isolate.Name);
+                activity.SetTag("isolate.id", isolate.Id);
+                activity.SetTag("code.function.name", plan.DisplayName);
+                activity.SetTag("isolates.map.items", items);
             }
         }
 
