@@ -22,17 +22,28 @@ public static class TelemetryWork
         return total;
     }
 
-    /// <summary>Keeps the calling (isolate's) thread busy on the CPU for <paramref name="milliseconds"/>.</summary>
-    public static long Spin(int milliseconds)
+    /// <summary>
+    /// A fixed amount of CPU work on the calling (isolate's) thread: the same CPU time however loaded the machine is
+    /// (a spin for a wall-clock time would get only a share of a busy core).
+    /// </summary>
+    public static ulong Spin(long iterations)
     {
-        long spins = 0;
-        var clock = Stopwatch.StartNew();
-        while (clock.ElapsedMilliseconds < milliseconds)
+        ulong x = 88172645463325252UL;
+        for (long i = 0; i < iterations; i++)
         {
-            spins++;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
         }
 
-        return spins;
+        return x;
+    }
+
+    /// <summary>Blocks the isolate's thread until the host writes to <paramref name="signal"/> (within a bound).</summary>
+    public static void BlockUntilSignalled(ChannelReader<int> signal)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        _ = signal.ReadAsync(timeout.Token).AsTask().GetAwaiter().GetResult();
     }
 
     /// <summary>The trace id of the activity current inside the isolate, or null.</summary>

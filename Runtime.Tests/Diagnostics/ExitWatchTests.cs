@@ -105,12 +105,15 @@ public class ExitWatchTests
         Isolate iso = await Isolate.CreateAsync(new IsolateOptions { CloseTimeout = TimeSpan.FromMilliseconds(100) });
         int calls = 0;
         using IDisposable watch = iso.Watch(_ => Interlocked.Increment(ref calls));
-        Task sleeping = iso.CallAsync(Work.Sleep, 1_000);
+        System.Threading.Channels.Channel<int> signal = IsolateChannel.CreateUnbounded<int>();
+        Task blocked = iso.CallAsync(TelemetryWork.BlockUntilSignalled, signal.Reader);
         await Poll.Until(() => iso.QueueLength == 0);
 
         await Wait.Bounded(iso.CloseAsync());
         IsolateExit exit = await Wait.Bounded(iso.Exited);
-        await Wait.Bounded(iso.Completion); // the thread returns after its sleep and the isolate finishes closing
+        signal.Writer.TryWrite(1);
+        await Wait.Bounded(iso.Completion); // the thread returns and the isolate finishes closing
+        await Wait.Bounded(iso.Unloaded);
         await Task.Delay(200);
 
         Assert.Multiple(() =>
@@ -119,7 +122,7 @@ public class ExitWatchTests
             Assert.That(exit.Diagnostic, Does.Contain("did not stop"));
             Assert.That(calls, Is.EqualTo(1));
         });
-        Assert.That(sleeping.IsCompleted);
+        Assert.That(blocked.IsCompleted);
     }
 
     [Test]

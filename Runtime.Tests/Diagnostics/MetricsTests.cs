@@ -105,9 +105,8 @@ public class MetricsTests
         await Poll.Until(() => iso.CpuTime > TimeSpan.Zero);
         TimeSpan before = iso.CpuTime;
 
-        await iso.CallAsync(TelemetryWork.Spin, 200);
+        await iso.CallAsync(TelemetryWork.Spin, 100_000_000L); // ~100 ms of CPU, fewer on a fast machine
 
-        // At least part of the 200 ms of spinning is this thread's CPU time, even on a loaded 2-core machine.
         await Poll.Until(() => iso.CpuTime - before >= TimeSpan.FromMilliseconds(20));
         double reported = metrics.Observe("isolates.isolate.cpu.time", "isolate.name", name).Single().Value;
         Assert.That(reported, Is.GreaterThanOrEqualTo((before + TimeSpan.FromMilliseconds(20)).TotalSeconds));
@@ -119,11 +118,13 @@ public class MetricsTests
         using var metrics = new RecordedMeasurements();
         string name = UniqueName();
         await using Isolate iso = await Isolate.CreateAsync(new IsolateOptions { Name = name });
-        Task busy = iso.CallAsync(Work.Sleep, 300);
-        await Poll.Until(() => iso.QueueLength == 0); // the sleep has started
+        Channel<int> signal = IsolateChannel.CreateUnbounded<int>();
+        Task busy = iso.CallAsync(TelemetryWork.BlockUntilSignalled, signal.Reader);
+        await Poll.Until(() => iso.QueueLength == 0); // the blocking call has started
         Task[] waiting = [.. Enumerable.Range(0, 3).Select(i => iso.CallAsync(Work.Identity, i))];
 
         double reported = metrics.Observe("isolates.isolate.queue.length", "isolate.name", name).Single().Value;
+        signal.Writer.TryWrite(1);
 
         Assert.That(reported, Is.EqualTo(3));
         await Wait.Bounded(Task.WhenAll([busy, .. waiting]));
