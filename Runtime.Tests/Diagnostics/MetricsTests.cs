@@ -162,6 +162,42 @@ public class MetricsTests
     }
 
     [Test]
+    public async Task Lifecycle_ListenerThrows_IsolateStillStartsCallsAndCloses()
+    {
+        using var listener = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == IsolateTelemetry.MeterName)
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, _, _, _) =>
+        {
+            if (instrument.Name is "isolates.isolate.spawns" or "isolates.isolate.exits")
+            {
+                throw new InvalidOperationException("a broken listener");
+            }
+        });
+        listener.SetMeasurementEventCallback<double>((_, _, _, _) => throw new InvalidOperationException("a broken listener"));
+        listener.Start();
+
+        Isolate iso = await Isolate.CreateAsync();
+        int result = await iso.CallAsync(Work.Identity, 5);
+        await Wait.Bounded(iso.CloseAsync());
+        IsolateExit exit = await Wait.Bounded(iso.Exited);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result, Is.EqualTo(5));
+            Assert.That(exit.Reason, Is.EqualTo(IsolateExitReason.Closed));
+            Assert.That(iso.UnloadStatus, Is.EqualTo(UnloadStatus.Unloaded));
+        });
+    }
+
+    [Test]
     public async Task UnloadFailuresAndExits_IsolateLeaks_CountedWithReason()
     {
         using var metrics = new RecordedMeasurements();

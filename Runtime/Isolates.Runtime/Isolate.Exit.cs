@@ -59,6 +59,11 @@ public sealed partial class Isolate
     /// <summary>Reports the isolate's end, once: the task, the metric, then every watcher (queued, never inline).</summary>
     private void ReportExit(IsolateExitReason reason, UnloadStatus unloadStatus)
     {
+        if (_fault is not null && reason is IsolateExitReason.Closed or IsolateExitReason.UnloadFailed)
+        {
+            reason = IsolateExitReason.Faulted; // the fault is the reason; the unload result travels in UnloadStatus
+        }
+
         DateTimeOffset time;
         try
         {

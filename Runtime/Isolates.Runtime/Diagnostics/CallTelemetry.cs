@@ -44,15 +44,31 @@ internal sealed class CallTelemetry
     /// <summary>After the caller's task completed (any thread, possibly more than once): records the duration and ends the activity, once each.</summary>
     public void End(Isolate isolate, Task outcome)
     {
-        long started = Interlocked.Exchange(ref _started, 0);
-        if (started != 0)
+        // Runs on the isolate's thread, in cancellation callbacks and in the close path: a listener that throws
+        // must not fault the isolate or break the close, so its exception is dropped here.
+        try
         {
-            Instruments.CallEnded(isolate, started, outcome);
+            long started = Interlocked.Exchange(ref _started, 0);
+            if (started != 0)
+            {
+                Instruments.CallEnded(isolate, started, outcome);
+            }
+        }
+        catch (Exception)
+        {
+            // a listener's bug
         }
 
-        if (Interlocked.Exchange(ref _activity, null) is { } activity)
+        try
         {
-            Tracing.EndCall(activity, outcome);
+            if (Interlocked.Exchange(ref _activity, null) is { } activity)
+            {
+                Tracing.EndCall(activity, outcome);
+            }
+        }
+        catch (Exception)
+        {
+            // a listener's bug
         }
     }
 }

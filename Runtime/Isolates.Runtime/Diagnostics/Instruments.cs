@@ -65,29 +65,11 @@ internal static class Instruments
     /// <summary>Whether a call needs its start time taken (someone listens to the call counter or its duration).</summary>
     public static bool CallsObserved => Calls.Enabled || CallDuration.Enabled;
 
-    public static void Spawned(Isolate isolate)
-    {
-        if (Spawns.Enabled)
-        {
-            Spawns.Add(1, new KeyValuePair<string, object?>(IsolateNameTag, isolate.Name));
-        }
-    }
+    public static void Spawned(Isolate isolate) => CountLifeEvent(Spawns, isolate.Name);
 
-    public static void Exited(IsolateExit exit)
-    {
-        if (Exits.Enabled)
-        {
-            Exits.Add(1, new KeyValuePair<string, object?>(IsolateNameTag, exit.Isolate.Name), new KeyValuePair<string, object?>(ExitReasonTag, ReasonTag(exit.Reason)));
-        }
-    }
+    public static void Exited(IsolateExit exit) => CountLifeEvent(Exits, exit.Isolate.Name, ReasonTag(exit.Reason));
 
-    public static void UnloadFailed(Isolate isolate)
-    {
-        if (UnloadFailures.Enabled)
-        {
-            UnloadFailures.Add(1, new KeyValuePair<string, object?>(IsolateNameTag, isolate.Name));
-        }
-    }
+    public static void UnloadFailed(Isolate isolate) => CountLifeEvent(UnloadFailures, isolate.Name);
 
     /// <summary>Counts a dispatched call; returns its start timestamp, or 0 when nobody listens to durations.</summary>
     public static long CallStarted(Isolate isolate)
@@ -119,6 +101,33 @@ internal static class Instruments
         TaskStatus.Canceled => "canceled",
         _ => null,
     };
+
+    /// <summary>
+    /// Counts a spawn, an exit or an unload failure. These run inside the isolate's life cycle (starting, stopping,
+    /// unloading), which a listener that throws must not break, so its exception is dropped here.
+    /// </summary>
+    private static void CountLifeEvent(Counter<long> counter, string isolateName, string? reason = null)
+    {
+        if (!counter.Enabled)
+        {
+            return;
+        }
+
+        try
+        {
+            var tags = new TagList { { IsolateNameTag, isolateName } };
+            if (reason is not null)
+            {
+                tags.Add(ExitReasonTag, reason);
+            }
+
+            counter.Add(1, tags);
+        }
+        catch (Exception)
+        {
+            // a listener's bug; the life cycle goes on
+        }
+    }
 
     public static string ReasonTag(IsolateExitReason reason) => reason switch
     {
