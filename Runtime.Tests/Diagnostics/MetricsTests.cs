@@ -198,6 +198,22 @@ public class MetricsTests
     }
 
     [Test]
+    public async Task ChannelQueueLength_ItemsWaiting_ReportedPerChannel()
+    {
+        using var metrics = new RecordedMeasurements();
+        Channel<Purchase> purchases = IsolateChannel.CreateBounded<Purchase>(16);
+        string channelName = "channel-" + ((IChannelEnd)purchases).Core.Id;
+        await purchases.Writer.WriteAsync(new Purchase(1, 1m));
+        await purchases.Writer.WriteAsync(new Purchase(2, 1m));
+
+        double waiting = metrics.Observe("isolates.channel.queue.length", "messaging.destination.name", channelName).Single().Value;
+        Assert.That(purchases.Reader.TryRead(out _));
+        double afterRead = metrics.Observe("isolates.channel.queue.length", "messaging.destination.name", channelName).Single().Value;
+
+        Assert.That((waiting, afterRead), Is.EqualTo((2.0, 1.0)));
+    }
+
+    [Test]
     public async Task UnloadFailuresAndExits_IsolateLeaks_CountedWithReason()
     {
         using var metrics = new RecordedMeasurements();

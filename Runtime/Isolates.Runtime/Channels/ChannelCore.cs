@@ -20,6 +20,7 @@ internal abstract class ChannelCore
     {
         Id = Interlocked.Increment(ref s_nextId);
         ElementTypeName = elementTypeName;
+        ChannelTelemetry.Track(this); // weakly, for the queue-length instrument
     }
 
     public long Id { get; }
@@ -29,6 +30,9 @@ internal abstract class ChannelCore
 
     /// <summary>How many items a full bounded channel dropped (DropOldest, DropNewest, DropWrite).</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>How many items the buffer holds now (for monitoring).</summary>
+    public abstract int BufferedCount { get; }
 
     public abstract ChannelReader<T> CreateReader<T>();
 
@@ -67,6 +71,8 @@ internal abstract class ChannelCore
                     }
                 });
         }
+
+        public override int BufferedCount => _channel.Reader.Count;
 
         public override ChannelReader<T> CreateReader<T>() => (ChannelReader<T>)(object)new DirectReader(this, _channel.Reader);
 
@@ -132,6 +138,8 @@ internal abstract class ChannelCore
                     }
                 });
         }
+
+        public override int BufferedCount => _channel.Reader.Count;
 
         public override ChannelReader<T> CreateReader<T>() => new EncodedReader<T>(this, _channel.Reader, CodecFactory.Get(typeof(T)));
 

@@ -12,6 +12,20 @@ internal static class ChannelTelemetry
     // Tag values are made once per channel, only for channels counted while someone listens; weak so channels die freely.
     private static readonly ConditionalWeakTable<ChannelCore, string> Names = [];
 
+    // Every live channel, weakly, so the queue-length instrument can enumerate them when a listener collects.
+    private static readonly ConditionalWeakTable<ChannelCore, object?> Live = [];
+
+    public static void Track(ChannelCore core) => Live.AddOrUpdate(core, null);
+
+    /// <summary>One measurement per live channel: the items its buffer holds.</summary>
+    public static IEnumerable<System.Diagnostics.Metrics.Measurement<long>> ObserveQueueLengths()
+    {
+        foreach (KeyValuePair<ChannelCore, object?> entry in Live)
+        {
+            yield return new(entry.Key.BufferedCount, Tag(entry.Key));
+        }
+    }
+
     public static bool Sent(ChannelCore core, bool written)
     {
         if (written && Instruments.MessagesSent.Enabled)

@@ -51,6 +51,8 @@ internal static class Instruments
             "isolates.isolate.count", static () => (long)Isolate.LiveCount, "{isolate}", "Isolates alive now (those listed in Isolate.All).");
         Meter.CreateObservableUpDownCounter(
             "isolates.isolate.queue.length", static () => Isolate.Observe(static i => (long)i.QueueLength), "{work_item}", "Calls and callbacks waiting in each isolate's queue.");
+        Meter.CreateObservableUpDownCounter(
+            "isolates.channel.queue.length", ChannelTelemetry.ObserveQueueLengths, "{message}", "Items waiting in each live isolate channel's buffer.");
         Meter.CreateObservableCounter(
             "isolates.isolate.memory.allocated", static () => Isolate.Observe(static i => i.AllocatedBytes), "By", "Bytes allocated by each isolate's thread, as sampled by that thread.");
         Meter.CreateObservableCounter(
