@@ -218,8 +218,7 @@ public sealed partial class Isolate
 
     private void RunLoop()
     {
-        Action sample = SampleThread; // when the queue runs dry: the thread is about to sleep, sampling costs nothing
-        while (_queue.Dequeue(sample) is { } item)
+        while (_queue.Dequeue() is { } item)
         {
             if (Volatile.Read(ref _stopRequested) != 0)
             {

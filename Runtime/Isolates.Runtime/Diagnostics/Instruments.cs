@@ -54,9 +54,9 @@ internal static class Instruments
         Meter.CreateObservableUpDownCounter(
             "isolates.channel.queue.length", ChannelTelemetry.ObserveQueueLengths, "{message}", "Items waiting in each live isolate channel's buffer.");
         Meter.CreateObservableCounter(
-            "isolates.isolate.memory.allocated", static () => Isolate.Observe(static i => i.AllocatedBytes), "By", "Bytes allocated by each isolate's thread, as sampled by that thread.");
+            "isolates.isolate.memory.allocated", static () => Isolate.Observe(static i => i.LastAllocatedBytes, sampled: true), "By", "Bytes allocated by each isolate's thread, as sampled by that thread (each collection asks for the next sample).");
         Meter.CreateObservableCounter(
-            "isolates.isolate.cpu.time", static () => ThreadCpuTime.IsSupported ? Isolate.Observe(static i => i.CpuTime.TotalSeconds) : [], "s", "CPU time used by each isolate's thread, as sampled by that thread.");
+            "isolates.isolate.cpu.time", static () => ThreadCpuTime.IsSupported ? Isolate.Observe(static i => i.LastCpuTime.TotalSeconds, sampled: true) : [], "s", "CPU time used by each isolate's thread, as sampled by that thread.");
     }
 
     /// <summary>Creates the meter and its instruments (the type initializer does), so tools see them before the first isolate.</summary>

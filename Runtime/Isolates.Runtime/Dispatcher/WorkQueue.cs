@@ -49,9 +49,7 @@ internal sealed class WorkQueue
     /// Takes the next item, waiting as long as needed; null once the queue is closed and empty. Only the isolate's
     /// thread calls this.
     /// </summary>
-    /// <param name="beforeSleep">Called when the queue stayed empty through the spin, just before the thread blocks.</param>
-    /// <returns>The next item, or null once the queue is closed and empty.</returns>
-    public WorkItem? Dequeue(Action? beforeSleep = null)
+    public WorkItem? Dequeue()
     {
         while (true)
         {
@@ -74,7 +72,6 @@ internal sealed class WorkQueue
                 }
             }
 
-            beforeSleep?.Invoke();
             Interlocked.Exchange(ref _sleeping, 1); // a full fence before the last look
             if (_items.TryDequeue(out item) || Volatile.Read(ref _closed) != 0)
             {
