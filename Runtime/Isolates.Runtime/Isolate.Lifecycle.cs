@@ -243,7 +243,6 @@ public sealed partial class Isolate
             }
 
             _running = null;
-            CountItemForSample();
         }
     }
 

@@ -7,19 +7,16 @@ namespace Isolates;
 /// <summary>Per-isolate resource figures, sampled on the isolate's own thread, and what the metrics read.</summary>
 public sealed partial class Isolate
 {
-    private const int ItemsPerSample = 256;
-
     private long _allocatedBytes;
     private long _cpuTicks;
-    private int _itemsSinceSample;
     private int _sampleRequested;
     private SampleRequest? _sampleRequest;
 
     /// <summary>
     /// Bytes allocated by the isolate's thread since it started (<see cref="GC.GetAllocatedBytesForCurrentThread"/>),
-    /// as of the last sample that thread took. Only the thread itself can read this counter, so it samples every 256
-    /// work items, when it stops, and when asked: reading this property (or a metrics collection) asks for a fresh
-    /// sample, which the thread takes after the work already queued. So a value read now may lag by that work; a call
+    /// as of the last sample that thread took. Only the thread itself can read this counter, so it samples when asked
+    /// and when it stops: reading this property (or a metrics collection) asks for a fresh sample, which the thread
+    /// takes after the work already queued (the queue is first in, first out, so a busy isolate gets to it too). So a value read now may lag by that work; a call
     /// that runs for a long time is counted when it returns. Work isolate code moves to other threads
     /// (<c>Task.Run</c>, <c>ConfigureAwait(false)</c> continuations) is not included.
     /// </summary>
@@ -90,18 +87,8 @@ public sealed partial class Isolate
     private void SampleThread()
     {
         System.Diagnostics.Debug.Assert(IsOwnThread || _thread == Thread.CurrentThread, "sampled on the isolate's own thread");
-        _itemsSinceSample = 0;
         Volatile.Write(ref _allocatedBytes, GC.GetAllocatedBytesForCurrentThread());
         Volatile.Write(ref _cpuTicks, ThreadCpuTime.CurrentThreadTicks());
-    }
-
-    /// <summary>After each work item: a busy isolate, which never runs out of work, still refreshes its figures.</summary>
-    private void CountItemForSample()
-    {
-        if (++_itemsSinceSample >= ItemsPerSample)
-        {
-            SampleThread();
-        }
     }
 
     /// <summary>A sample asked for by a reader of the figures; one instance per isolate, queued at most once at a time.</summary>
