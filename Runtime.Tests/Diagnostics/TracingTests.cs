@@ -167,6 +167,23 @@ public class TracingTests
     }
 
     [Test]
+    public async Task CloseAsync_AfterTracedCallsAndChannelItems_ContextIsStillCollected()
+    {
+        Isolate iso = await Isolate.CreateAsync();
+        Channel<Purchase> channel = IsolateChannel.CreateUnbounded<Purchase>();
+        using (new Activity("host-request").SetIdFormat(ActivityIdFormat.W3C).Start())
+        {
+            await iso.CallAsync(TelemetryWork.CurrentTraceIdAfterAwaitAsync);
+            await channel.Writer.WriteAsync(new Purchase(1, 1m));
+            Assert.That(await iso.CallAsync(TelemetryWork.ReadOneAsync, channel.Reader), Is.EqualTo(1));
+        }
+
+        await Wait.Bounded(iso.CloseAsync());
+
+        Assert.That(iso.UnloadStatus, Is.EqualTo(UnloadStatus.Unloaded), iso.UnloadDiagnostic);
+    }
+
+    [Test]
     public async Task ChannelWrite_WriterHasNoActivity_NoChannelActivity()
     {
         Channel<Purchase> channel = IsolateChannel.CreateUnbounded<Purchase>();
