@@ -1,4 +1,5 @@
 using Isolates.Calls;
+using Isolates.Diagnostics;
 using Isolates.Wire;
 
 namespace Isolates;
@@ -43,6 +44,7 @@ public sealed partial class Isolate
         }
 
         var item = new CallItem<TArgs, TResult>(this, plan, args, payload, attachments, direct, cancellationToken);
+        item.Telemetry = CallTelemetry.Begin(this); // null unless someone listens to the Isolates meter or activity source
         if (item.RegisterCancellation())
         {
             _queue.Enqueue(item);

@@ -19,7 +19,11 @@ public sealed partial class Isolate
     private IsolateExecutionException? _fault;
     private WorkItem? _running; // described only when someone asks (a stuck close): no string work per item
 
-    static Isolate() => UnobservedExceptions.Install();
+    static Isolate()
+    {
+        UnobservedExceptions.Install();
+        Instruments.EnsureCreated();
+    }
 
     /// <summary>
     /// Creates an isolate: a new collectible <see cref="AssemblyLoadContext"/> and a dedicated thread running a
@@ -164,7 +168,7 @@ public sealed partial class Isolate
         _thread = thread;
         if (listed)
         {
-            Live[Id] = this; // spares are listed only once they are handed out
+            List(); // spares are listed only once they are handed out
         }
 
         // No execution context flows into the isolate or into the runtime's own continuations: nothing of the
@@ -196,6 +200,7 @@ public sealed partial class Isolate
             TransitionTo(IsolateState.Running, from: [IsolateState.Starting]);
             TryLog(static (logger, isolate, _) => Log.Started(logger, isolate.Name, isolate.Id));
             RunLoop();
+            SampleThread(); // the final figures, read on this thread while it still can
         }
         catch (Exception ex)
         {
@@ -315,6 +320,7 @@ public sealed partial class Isolate
                 "A thread cannot be stopped from outside in .NET; the code must return or watch Isolate.Current.ClosingToken. " +
                 "The isolate refuses new calls, and its memory stays in use until the thread returns.";
             TryLog(static (logger, isolate, _) => Log.Stuck(logger, isolate.Name, isolate.Id, isolate._options.CloseTimeout, isolate.RunningDescription));
+            ReportExit(IsolateExitReason.Stuck, UnloadStatus.Pending);
             return;
         }
 
@@ -340,11 +346,17 @@ public sealed partial class Isolate
 
             Live.TryRemove(Id, out _);
             _stopped.TrySetResult(); // state, Completion and Isolate.All are final: CloseAsync may return
+            if (_fault is not null)
+            {
+                ReportExit(IsolateExitReason.Faulted, UnloadStatus.Pending); // the reason is certain: no need to wait for the unload check
+            }
+
             TryLog(static (logger, isolate, _) => Log.Stopped(logger, isolate.Name, isolate.Id));
             _thread = null;
             IsolateLoadContext? context = Interlocked.Exchange(ref _context, null);
             if (context is null || !_options.Collectible)
             {
+                ReportExit(IsolateExitReason.Closed, UnloadStatus.NotCollectible);
                 _unloaded.TrySetResult(UnloadStatus.NotCollectible);
                 return;
             }
@@ -358,6 +370,8 @@ public sealed partial class Isolate
         {
             UnloadDiagnostic = $"Unloading failed: {ex.GetType().Name}: {ex.Message}";
             _stopped.TrySetResult();
+            Instruments.UnloadFailed(this);
+            ReportExit(IsolateExitReason.UnloadFailed, UnloadStatus.Leaked);
             _unloaded.TrySetResult(UnloadStatus.Leaked);
         }
     }
@@ -369,6 +383,7 @@ public sealed partial class Isolate
         {
             UnloadDiagnostic = UnloadVerifier.ExplainLeak(Name, _options.UnloadTimeout);
             TryLog(static (logger, isolate, _) => Log.UnloadFailed(logger, isolate.Name, isolate.Id, isolate.UnloadDiagnostic!));
+            Instruments.UnloadFailed(this);
         }
         else if (status == UnloadStatus.Unloaded)
         {
@@ -376,6 +391,7 @@ public sealed partial class Isolate
             TryLog(static (logger, isolate, _) => Log.Unloaded(logger, isolate.Name, isolate.Id));
         }
 
+        ReportExit(status == UnloadStatus.Leaked ? IsolateExitReason.UnloadFailed : IsolateExitReason.Closed, status);
         _unloaded.TrySetResult(status);
     }
 

@@ -104,7 +104,7 @@ public sealed partial class Isolate
             // the thread's name is cosmetic
         }
 
-        Live[Id] = this;
+        List();
         TryLog(static (logger, isolate, _) => Log.Started(logger, isolate.Name, isolate.Id));
     }
 

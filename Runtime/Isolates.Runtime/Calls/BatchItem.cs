@@ -47,6 +47,9 @@ internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall
 
     public Task Task => _completion.Task;
 
+    /// <summary>The map caller's trace context; set (before the chunk is queued) only while the Isolates source has a listener.</summary>
+    public Diagnostics.TraceParent? Trace { get; set; }
+
     /// <summary>Whether another worker took this chunk before the isolate started it.</summary>
     public bool WasStolen => Volatile.Read(ref _state) == 2;
 
@@ -115,6 +118,8 @@ internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall
 
     private async Task RunGuardedAsync(TargetPlan target, object?[]? decoded)
     {
+        // Current for the chunk's items only: this async method gives the isolate's thread its own activity back.
+        System.Diagnostics.Activity? activity = Trace is { } trace ? Diagnostics.Tracing.StartChunk(trace, _isolate, _plan, _count) : null;
         try
         {
             await RunAsync(target, decoded).ConfigureAwait(false);
@@ -122,6 +127,13 @@ internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall
         catch (Exception ex)
         {
             Fail(ExceptionTransfer.ToCaller(ex, _isolate.Id, _isolate.Name)); // the chunk must end, whatever broke
+        }
+        finally
+        {
+            if (activity is not null)
+            {
+                Diagnostics.Tracing.EndCall(activity, _completion.Task);
+            }
         }
     }
 

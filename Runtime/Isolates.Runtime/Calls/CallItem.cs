@@ -27,6 +27,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
     private CancellationTokenSource? _isolateTokenSource;
     private TargetPlan? _target;
     private Task? _pending;
+    private Diagnostics.CallTelemetry? _telemetry;
 
     public CallItem(Isolate isolate, CallPlan plan, TArgs args, byte[]? payload, object[]? attachments, Func<Delegate, TArgs, object?> direct, CancellationToken cancellation)
     {
@@ -40,6 +41,12 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
     }
 
     public Task<TResult> Task => _completion.Task;
+
+    /// <summary>The call's start time and trace context; set (before the call is queued) only while someone listens.</summary>
+    public Diagnostics.CallTelemetry? Telemetry
+    {
+        set => _telemetry = value;
+    }
 
     public override string Description => "a call of " + _plan.DisplayName;
 
@@ -116,12 +123,37 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
             return;
         }
 
+        if (_telemetry is not { Trace: not null } telemetry)
+        {
+            Invoke(_target);
+            return;
+        }
+
+        // The call's activity is current while user code runs (and flows into what it awaits); the isolate's thread
+        // gets its previous activity back afterwards, so the next item does not inherit it.
+        Activity? previous = telemetry.StartActivity(_isolate, _plan);
+        try
+        {
+            Invoke(_target);
+        }
+        finally
+        {
+            Activity.Current = previous;
+            if (_completion.Task.IsCompleted)
+            {
+                telemetry.End(_isolate, _completion.Task); // in case the call ended on another thread before the activity was stored
+            }
+        }
+    }
+
+    private void Invoke(TargetPlan target)
+    {
         object? returned;
-        if (_target.Direct is not null)
+        if (target.Direct is not null)
         {
             try
             {
-                returned = _direct(_target.Direct, _args);
+                returned = _direct(target.Direct, _args);
             }
             catch (Exception ex)
             {
@@ -134,7 +166,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
             object?[] arguments;
             try
             {
-                arguments = BuildArguments(_target);
+                arguments = BuildArguments(target);
             }
             catch (Exception ex)
             {
@@ -144,7 +176,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
 
             try
             {
-                returned = _target.Invoker!.Invoke(_target.Target, arguments.AsSpan());
+                returned = target.Invoker!.Invoke(target.Target, arguments.AsSpan());
             }
             catch (Exception ex)
             {
@@ -344,6 +376,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
     private void OnCallerCancelled(CancellationToken token)
     {
         _completion.TrySetCanceled(token);
+        _telemetry?.End(_isolate, _completion.Task);
         if (Volatile.Read(ref _isolateTokenSource) is { } source)
         {
             _isolate.Post(static s => CancelIgnoringDisposal((CancellationTokenSource)s!), source);
@@ -382,6 +415,8 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
 
     private void Release()
     {
+        _telemetry?.End(_isolate, _completion.Task);
+
         _registration.Unregister();
         Interlocked.Exchange(ref _isolateTokenSource, null)?.Dispose();
         if (_tokenArgumentRegistrations is { } registrations)

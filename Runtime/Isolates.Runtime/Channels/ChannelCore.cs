@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Isolates.Diagnostics;
 using Isolates.Errors;
 using Isolates.Wire;
 
@@ -19,6 +20,7 @@ internal abstract class ChannelCore
     {
         Id = Interlocked.Increment(ref s_nextId);
         ElementTypeName = elementTypeName;
+        ChannelTelemetry.Track(this); // weakly, for the queue-length instrument
     }
 
     public long Id { get; }
@@ -28,6 +30,9 @@ internal abstract class ChannelCore
 
     /// <summary>How many items a full bounded channel dropped (DropOldest, DropNewest, DropWrite).</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>How many items the buffer holds now (for monitoring).</summary>
+    public abstract int BufferedCount { get; }
 
     public abstract ChannelReader<T> CreateReader<T>();
 
@@ -67,6 +72,8 @@ internal abstract class ChannelCore
                 });
         }
 
+        public override int BufferedCount => _channel.Reader.Count;
+
         public override ChannelReader<T> CreateReader<T>() => (ChannelReader<T>)(object)new DirectReader(this, _channel.Reader);
 
         public override ChannelWriter<T> CreateWriter<T>() => (ChannelWriter<T>)(object)new DirectWriter(this, _channel.Writer);
@@ -87,13 +94,13 @@ internal abstract class ChannelCore
 
             public override bool CanPeek => inner.CanPeek;
 
-            public override bool TryRead(out TElement item) => inner.TryRead(out item!);
+            public override bool TryRead(out TElement item) => ChannelTelemetry.Received(core, inner.TryRead(out item!));
 
             public override bool TryPeek(out TElement item) => inner.TryPeek(out item!);
 
             public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) => inner.WaitToReadAsync(NeverCancelled.Or(cancellationToken));
 
-            public override ValueTask<TElement> ReadAsync(CancellationToken cancellationToken = default) => inner.ReadAsync(NeverCancelled.Or(cancellationToken));
+            public override ValueTask<TElement> ReadAsync(CancellationToken cancellationToken = default) => ChannelTelemetry.Received(core, inner.ReadAsync(NeverCancelled.Or(cancellationToken)));
         }
 
         private sealed class DirectWriter(ChannelCore core, ChannelWriter<TElement> inner) : ChannelWriter<TElement>, IChannelEnd
@@ -104,11 +111,11 @@ internal abstract class ChannelCore
 
             public override bool TryComplete(Exception? error = null) => inner.TryComplete(Transfer(error));
 
-            public override bool TryWrite(TElement item) => inner.TryWrite(item);
+            public override bool TryWrite(TElement item) => ChannelTelemetry.Sent(core, inner.TryWrite(item));
 
             public override ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default) => inner.WaitToWriteAsync(NeverCancelled.Or(cancellationToken));
 
-            public override ValueTask WriteAsync(TElement item, CancellationToken cancellationToken = default) => inner.WriteAsync(item, NeverCancelled.Or(cancellationToken));
+            public override ValueTask WriteAsync(TElement item, CancellationToken cancellationToken = default) => ChannelTelemetry.Sent(core, inner.WriteAsync(item, NeverCancelled.Or(cancellationToken)));
         }
     }
 
@@ -132,6 +139,8 @@ internal abstract class ChannelCore
                 });
         }
 
+        public override int BufferedCount => _channel.Reader.Count;
+
         public override ChannelReader<T> CreateReader<T>() => new EncodedReader<T>(this, _channel.Reader, CodecFactory.Get(typeof(T)));
 
         public override ChannelWriter<T> CreateWriter<T>() => new EncodedWriter<T>(this, _channel.Writer, CodecFactory.Get(typeof(T)));
@@ -139,7 +148,7 @@ internal abstract class ChannelCore
         public override bool TryFail(Exception exception) => _channel.Writer.TryComplete(exception);
     }
 
-    private static void ReportDrop<TItem>(Action<TItem> callback, TItem item)
+    protected static void ReportDrop<TItem>(Action<TItem> callback, TItem item)
     {
         try
         {

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Isolates.Diagnostics;
 using Isolates.Wire;
 
 namespace Isolates.Channels;
@@ -22,7 +23,7 @@ internal sealed class EncodedReader<T>(ChannelCore core, ChannelReader<Message> 
     {
         if (inner.TryRead(out Message message))
         {
-            item = Decode(message);
+            item = Take(message);
             return true;
         }
 
@@ -47,10 +48,16 @@ internal sealed class EncodedReader<T>(ChannelCore core, ChannelReader<Message> 
     public override ValueTask<T> ReadAsync(CancellationToken cancellationToken = default)
     {
         ValueTask<Message> read = inner.ReadAsync(NeverCancelled.Or(cancellationToken));
-        return read.IsCompletedSuccessfully ? new(Decode(read.Result)) : ReadSlowAsync(read);
+        return read.IsCompletedSuccessfully ? new(Take(read.Result)) : ReadSlowAsync(read);
     }
 
-    private async ValueTask<T> ReadSlowAsync(ValueTask<Message> read) => Decode(await read.ConfigureAwait(false));
+    private async ValueTask<T> ReadSlowAsync(ValueTask<Message> read) => Take(await read.ConfigureAwait(false));
+
+    private T Take(Message message)
+    {
+        ChannelTelemetry.Received(core, message);
+        return Decode(message);
+    }
 
     private T Decode(Message message) => (T)Payload.Decode(message.Bytes, codec, message.Attachments)!;
 }

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Isolates.Diagnostics;
 using Isolates.Wire;
 
 namespace Isolates.Channels;
@@ -15,16 +16,16 @@ internal sealed class EncodedWriter<T>(ChannelCore core, ChannelWriter<Message> 
 
     public override bool TryComplete(Exception? error = null) => inner.TryComplete(ChannelCore.Transfer(error));
 
-    public override bool TryWrite(T item) => inner.TryWrite(Encode(item));
+    public override bool TryWrite(T item) => ChannelTelemetry.Sent(core, inner.TryWrite(Encode(item)));
 
     public override ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default) => inner.WaitToWriteAsync(NeverCancelled.Or(cancellationToken));
 
     public override ValueTask WriteAsync(T item, CancellationToken cancellationToken = default) =>
-        cancellationToken.IsCancellationRequested ? ValueTask.FromCanceled(cancellationToken) : inner.WriteAsync(Encode(item), NeverCancelled.Or(cancellationToken));
+        cancellationToken.IsCancellationRequested ? ValueTask.FromCanceled(cancellationToken) : ChannelTelemetry.Sent(core, inner.WriteAsync(Encode(item), NeverCancelled.Or(cancellationToken)));
 
     private Message Encode(T item)
     {
         byte[] bytes = Payload.Encode([codec], [item], out object[]? attachments);
-        return new Message(bytes, attachments);
+        return new Message(bytes, attachments) { Trace = Tracing.CaptureForSend(core.Id) };
     }
 }

@@ -71,7 +71,9 @@ public static partial class IsolateChannel
         ChannelCore core;
         if (codec.PassAsIs)
         {
-            core = (ChannelCore)Activator.CreateInstance(typeof(ChannelCore.Direct<>).MakeGenericType(typeof(T)), bounded, itemDropped)!;
+            // Traced only if created while someone listens to the Isolates activity source (docs/observability.md).
+            Type kind = Diagnostics.Tracing.Source.HasListeners() ? typeof(TracedDirectCore<>) : typeof(ChannelCore.Direct<>);
+            core = (ChannelCore)Activator.CreateInstance(kind.MakeGenericType(typeof(T)), bounded, itemDropped)!;
         }
         else
         {

@@ -33,6 +33,10 @@ internal static partial class Log
         Message = "Isolate {IsolateName} ({IsolateId}): a callback registered on its closing token threw")]
     public static partial void ClosingCallbackFailed(ILogger logger, string isolateName, long isolateId, Exception exception);
 
+    [LoggerMessage(EventId = 8, EventName = "ExitWatcherFailed", Level = LogLevel.Warning,
+        Message = "Isolate {IsolateName} ({IsolateId}): a callback watching its exit threw")]
+    public static partial void ExitWatcherFailed(ILogger logger, string isolateName, long isolateId, Exception exception);
+
     [LoggerMessage(EventId = 20, EventName = "PoolIsolateReplaced", Level = LogLevel.Warning,
         Message = "Pool {PoolName}: isolate {IsolateName} ({IsolateId}) faulted and is being replaced")]
     public static partial void PoolIsolateReplaced(ILogger logger, string poolName, string isolateName, long isolateId);

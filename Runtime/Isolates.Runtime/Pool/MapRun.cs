@@ -111,7 +111,10 @@ internal sealed class MapRun<T, TResult>
 
                 Isolate isolate = await worker.Current.WaitAsync(_stop.Token).ConfigureAwait(false);
                 (TResult[] buffer, int offset) = _buffer(chunk);
-                var batch = new BatchItem<T, TResult>(isolate, _plan, chunk.Items, chunk.Start, chunk.Count, chunk.FirstIndex, buffer, offset, _stop.Token);
+                var batch = new BatchItem<T, TResult>(isolate, _plan, chunk.Items, chunk.Start, chunk.Count, chunk.FirstIndex, buffer, offset, _stop.Token)
+                {
+                    Trace = Diagnostics.Tracing.CaptureForCall(), // the map caller's context flows into this driver
+                };
                 worker.Enter();
                 batch.Enqueue();
                 Volatile.Write(ref _stealable[worker.Index], batch);
