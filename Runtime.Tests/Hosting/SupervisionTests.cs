@@ -52,7 +52,7 @@ public sealed class SupervisionTests
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == "Isolates" && instrument.Name == "isolates.restarts")
+            if (instrument.Meter.Name == "Isolates" && instrument.Name == "isolates.isolate.restarts")
             {
                 l.EnableMeasurementEvents(instrument);
             }

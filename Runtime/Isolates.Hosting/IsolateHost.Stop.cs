@@ -218,7 +218,6 @@ internal sealed partial class IsolateHost
         {
             Interlocked.Increment(ref _leaked);
             worker?.CountUnloadFailure();
-            Metrics.UnloadFailed(worker?.Name ?? isolate.Name);
             Log.UnloadFailed(Logger, isolate.Name, isolate.Id, owner, status, isolate.UnloadDiagnostic ?? "no diagnostic");
         }
     }
