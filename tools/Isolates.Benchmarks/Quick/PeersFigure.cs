@@ -47,6 +47,8 @@ internal static class PeersFigure
             string name = peers[p].Name;
             rows.Add(new Row($"peer round trip: {callName}", "µs", roundTrip,
                 $"{name}: {peers[p].RequestName} to an echo actor", actorCalls[p].RoundTrip.Summarize()));
+            rows.Add(new Row("peer round trip: managed bytes allocated per call (all threads)", "B", Summary.Single(calls.AllocatedPerCall, sizes.RoundTrips),
+                $"{name}: the same request to the echo actor", Summary.Single(actorCalls[p].AllocatedPerCall, sizes.RoundTrips)));
             rows.Add(new Row("peer spawn to first reply: CreateAsync + first CallAsync(Answer)", "ms", spawn,
                 $"{name}: spawn an echo actor + first {peers[p].RequestName}", actorCalls[p].Spawn.Summarize()));
             rows.Add(new Row($"peer streaming: int, isolate → isolate channel (bounded {Capacity})", "M msg/s", streaming,
@@ -92,6 +94,12 @@ internal static class PeersFigure
             {
                 await TimeCallsAsync(block, round >= 0 ? actorCalls[p].RoundTrip : null, peers[p].RequestAsync);
             }
+        }
+
+        calls.AllocatedPerCall = await RoundTripFigure.AllocatedPerCallAsync(block, i => isolate.CallAsync(Workload.Identity, i));
+        for (int p = 0; p < peers.Length; p++)
+        {
+            actorCalls[p].AllocatedPerCall = await RoundTripFigure.AllocatedPerCallAsync(block, peers[p].RequestAsync);
         }
     }
 
@@ -190,5 +198,8 @@ internal static class PeersFigure
         public Samples Spawn { get; } = Samples.Milliseconds(sizes.Spawns);
 
         public Samples Stream { get; } = Samples.Values(sizes.Repetitions);
+
+        /// <summary>Managed bytes the whole process allocated per round trip, over one untimed block.</summary>
+        public double AllocatedPerCall { get; set; }
     }
 }

@@ -95,7 +95,8 @@ internal static class Report
             "*In-process .NET actors*, Proto.Actor and Akka.NET with their defaults (thread-pool dispatcher, unbounded mailbox, Proto's shared " +
             "request futures; Akka's logging turned down), one actor system each, alternating with Isolates block by block after a warm-up block: " +
             "(a) **round trip**: one awaited `RequestAsync<int>` (Proto) or `Ask<int>` (Akka) to a running echo actor, beside one awaited " +
-            "`CallAsync(Workload.Identity, i)` on a running isolate, in blocks of 250; (b) **spawn to first reply**: spawning a new echo actor " +
+            "`CallAsync(Workload.Identity, i)` on a running isolate, in blocks of 250, and the managed bytes the whole process allocated per " +
+            "call over one more untimed block of each; (b) **spawn to first reply**: spawning a new echo actor " +
             "(`Spawn` / `ActorOf`, props made once) until the reply to its first request, beside `Isolate.CreateAsync` until the first " +
             "`CallAsync(Workload.Answer)` returns; stopping the actor and closing the isolate (with its verified unload) are untimed, and each " +
             "is followed by a full collection; (c) **streaming**: a producer actor that, on start, tells ints 0..N-1 to a new counting actor, " +
