@@ -20,11 +20,13 @@ internal static class PeersFigure
 
     public static async Task<IReadOnlyList<Row>> MeasureAsync(PeerSizes sizes, ICollection<string> notes)
     {
-        IActorPeer[] peers = [new ProtoActorPeer(), new AkkaPeer()];
+        var peers = new List<IActorPeer>(2);
         var calls = new Measured(sizes);
-        var actorCalls = peers.Select(_ => new Measured(sizes)).ToArray();
+        Measured[] actorCalls = [new Measured(sizes), new Measured(sizes)];
         try
         {
+            peers.Add(new ProtoActorPeer()); // one at a time, so a peer that fails to start leaves the others disposed
+            peers.Add(new AkkaPeer());
             await using Isolate isolate = await Isolate.CreateAsync(new IsolateOptions { Name = "peers" });
             await RoundTripsAsync(isolate, peers, sizes.RoundTrips, calls, actorCalls);
             await SpawnsAsync(peers, sizes.Spawns, calls, actorCalls);
@@ -42,7 +44,7 @@ internal static class PeersFigure
         var rows = new List<Row>();
         Summary roundTrip = calls.RoundTrip.Summarize(), spawn = calls.Spawn.Summarize(), streaming = calls.Stream.Summarize(higherIsBetter: true);
         string callName = "await CallAsync(Identity, int), running isolate";
-        for (int p = 0; p < peers.Length; p++)
+        for (int p = 0; p < peers.Count; p++)
         {
             string name = peers[p].Name;
             rows.Add(new Row($"peer round trip: {callName}", "µs", roundTrip,
@@ -83,21 +85,21 @@ internal static class PeersFigure
     // Blocks of one-at-a-time round trips, Isolates then each peer, in turn; block -1 warms everything up. The blocks
     // are short because on a loaded machine a wake-up of another thread flips between a few µs and tens of µs for
     // stretches of some thousand calls: short blocks spread those stretches over every contender.
-    private static async Task RoundTripsAsync(Isolate isolate, IActorPeer[] peers, int count, Measured calls, Measured[] actorCalls)
+    private static async Task RoundTripsAsync(Isolate isolate, IReadOnlyList<IActorPeer> peers, int count, Measured calls, Measured[] actorCalls)
     {
         int block = Math.Min(250, count);
         for (int round = -1; round < Math.Max(1, count / block); round++)
         {
             Samples? recorded = round >= 0 ? calls.RoundTrip : null;
             await TimeCallsAsync(block, recorded, i => isolate.CallAsync(Workload.Identity, i));
-            for (int p = 0; p < peers.Length; p++)
+            for (int p = 0; p < peers.Count; p++)
             {
                 await TimeCallsAsync(block, round >= 0 ? actorCalls[p].RoundTrip : null, peers[p].RequestAsync);
             }
         }
 
         calls.AllocatedPerCall = await RoundTripFigure.AllocatedPerCallAsync(block, i => isolate.CallAsync(Workload.Identity, i));
-        for (int p = 0; p < peers.Length; p++)
+        for (int p = 0; p < peers.Count; p++)
         {
             actorCalls[p].AllocatedPerCall = await RoundTripFigure.AllocatedPerCallAsync(block, peers[p].RequestAsync);
         }
@@ -117,7 +119,7 @@ internal static class PeersFigure
 
     // Spawn to first reply, Isolates and each peer in turn; closing and stopping are untimed, and the unload an
     // isolate's close leaves on the finalizer thread is waited for, as in the spawn figure.
-    private static async Task SpawnsAsync(IActorPeer[] peers, int count, Measured calls, Measured[] actorCalls)
+    private static async Task SpawnsAsync(IReadOnlyList<IActorPeer> peers, int count, Measured calls, Measured[] actorCalls)
     {
         for (int i = -Math.Max(5, count / 10); i < count; i++)
         {
@@ -133,7 +135,7 @@ internal static class PeersFigure
                 calls.Spawn.Add(start, end);
             }
 
-            for (int p = 0; p < peers.Length; p++)
+            for (int p = 0; p < peers.Count; p++)
             {
                 long peerStart = Stopwatch.GetTimestamp();
                 int reply = await peers[p].SpawnAndRequestAsync(42);
@@ -150,7 +152,7 @@ internal static class PeersFigure
     }
 
     // One-way streaming, Isolates (producer isolate → consumer isolate over a bounded channel) and each peer in turn.
-    private static async Task StreamsAsync(IActorPeer[] peers, PeerSizes sizes, Measured calls, Measured[] actorCalls)
+    private static async Task StreamsAsync(IReadOnlyList<IActorPeer> peers, PeerSizes sizes, Measured calls, Measured[] actorCalls)
     {
         await using Isolate producer = await Isolate.CreateAsync(new IsolateOptions { Name = "peers producer" });
         await using Isolate consumer = await Isolate.CreateAsync(new IsolateOptions { Name = "peers consumer" });
@@ -172,7 +174,7 @@ internal static class PeersFigure
                 calls.Stream.AddValue(Rate(messages, start, end));
             }
 
-            for (int p = 0; p < peers.Length; p++)
+            for (int p = 0; p < peers.Count; p++)
             {
                 Collector.Quiesce();
                 long peerStart = Stopwatch.GetTimestamp();
