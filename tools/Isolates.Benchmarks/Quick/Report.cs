@@ -108,6 +108,8 @@ internal static class Report
             "thread that sent the request, so a round trip may involve no other thread at all. An isolate call crosses to the isolate's own " +
             "thread, its arguments and result are copied (rebuilt as the receiver's own types for records), the isolate has its own statics " +
             "and can be unloaded, and the channel is bounded, so the producer waits when the consumer falls behind. " +
+            "On this shared machine, waking another thread costs either a few µs or ~60 µs, in stretches of seconds: Isolates' round trip " +
+            "(and the floors above) pay it on every call, the actors' far less often, so compare the peer round-trip rows over several runs. " +
             "*Out-of-process peers*, each measured only when its program is on PATH (otherwise a note says it was not installed), by a small " +
             "script kept in `tools/Isolates.Benchmarks/Peers/` that prints JSON, run after the in-process part while this process waits, with " +
             "the same sizes and its own warm-up; their rows stand beside the Isolates samples taken just before (same run, not interleaved). " +
