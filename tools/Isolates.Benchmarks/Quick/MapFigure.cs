@@ -5,10 +5,10 @@ using Isolates.Benchmarks.Targets;
 namespace Isolates.Benchmarks.Quick;
 
 /// <summary>
-/// Parallel map: <c>IsolatePool.MapAsync</c> over CPU-bound items beside the plain loop and <c>Parallel.For</c> on the
-/// same inputs, once with items of about 1 ms (is every core used?) and once with items of about 10 µs (what does
-/// each item cost beyond its work?). Each repetition runs the three ways once, in a rotating order, so drift on a
-/// noisy machine hits them alike, and checks that all three returned the same results in the same order.
+/// Parallel map: <c>IsolatePool.MapAsync</c> over CPU-bound items beside the plain loop, <c>Parallel.For</c> and
+/// <c>Parallel.ForEach</c> (over index ranges) on the same inputs, once with items of about 1 ms (is every core
+/// used?) and once with items of about 10 µs (what does each item cost beyond its work?). Each repetition runs the four ways once, in a rotating order, so drift on a
+/// noisy machine hits them alike, and checks that all four returned the same results in the same order.
 /// </summary>
 internal static class MapFigure
 {
@@ -56,14 +56,22 @@ internal static class MapFigure
                 "sequential loop on one thread, same inputs", slow.Loop.Summarize()),
             new Row($"{slowName}: (same samples)", "ms", slowMap,
                 "Parallel.For over the same inputs", slow.Parallel.Summarize()),
+            new Row($"{slowName}: (same samples)", "ms", slowMap,
+                "Parallel.ForEach over index ranges (Partitioner.Create)", slow.ForEach.Summarize()),
             new Row($"{slowName}: speedup over the sequential loop", "x", slow.MapSpeedup.Summarize(higherIsBetter: true),
                 "Parallel.For's speedup over the same loop", slow.ParallelSpeedup.Summarize(higherIsBetter: true)),
+            new Row($"{slowName}: speedup over the sequential loop (same samples)", "x", slow.MapSpeedup.Summarize(higherIsBetter: true),
+                "Parallel.ForEach's (index ranges) speedup over the same loop", slow.ForEachSpeedup.Summarize(higherIsBetter: true)),
             new Row($"{fastName}: MapAsync on {cores} isolates, wall time", "ms", fastMap,
                 "sequential loop on one thread, same inputs", fast.Loop.Summarize()),
             new Row($"{fastName}: (same samples)", "ms", fastMap,
                 "Parallel.For over the same inputs", fast.Parallel.Summarize()),
+            new Row($"{fastName}: (same samples)", "ms", fastMap,
+                "Parallel.ForEach over index ranges (Partitioner.Create)", fast.ForEach.Summarize()),
             new Row($"{fastName}: speedup over the sequential loop", "x", fast.MapSpeedup.Summarize(higherIsBetter: true),
                 "Parallel.For's speedup over the same loop", fast.ParallelSpeedup.Summarize(higherIsBetter: true)),
+            new Row($"{fastName}: speedup over the sequential loop (same samples)", "x", fast.MapSpeedup.Summarize(higherIsBetter: true),
+                "Parallel.ForEach's (index ranges) speedup over the same loop", fast.ForEachSpeedup.Summarize(higherIsBetter: true)),
             new Row($"{fastName}: overhead per item, (wall × {cores} − loop) / items", "µs", fast.MapOverhead.Summarize(),
                 "Parallel.For's, by the same formula", fast.ParallelOverhead.Summarize(), HasRatio: false),
             new Row($"{fastName}: overhead per item, (CPU − loop CPU) / items", "µs", fast.MapCpuOverhead.Summarize(),
@@ -76,12 +84,13 @@ internal static class MapFigure
         var run = new Run(repetitions);
         OtherLoad? otherLoad = OtherLoad.Start();
         long[] expected = PlainMap.Sequential(inputs);
-        string[] names = ["the sequential loop", "MapAsync", "Parallel.For"];
+        string[] names = ["the sequential loop", "MapAsync", "Parallel.For", "Parallel.ForEach"];
         Func<IsolatePool, long[], Task<IReadOnlyList<long>>>[] ways =
         [
             static (_, inputs) => Task.FromResult<IReadOnlyList<long>>(PlainMap.Sequential(inputs)),
             static (pool, inputs) => pool.MapAsync(inputs, Arithmetic.Mix),
             static (_, inputs) => Task.FromResult<IReadOnlyList<long>>(PlainMap.ParallelFor(inputs)),
+            static (_, inputs) => Task.FromResult<IReadOnlyList<long>>(PlainMap.ParallelForEach(inputs)),
         ];
 
         // Repetition -1 warms up: each isolate maps and compiles Mix, the thread pool grows, the host's loops tier up.
@@ -117,7 +126,7 @@ internal static class MapFigure
         return run;
     }
 
-    /// <summary>The samples of one workload: the three wall times (ms) and what each repetition derives from them.</summary>
+    /// <summary>The samples of one workload: the four wall times (ms) and what each repetition derives from them.</summary>
     private sealed class Run(int repetitions)
     {
         private readonly List<double> _loopPerItem = new(repetitions);
@@ -130,6 +139,10 @@ internal static class MapFigure
         public Samples Map { get; } = Samples.Values(repetitions);
 
         public Samples Parallel { get; } = Samples.Values(repetitions);
+
+        public Samples ForEach { get; } = Samples.Values(repetitions);
+
+        public Samples ForEachSpeedup { get; } = Samples.Values(repetitions);
 
         public Samples MapSpeedup { get; } = Samples.Values(repetitions);
 
@@ -154,7 +167,7 @@ internal static class MapFigure
         public Samples ParallelCpuOverhead { get; } = Samples.Values(repetitions);
 
         /// <summary>
-        /// One repetition: wall and process CPU times (ms) of the loop, MapAsync and Parallel.For, in that order.
+        /// One repetition: wall and process CPU times (ms) of the loop, MapAsync, Parallel.For and Parallel.ForEach, in that order.
         /// Overhead per item, in µs: the time the way spent beyond the work, shared among the items, counted two ways.
         /// From wall time, (wall × cores − loop wall) / items, as if every core were busy for the whole wall time: it
         /// includes cores left idle, and also time other processes took from this one. From CPU time, (process CPU −
@@ -168,6 +181,8 @@ internal static class MapFigure
             Parallel.AddValue(parallel);
             MapSpeedup.AddValue(loop / map);
             ParallelSpeedup.AddValue(loop / parallel);
+            ForEach.AddValue(wall[3]);
+            ForEachSpeedup.AddValue(loop / wall[3]);
             MapOverhead.AddValue(((map * cores) - loop) * 1e3 / items);
             ParallelOverhead.AddValue(((parallel * cores) - loop) * 1e3 / items);
             MapCpuOverhead.AddValue((cpu[1] - cpu[0]) * 1e3 / items);

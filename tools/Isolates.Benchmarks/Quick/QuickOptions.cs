@@ -1,14 +1,14 @@
 namespace Isolates.Benchmarks.Quick;
 
-/// <summary>The quick harness's command line: sizes (shrunk further by <c>--ci</c>) and where to write the report.</summary>
-internal sealed record QuickOptions(bool Ci, string? WritePath, int Spawns, int FirstCalls, int RoundTrips, int MemoryIsolates, MapSizes Map, string CommandLine, int ChannelMessages = 1_000_000, int ChannelRepetitions = 5)
+/// <summary>The quick harness's command line: sizes (shrunk further by <c>--ci</c>), whether to measure the peers (null: <c>--no-peers</c>) and where to write the report.</summary>
+internal sealed record QuickOptions(bool Ci, string? WritePath, int Spawns, int FirstCalls, int RoundTrips, int MemoryIsolates, MapSizes Map, string CommandLine, int ChannelMessages = 1_000_000, int ChannelRepetitions = 5, PeerSizes? Peers = null)
 {
-    public const string Usage = "usage: --quick [--ci] [--write PATH]   (anything else runs BenchmarkDotNet, e.g. --filter '*')";
+    public const string Usage = "usage: --quick [--ci] [--no-peers] [--write PATH]   (anything else runs BenchmarkDotNet, e.g. --filter '*')";
 
     /// <summary>Parses the arguments; null (after printing why) when they are not understood.</summary>
     public static QuickOptions? Parse(string[] args)
     {
-        bool ci = false;
+        bool ci = false, peers = true;
         string? write = null;
         for (int i = 0; i < args.Length; i++)
         {
@@ -18,6 +18,9 @@ internal sealed record QuickOptions(bool Ci, string? WritePath, int Spawns, int 
                     break;
                 case "--ci":
                     ci = true;
+                    break;
+                case "--no-peers":
+                    peers = false;
                     break;
                 case "--write" when i + 1 < args.Length:
                     write = args[++i];
@@ -31,8 +34,10 @@ internal sealed record QuickOptions(bool Ci, string? WritePath, int Spawns, int 
 
         string commandLine = "dotnet run -c Release --project tools/Isolates.Benchmarks -- " + string.Join(' ', args);
         return ci
-            ? new QuickOptions(ci, write, Spawns: 40, FirstCalls: 20, RoundTrips: 6_000, MemoryIsolates: 100, new MapSizes(SlowItems: 48, FastItems: 5_000, Repetitions: 5), commandLine, ChannelMessages: 100_000, ChannelRepetitions: 3)
-            : new QuickOptions(ci, write, Spawns: 200, FirstCalls: 100, RoundTrips: 20_000, MemoryIsolates: 1_000, new MapSizes(SlowItems: 200, FastItems: 20_000, Repetitions: 7), commandLine);
+            ? new QuickOptions(ci, write, Spawns: 40, FirstCalls: 20, RoundTrips: 6_000, MemoryIsolates: 100, new MapSizes(SlowItems: 48, FastItems: 5_000, Repetitions: 5), commandLine, ChannelMessages: 100_000, ChannelRepetitions: 3,
+                Peers: peers ? new PeerSizes(Spawns: 10, RoundTrips: 3_000, Messages: 100_000, Repetitions: 3) : null)
+            : new QuickOptions(ci, write, Spawns: 200, FirstCalls: 100, RoundTrips: 20_000, MemoryIsolates: 1_000, new MapSizes(SlowItems: 200, FastItems: 20_000, Repetitions: 7), commandLine,
+                Peers: peers ? new PeerSizes(Spawns: 100, RoundTrips: 20_000, Messages: 1_000_000, Repetitions: 5) : null);
     }
 }
 
@@ -41,3 +46,9 @@ internal sealed record QuickOptions(bool Ci, string? WritePath, int Spawns, int 
 /// for the loop), and how many repetitions of the three ways (odd, so the median is one of them).
 /// </summary>
 internal sealed record MapSizes(int SlowItems, int FastItems, int Repetitions);
+
+/// <summary>
+/// Sizes of the peers figure (<c>--no-peers</c> leaves it out): spawns to first reply, round trips, messages per
+/// streaming run and streaming repetitions, the same for every peer, in process or not.
+/// </summary>
+internal sealed record PeerSizes(int Spawns, int RoundTrips, int Messages, int Repetitions);

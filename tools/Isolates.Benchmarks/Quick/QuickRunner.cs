@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace Isolates.Benchmarks.Quick;
 
-/// <summary>Runs the five figures with the quick harness, prints the table and optionally writes the markdown report.</summary>
+/// <summary>Runs the figures (the peers unless <c>--no-peers</c>) with the quick harness, prints the table and optionally writes the markdown report.</summary>
 internal static class QuickRunner
 {
     public static async Task<int> RunAsync(QuickOptions options)
@@ -23,6 +23,10 @@ internal static class QuickRunner
         await Step("channels", async () => rows.AddRange(await ChannelFigure.MeasureAsync(options.ChannelMessages, Math.Min(options.RoundTrips, 10_000), options.ChannelRepetitions)));
         await Step("memory", async () => rows.AddRange(await MemoryFigure.MeasureAsync(options.MemoryIsolates, notes)));
         await Step("map", async () => rows.AddRange(await MapFigure.MeasureAsync(options.Map.SlowItems, options.Map.FastItems, options.Map.Repetitions, notes)));
+        if (options.Peers is { } peers)
+        {
+            await Step("peers", async () => rows.AddRange(await PeersFigure.MeasureAsync(peers, notes)));
+        }
 
         Console.WriteLine();
         Console.Write(Report.ConsoleTable(rows));

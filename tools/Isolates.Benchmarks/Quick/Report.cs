@@ -69,14 +69,15 @@ internal static class Report
             "one reflective call made and a dedicated thread blocked waiting for work. Isolates are measured first, so memory the process " +
             "keeps from the first batch can only flatter the floor. These are averages, so they have no p99.");
         md.AppendLine("- **map** (the parallel map of `IsolatePool`): `pool.MapAsync(inputs, Arithmetic.Mix)` on a pool of one isolate per core, " +
-            "results in input order, beside two floors over the same inputs in the same process: (a) the plain sequential loop on one thread, " +
-            "(b) `Parallel.For` on the thread pool, storing each result at its index (ordered, like `MapAsync`). Here the floor is not a cost " +
+            "results in input order, beside three floors over the same inputs in the same process: (a) the plain sequential loop on one thread, " +
+            "(b) `Parallel.For` on the thread pool, storing each result at its index (ordered, like `MapAsync`), (c) `Parallel.ForEach` over " +
+            "index ranges (`Partitioner.Create(0, n)`, one delegate call per range, results stored at their index), which issue 4 names. Here the floor is not a cost " +
             "to approach but what a user would otherwise write: the loop is what the map must beat, `Parallel.For` what it must match. " +
             "The work is a deterministic arithmetic loop (`Targets/Arithmetic.cs`, a dependent multiply-add-xor chain compiled with " +
             "`AggressiveOptimization` so the host runs the same fully optimized code as the isolates, which get no tiering) whose iteration " +
             "count is calibrated once at the start to about 1 ms and to about 10 µs per item; an item is one `long` carrying its seed and that " +
             "count, so it crosses as it is. One untimed repetition warms up (each isolate compiles `Mix`, the thread pool grows); then each " +
-            "repetition runs the three ways once, in a rotating order, each after a full collection, and checks that all three returned the " +
+            "repetition runs the four ways once, in a rotating order, each after a full collection, and checks that all three returned the " +
             "same results in the same order. Wall times are in ms; the speedup rows divide the loop's time by each way's time in the same " +
             "repetition, so their ratio is `MapAsync`'s speedup over `Parallel.For`'s. The overhead rows give the time per item spent beyond " +
             "the work itself, two ways: from wall time, (wall time × cores − loop time) / items, which counts every core as busy for the whole " +
@@ -88,17 +89,50 @@ internal static class Report
             "CPU time), since the load average cannot tell. " +
             "Issue 4 asks, on this 2-core machine, for at least 1.8x the loop and 0.95x `Parallel.For` with ~1 ms items, and at most 5 µs " +
             "of overhead per item with ~10 µs items.");
+        md.AppendLine("- **peers** (leave them out with `--no-peers`): what a user would pick instead of Isolates, measured in the same run " +
+            "and put in the floor column, so the ratio is Isolates over the peer (below 1 for times, above 1 for rates, means Isolates is faster). " +
+            "Unlike the floors above, a peer does not do the same job: it gives fewer guarantees, which is what it saves. " +
+            "*In-process .NET actors*, Proto.Actor and Akka.NET with their defaults (thread-pool dispatcher, unbounded mailbox, Proto's shared " +
+            "request futures; Akka's logging turned down), one actor system each, alternating with Isolates block by block after a warm-up block: " +
+            "(a) **round trip**: one awaited `RequestAsync<int>` (Proto) or `Ask<int>` (Akka) to a running echo actor, beside one awaited " +
+            "`CallAsync(Workload.Identity, i)` on a running isolate, in blocks of 250, and the managed bytes the whole process allocated per " +
+            "call over one more untimed block of each; (b) **spawn to first reply**: spawning a new echo actor " +
+            "(`Spawn` / `ActorOf`, props made once) until the reply to its first request, beside `Isolate.CreateAsync` until the first " +
+            "`CallAsync(Workload.Answer)` returns; stopping the actor and closing the isolate (with its verified unload) are untimed, and each " +
+            "is followed by a full collection; (c) **streaming**: a producer actor that, on start, tells ints 0..N-1 to a new counting actor, " +
+            "timed until the counting actor has processed the last one, beside a producer isolate writing the same ints to a consumer isolate " +
+            "through `IsolateChannel.CreateBounded<int>(1024)` (the stages of the channel figure). The guarantees differ: an actor message is " +
+            "passed by reference (a boxed int here; for a mutable object both sides would share it), nothing is copied, actors share every " +
+            "static and the whole heap with each other and the caller, a fault is contained only as far as the supervisor's restart goes, " +
+            "mailboxes are unbounded (the producer never waits), and an actor runs on whatever thread-pool thread is free, which is often the " +
+            "thread that sent the request, so a round trip may involve no other thread at all. An isolate call crosses to the isolate's own " +
+            "thread, its arguments and result are copied (rebuilt as the receiver's own types for records), the isolate has its own statics " +
+            "and can be unloaded, and the channel is bounded, so the producer waits when the consumer falls behind. " +
+            "On this shared machine, waking another thread costs either a few µs or ~60 µs, in stretches of seconds: Isolates' round trip " +
+            "(and the floors above) pay it on every call, the actors' far less often, so compare the peer round-trip rows over several runs. " +
+            "*Out-of-process peers*, each measured only when its program is on PATH (otherwise a note says it was not installed), by a small " +
+            "script kept in `tools/Isolates.Benchmarks/Peers/` that prints JSON, run after the in-process part while this process waits, with " +
+            "the same sizes and its own warm-up; their rows stand beside the Isolates samples taken just before (same run, not interleaved). " +
+            "Node.js `worker_threads` (`Peers/node/worker_threads.js`): round trip = one `postMessage` to a running echo worker until its " +
+            "reply; spawn = `new Worker` until the reply to its first message (`terminate` untimed); streaming = the main thread posts ints " +
+            "to a counting worker, timed until the worker reports the last. Messages are structured-cloned (copied), each worker has its own " +
+            "globals, ports are unbounded. Python subinterpreters (`Peers/python/interpreters.py`, Python 3.14+ `concurrent.interpreters` only; " +
+            "older versions have no public API and are skipped with a note): round trip = `InterpreterPoolExecutor(max_workers=1)." +
+            "submit(int, i).result()`; spawn = `interpreters.create()` until its first `call(int, 42)` returns (`close` untimed); streaming = " +
+            "ints through an unbounded interpreters queue to a thread running in another interpreter. Ruby Ractors are not measured (a note " +
+            "says so). Numbers of other runtimes on this shared machine are as noisy as ours: read ratios from one run.");
         md.AppendLine();
         md.AppendLine("The full BenchmarkDotNet suites measure the same figures (`Suites/`, with `[MemoryDiagnoser]`; the memory suite prints " +
             "the resident and managed growth per isolate as `// growth` lines in its log; the map suite prints its calibration as a " +
             "`// calibration` line, and its Ratio column is time over the sequential loop, the inverse of a speedup). Run them from the " +
-            "repository root, where BenchmarkDotNet finds the project to build; the last two commands are short checks of the round trip " +
-            "and of the map alone:");
+            "repository root, where BenchmarkDotNet finds the project to build; the last three commands are short checks of the round trip, " +
+            "of the map and of the in-process peers alone (the peer suites' baseline is Isolates, so their Ratio column is the peer's time over Isolates'):");
         md.AppendLine();
         md.AppendLine("```");
         md.AppendLine("dotnet run -c Release --project tools/Isolates.Benchmarks -- --filter '*'");
         md.AppendLine("dotnet run -c Release --project tools/Isolates.Benchmarks -- --filter '*RoundTrip*' --job short");
         md.AppendLine("dotnet run -c Release --project tools/Isolates.Benchmarks -- --filter '*Map*' --job short");
+        md.AppendLine("dotnet run -c Release --project tools/Isolates.Benchmarks -- --filter '*Peer*' --job short");
         md.AppendLine("```");
         md.AppendLine();
         md.AppendLine("## Results");
@@ -109,7 +143,7 @@ internal static class Report
         md.AppendLine(Invariant, $"- Load average (1, 5, 15 min) when the run started: {machine.LoadAverage}");
         md.AppendLine(Invariant, $"- Command: `{options.CommandLine}`");
         md.AppendLine(Invariant, $"- Sizes: {options.Spawns} spawns, {options.FirstCalls} fresh isolates per first-call figure, {options.RoundTrips:N0} round trips per variant, {options.MemoryIsolates:N0} idle isolates, " +
-            $"map: {options.Map.SlowItems:N0} items of ~1 ms and {options.Map.FastItems:N0} of ~10 µs, {options.Map.Repetitions} repetitions of each way");
+            $"map: {options.Map.SlowItems:N0} items of ~1 ms and {options.Map.FastItems:N0} of ~10 µs, {options.Map.Repetitions} repetitions of each way, {PeerSizes(options.Peers)}");
         md.AppendLine();
         md.AppendLine("| figure | unit | Isolates p50 | Isolates p99 | floor | floor p50 | floor p99 | ratio (p50) |");
         md.AppendLine("| --- | --- | ---: | ---: | --- | ---: | ---: | ---: |");
@@ -131,6 +165,10 @@ internal static class Report
 
         return md.ToString();
     }
+
+    private static string PeerSizes(PeerSizes? peers) => peers is null
+        ? "peers: not measured (--no-peers)"
+        : string.Create(Invariant, $"peers: {peers.Spawns:N0} spawns, {peers.RoundTrips:N0} round trips, {peers.Repetitions} streaming runs of {peers.Messages:N0} messages");
 
     // The version the build stamped, with the commit when built from a git checkout, so a number can be traced to its code.
     private static string RuntimeVersion() =>

@@ -83,7 +83,7 @@ internal static class RoundTripFigure
     }
 
     // Untimed: the process-wide allocation counter over a block of calls, divided by their number.
-    private static async Task<double> AllocatedPerCallAsync(int calls, Func<int, Task<int>> call)
+    internal static async Task<double> AllocatedPerCallAsync(int calls, Func<int, Task<int>> call)
     {
         long before = GC.GetTotalAllocatedBytes(precise: true);
         for (int i = 0; i < calls; i++)

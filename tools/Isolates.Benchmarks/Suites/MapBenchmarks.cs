@@ -6,9 +6,10 @@ namespace Isolates.Benchmarks.Suites;
 
 /// <summary>
 /// A parallel map of CPU-bound items: <c>IsolatePool.MapAsync</c> on one isolate per core beside the plain loop (the
-/// baseline, so the Ratio column is time over the loop: 0.5 is a 2x speedup) and <c>Parallel.For</c>. Each case is
-/// 200 ms of work for the loop, as items of <see cref="MicrosecondsPerItem"/>. Every benchmark runs in its own
-/// process, so each calibrates the work again; the iteration count is printed as a "// calibration" line to compare.
+/// baseline, so the Ratio column is time over the loop: 0.5 is a 2x speedup), <c>Parallel.For</c> and
+/// <c>Parallel.ForEach</c> over index ranges. Each case is 200 ms of work for the loop, as items of
+/// <see cref="MicrosecondsPerItem"/>. Every benchmark runs in its own process, so each calibrates the work again; the
+/// iteration count is printed as a "// calibration" line to compare.
 /// </summary>
 [MemoryDiagnoser]
 public class MapBenchmarks
@@ -38,9 +39,10 @@ public class MapBenchmarks
         Console.WriteLine($"// calibration: {iterations:N0} iterations for ~{MicrosecondsPerItem} µs per item, {_inputs.Length:N0} items");
 
         long[] expected = PlainMap.Sequential(_inputs);
-        if (!(await _pool.MapAsync(_inputs, Arithmetic.Mix)).SequenceEqual(expected) || !PlainMap.ParallelFor(_inputs).SequenceEqual(expected))
+        if (!(await _pool.MapAsync(_inputs, Arithmetic.Mix)).SequenceEqual(expected) || !PlainMap.ParallelFor(_inputs).SequenceEqual(expected)
+            || !PlainMap.ParallelForEach(_inputs).SequenceEqual(expected))
         {
-            throw new InvalidOperationException("The three ways of mapping returned different results.");
+            throw new InvalidOperationException("The four ways of mapping returned different results.");
         }
     }
 
@@ -52,6 +54,9 @@ public class MapBenchmarks
 
     [Benchmark(Description = "Parallel.For")]
     public long[] ParallelFor() => PlainMap.ParallelFor(_inputs);
+
+    [Benchmark(Description = "Parallel.ForEach (index ranges)")]
+    public long[] ParallelForEach() => PlainMap.ParallelForEach(_inputs);
 
     [Benchmark(Description = "IsolatePool.MapAsync")]
     public Task<IReadOnlyList<long>> MapAsync() => _pool.MapAsync(_inputs, Arithmetic.Mix);
