@@ -52,5 +52,5 @@ internal sealed class EncodedReader<T>(ChannelCore core, ChannelReader<Message> 
 
     private async ValueTask<T> ReadSlowAsync(ValueTask<Message> read) => Decode(await read.ConfigureAwait(false));
 
-    private T Decode(Message message) => (T)Payload.Decode(message.Bytes, codec, message.Attachments)!;
+    private T Decode(Message message) => message.Decode<T>(codec);
 }

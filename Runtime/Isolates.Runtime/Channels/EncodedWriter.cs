@@ -22,9 +22,5 @@ internal sealed class EncodedWriter<T>(ChannelCore core, ChannelWriter<Message> 
     public override ValueTask WriteAsync(T item, CancellationToken cancellationToken = default) =>
         cancellationToken.IsCancellationRequested ? ValueTask.FromCanceled(cancellationToken) : inner.WriteAsync(Encode(item), NeverCancelled.Or(cancellationToken));
 
-    private Message Encode(T item)
-    {
-        byte[] bytes = Payload.Encode([codec], [item], out object[]? attachments);
-        return new Message(bytes, attachments);
-    }
+    private Message Encode(T item) => Message.Encode(codec, item);
 }

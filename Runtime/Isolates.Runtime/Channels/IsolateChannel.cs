@@ -77,7 +77,7 @@ public static partial class IsolateChannel
         {
             Action<Message>? dropped = itemDropped is null
                 ? null
-                : message => itemDropped((T)Payload.Decode(message.Bytes, codec, message.Attachments)!);
+                : message => itemDropped(message.Decode<T>(codec));
             core = new ChannelCore.Encoded(typeof(T).FullName!, bounded, dropped);
         }
 

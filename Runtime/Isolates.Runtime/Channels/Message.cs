@@ -1,4 +1,52 @@
+using System.Runtime.CompilerServices;
+using Isolates.Wire;
+
 namespace Isolates.Channels;
 
-/// <summary>One encoded item in a channel's buffer: its bytes and the shared objects (channel cores) it refers to.</summary>
-internal readonly record struct Message(byte[] Bytes, object[]? Attachments);
+/// <summary>
+/// One encoded item in a channel's buffer: its bytes and the shared objects (channel cores) it refers to. Payloads of
+/// up to <see cref="InlineCapacity"/> bytes (small records, a few scalars) are stored inside the struct itself, which
+/// the channel's buffer holds by value, so sending them allocates nothing; larger ones get an array of their own.
+/// </summary>
+internal readonly struct Message
+{
+    /// <summary>The largest payload stored inline; the struct stays one cache line (64 bytes).</summary>
+    public const int InlineCapacity = 40;
+
+    private readonly byte[]? _bytes;
+    private readonly object[]? _attachments;
+    private readonly int _length;
+    private readonly InlineBytes _inline;
+
+    private Message(ReadOnlySpan<byte> encoded, object[]? attachments)
+    {
+        _attachments = attachments;
+        _length = encoded.Length;
+        if (encoded.Length <= InlineCapacity)
+        {
+            encoded.CopyTo(_inline);
+        }
+        else
+        {
+            _bytes = encoded.ToArray();
+        }
+    }
+
+    /// <summary>Encodes <paramref name="item"/> with the writer's codec; throws <see cref="NotShareableException"/> in the writer.</summary>
+    public static Message Encode<T>(Codec codec, T item)
+    {
+        ReadOnlySpan<byte> encoded = Payload.EncodeOne(codec, item, out object[]? attachments);
+        return new Message(encoded, attachments);
+    }
+
+    /// <summary>Decodes the item as the reader's own <typeparamref name="T"/>.</summary>
+    public T Decode<T>(Codec codec) => _bytes is { } bytes
+        ? Payload.DecodeOne<T>(bytes, codec, _attachments)
+        : Payload.DecodeOne<T>(((ReadOnlySpan<byte>)_inline)[.._length], codec, _attachments);
+
+    [InlineArray(InlineCapacity)]
+    private struct InlineBytes
+    {
+        private byte _first;
+    }
+}
