@@ -97,6 +97,25 @@ public class IsolateChannelTests
     }
 
     [Test]
+    public async Task ReadAllAsync_Cancelled_StopsWithOperationCanceledAfterDeliveredItems()
+    {
+        Channel<ParcelItem> channel = IsolateChannel.CreateBounded<ParcelItem>(capacity: 4);
+        await channel.Writer.WriteAsync(new ParcelItem("a", 1m, 1));
+        using var cancel = new CancellationTokenSource();
+        var seen = new List<string>();
+
+        Assert.That(async () =>
+        {
+            await foreach (ParcelItem item in channel.Reader.ReadAllAsync(cancel.Token))
+            {
+                seen.Add(item.Sku);
+                await cancel.CancelAsync();
+            }
+        }, Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(seen, Is.EqualTo(new[] { "a" }));
+    }
+
+    [Test]
     public async Task CreateBounded_DropOldest_CountsAndReportsEveryDroppedItem()
     {
         var dropped = new System.Collections.Concurrent.ConcurrentQueue<Purchase>();

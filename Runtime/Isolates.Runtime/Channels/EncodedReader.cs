@@ -44,6 +44,8 @@ internal sealed class EncodedReader<T>(ChannelCore core, ChannelReader<Message> 
 
     public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) => inner.WaitToReadAsync(NeverCancelled.Or(cancellationToken));
 
+    public override IAsyncEnumerable<T> ReadAllAsync(CancellationToken cancellationToken = default) => ReadAll.Of(this, cancellationToken);
+
     public override ValueTask<T> ReadAsync(CancellationToken cancellationToken = default)
     {
         ValueTask<Message> read = inner.ReadAsync(NeverCancelled.Or(cancellationToken));
