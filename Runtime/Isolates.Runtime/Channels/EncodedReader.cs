@@ -6,6 +6,8 @@ namespace Isolates.Channels;
 /// <summary>The reading end of an encoded channel in one context: items are decoded as this context's own <typeparamref name="T"/>.</summary>
 internal sealed class EncodedReader<T>(ChannelCore core, ChannelReader<Message> inner, Codec codec) : ChannelReader<T>, IChannelEnd
 {
+    private readonly GeneratedCodec<T>? _typed = codec as GeneratedCodec<T>; // resolved once, not per item
+
     public ChannelCore Core => core;
 
     public bool IsWriter => false;
@@ -54,5 +56,5 @@ internal sealed class EncodedReader<T>(ChannelCore core, ChannelReader<Message> 
 
     private async ValueTask<T> ReadSlowAsync(ValueTask<Message> read) => Decode(await read.ConfigureAwait(false));
 
-    private T Decode(Message message) => message.Decode<T>(codec);
+    private T Decode(Message message) => message.Decode(codec, _typed);
 }

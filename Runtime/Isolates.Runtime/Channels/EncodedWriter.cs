@@ -9,6 +9,8 @@ namespace Isolates.Channels;
 /// </summary>
 internal sealed class EncodedWriter<T>(ChannelCore core, ChannelWriter<Message> inner, Codec codec) : ChannelWriter<T>, IChannelEnd
 {
+    private readonly GeneratedCodec<T>? _typed = codec as GeneratedCodec<T>; // resolved once, not per item
+
     public ChannelCore Core => core;
 
     public bool IsWriter => true;
@@ -22,5 +24,5 @@ internal sealed class EncodedWriter<T>(ChannelCore core, ChannelWriter<Message> 
     public override ValueTask WriteAsync(T item, CancellationToken cancellationToken = default) =>
         cancellationToken.IsCancellationRequested ? ValueTask.FromCanceled(cancellationToken) : inner.WriteAsync(Encode(item), NeverCancelled.Or(cancellationToken));
 
-    private Message Encode(T item) => Message.Encode(codec, item);
+    private Message Encode(T item) => Message.Encode(codec, _typed, item);
 }

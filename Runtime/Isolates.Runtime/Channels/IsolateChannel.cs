@@ -77,7 +77,7 @@ public static partial class IsolateChannel
         {
             Action<Message>? dropped = itemDropped is null
                 ? null
-                : message => itemDropped(message.Decode<T>(codec));
+                : message => itemDropped(message.Decode(codec, codec as GeneratedCodec<T>));
             core = new ChannelCore.Encoded(typeof(T).FullName!, bounded, dropped);
         }
 

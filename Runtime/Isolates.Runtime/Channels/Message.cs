@@ -32,17 +32,17 @@ internal readonly struct Message
         }
     }
 
-    /// <summary>Encodes <paramref name="item"/> with the writer's codec; throws <see cref="NotShareableException"/> in the writer.</summary>
-    public static Message Encode<T>(Codec codec, T item)
+    /// <summary>Encodes <paramref name="item"/> with the writer's codec (<paramref name="typed"/> when it is a generated one); throws <see cref="NotShareableException"/> in the writer.</summary>
+    public static Message Encode<T>(Codec codec, GeneratedCodec<T>? typed, T item)
     {
-        ReadOnlySpan<byte> encoded = Payload.EncodeOne(codec, item, out object[]? attachments);
+        ReadOnlySpan<byte> encoded = Payload.EncodeOne(codec, typed, item, out object[]? attachments);
         return new Message(encoded, attachments);
     }
 
     /// <summary>Decodes the item as the reader's own <typeparamref name="T"/>.</summary>
-    public T Decode<T>(Codec codec) => _bytes is { } bytes
-        ? Payload.DecodeOne<T>(bytes, codec, _attachments)
-        : Payload.DecodeOne<T>(((ReadOnlySpan<byte>)_inline)[.._length], codec, _attachments);
+    public T Decode<T>(Codec codec, GeneratedCodec<T>? typed) => _bytes is { } bytes
+        ? Payload.DecodeOne(bytes, codec, typed, _attachments)
+        : Payload.DecodeOne(((ReadOnlySpan<byte>)_inline)[.._length], codec, typed, _attachments);
 
     [InlineArray(InlineCapacity)]
     private struct InlineBytes
