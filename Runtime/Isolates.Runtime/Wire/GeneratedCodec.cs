@@ -56,7 +56,8 @@ internal sealed class GeneratedCodec<T>(ShareableCodec<T> generated) : Codec(typ
             return typeof(T).IsValueType ? throw new IsolateSerializationException($"Expected a {Type} but the payload holds nil.") : default!;
         }
 
-        int count = reader.NextMessagePackType == MessagePackType.Array ? CollectionHeader.ReadArrayLength(ref reader) : -1;
+        // The count must equal the (small, fixed) member count, so no length check against the bytes left is needed.
+        int count = reader.NextMessagePackType == MessagePackType.Array ? reader.ReadArrayHeader() : -1;
         if (count != generated.MemberCount)
         {
             throw new IsolateSerializationException(
