@@ -104,6 +104,48 @@ public class GeneratedCodecTests
     }
 
     [Test]
+    public void DecodeOne_TruncatedAndFlippedParcels_FailOnlyWithSerializationException()
+    {
+        Codec codec = CodecFactory.Get(typeof(Parcel));
+        var typed = (GeneratedCodec<Parcel>)codec;
+        byte[] valid = Payload.Encode(codec, SampleParcel());
+        var random = new Random(20261126);
+
+        for (int cut = 0; cut < valid.Length; cut++)
+        {
+            Assert.Throws<IsolateSerializationException>(() => Payload.DecodeOne(valid.AsSpan(0, cut), codec, typed, null), $"cut at {cut}");
+        }
+
+        for (int i = 0; i < 2_000; i++)
+        {
+            byte[] flipped = (byte[])valid.Clone();
+            flipped[random.Next(flipped.Length)] ^= (byte)(1 << random.Next(8));
+            try
+            {
+                _ = Payload.DecodeOne(flipped.AsSpan(), codec, typed, null);
+            }
+            catch (IsolateSerializationException)
+            {
+                // the only acceptable failure
+            }
+        }
+    }
+
+    [Test]
+    public void Decode_DeeplyNestedGeneratedType_FailsInsteadOfOverflowingTheStack()
+    {
+        // Outer.Inner is [x, next]: 10,000 levels of [1, [1, [1, ...
+        var bytes = new List<byte>();
+        for (int i = 0; i < 10_000; i++)
+        {
+            bytes.Add(0x92);
+            bytes.Add(0x01);
+        }
+
+        Assert.Throws<IsolateSerializationException>(() => Payload.Decode(bytes.ToArray(), CodecFactory.Get(typeof(Outer.Inner))));
+    }
+
+    [Test]
     public void Encode_DerivedValueWhereBaseIsDeclared_ThrowsNotShareable()
     {
         Codec codec = CodecFactory.Get(typeof(Creature));
