@@ -30,6 +30,23 @@ internal static partial class CodecPlan
             .Append("    internal sealed class ").Append(codecName).Append(" : global::Isolates.CompilerServices.ShareableCodec<").Append(typeName).Append(">\n    {\n")
             .Append("        public ").Append(codecName).Append("()\n            : base(").Append(members.Count).Append(")\n        {\n        }\n\n");
 
+        // One slot per member the runtime encodes for us: its codec, looked up on first use.
+        bool anySlot = false;
+        for (int i = 0; i < members.Count; i++)
+        {
+            if (ScalarName(members[i].Type) is null)
+            {
+                source.Append("        private object _c").Append(i).Append(";\n");
+                anySlot = true;
+            }
+        }
+
+        if (anySlot)
+        {
+            source.Append('\n');
+        }
+
+
         // Writing: each member in wire order.
         source.Append("        public override void WriteMembers(ref global::MessagePack.MessagePackWriter writer, ").Append(typeName).Append(" value, int depth)\n        {\n");
         for (int i = 0; i < members.Count; i++)
@@ -37,7 +54,7 @@ internal static partial class CodecPlan
             Member member = members[i];
             string owner = SymbolEqualityComparer.Default.Equals(member.Level, type) ? "value" : $"(({member.Level.ToDisplayString(Qualified)})value)";
             string read = member.ReadDirectly ? owner + ".@" + member.Name : $"F{i}({self}value)";
-            source.Append("            ").Append(WriteCall(member.Type, read)).Append(";\n");
+            source.Append("            ").Append(WriteCall(member.Type, read, i)).Append(";\n");
         }
 
         source.Append("        }\n\n");
@@ -46,7 +63,7 @@ internal static partial class CodecPlan
         source.Append("        public override ").Append(typeName).Append(" ReadMembers(ref global::MessagePack.MessagePackReader reader, int depth)\n        {\n");
         for (int i = 0; i < members.Count; i++)
         {
-            source.Append("            ").Append(members[i].Type.ToDisplayString(Qualified)).Append(" m").Append(i).Append(" = ").Append(ReadCall(members[i].Type)).Append(";\n");
+            source.Append("            ").Append(members[i].Type.ToDisplayString(Qualified)).Append(" m").Append(i).Append(" = ").Append(ReadCall(members[i].Type, i)).Append(";\n");
         }
 
         var arguments = new StringBuilder();
@@ -108,13 +125,13 @@ internal static partial class CodecPlan
         return source.ToString();
     }
 
-    private static string WriteCall(ITypeSymbol type, string value) => ScalarName(type) is { } scalar
+    private static string WriteCall(ITypeSymbol type, string value, int index) => ScalarName(type) is { } scalar
         ? $"{Wire}.Write{scalar}(ref writer, {value})"
-        : $"{Wire}.WriteValue<{type.ToDisplayString(Qualified)}>(ref writer, {value}, depth)";
+        : $"{Wire}.WriteValue<{type.ToDisplayString(Qualified)}>(ref writer, {value}, depth, ref _c{index})";
 
-    private static string ReadCall(ITypeSymbol type) => ScalarName(type) is { } scalar
+    private static string ReadCall(ITypeSymbol type, int index) => ScalarName(type) is { } scalar
         ? $"{Wire}.Read{scalar}(ref reader)"
-        : $"{Wire}.ReadValue<{type.ToDisplayString(Qualified)}>(ref reader, depth)";
+        : $"{Wire}.ReadValue<{type.ToDisplayString(Qualified)}>(ref reader, depth, ref _c{index})";
 
     /// <summary>The types ShareableWire reads and writes with a dedicated method (the runtime's ScalarCodec writes them the same way).</summary>
     private static string? ScalarName(ITypeSymbol type) => type.SpecialType switch

@@ -203,16 +203,17 @@ public static class ShareableWire
     /// <param name="writer">The writer.</param>
     /// <param name="value">The member's value.</param>
     /// <param name="depth">The nesting depth the generated codec was given.</param>
-    public static void WriteValue<TMember>(ref MessagePackWriter writer, TMember value, int depth)
+    /// <param name="codec">A field of the generated codec, null at first, where the member's codec is kept after the first use.</param>
+    public static void WriteValue<TMember>(ref MessagePackWriter writer, TMember value, int depth, ref object? codec)
     {
-        Codec codec = CodecFactory.Get(typeof(TMember));
-        if (codec is GeneratedCodec<TMember> generated)
+        Codec resolved = Resolve<TMember>(ref codec);
+        if (resolved is GeneratedCodec<TMember> generated)
         {
             generated.WriteTyped(ref writer, value, depth);
         }
         else
         {
-            codec.Write(ref writer, value, depth);
+            resolved.Write(ref writer, value, depth);
         }
     }
 
@@ -220,10 +221,24 @@ public static class ShareableWire
     /// <typeparam name="TMember">The member's declared type.</typeparam>
     /// <param name="reader">The reader.</param>
     /// <param name="depth">The nesting depth the generated codec was given.</param>
+    /// <param name="codec">A field of the generated codec, null at first, where the member's codec is kept after the first use.</param>
     /// <returns>The member's value.</returns>
-    public static TMember ReadValue<TMember>(ref MessagePackReader reader, int depth)
+    public static TMember ReadValue<TMember>(ref MessagePackReader reader, int depth, ref object? codec)
     {
-        Codec codec = CodecFactory.Get(typeof(TMember));
-        return codec is GeneratedCodec<TMember> generated ? generated.ReadTyped(ref reader, depth) : (TMember)codec.Read(ref reader, depth)!;
+        Codec resolved = Resolve<TMember>(ref codec);
+        return resolved is GeneratedCodec<TMember> generated ? generated.ReadTyped(ref reader, depth) : (TMember)resolved.Read(ref reader, depth)!;
+    }
+
+    // Looked up once per generated codec instance (which lives in its context's cache), not once per value.
+    private static Codec Resolve<TMember>(ref object? codec)
+    {
+        if (codec is Codec cached && cached.Type == typeof(TMember))
+        {
+            return cached;
+        }
+
+        Codec resolved = CodecFactory.Get(typeof(TMember));
+        codec = resolved; // racing threads store the same codec
+        return resolved;
     }
 }
