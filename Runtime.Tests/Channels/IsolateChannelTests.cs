@@ -80,6 +80,42 @@ public class IsolateChannelTests
     }
 
     [Test]
+    public async Task EncodedItems_InlineAndLargePayloads_ArriveExactlyAndPeekDoesNotConsume()
+    {
+        Channel<ParcelItem> channel = IsolateChannel.CreateBounded<ParcelItem>(capacity: 8);
+        var small = new ParcelItem("a", 1.5m, 2);
+        var large = new ParcelItem(new string('x', 500), 79228162514264337593543950335m, int.MinValue); // well past the inline size
+
+        Assert.That(channel.Writer.TryWrite(small), Is.True);
+        Assert.That(channel.Writer.TryWrite(large), Is.True);
+
+        Assert.That(channel.Reader.TryPeek(out ParcelItem? peeked), Is.True);
+        Assert.That(peeked, Is.EqualTo(small).And.Not.SameAs(small));
+        Assert.That(await channel.Reader.ReadAsync(), Is.EqualTo(small));
+        Assert.That(await channel.Reader.ReadAsync(), Is.EqualTo(large));
+        Assert.That(channel.Reader.TryRead(out _), Is.False);
+    }
+
+    [Test]
+    public async Task ReadAllAsync_Cancelled_StopsWithOperationCanceledAfterDeliveredItems()
+    {
+        Channel<ParcelItem> channel = IsolateChannel.CreateBounded<ParcelItem>(capacity: 4);
+        await channel.Writer.WriteAsync(new ParcelItem("a", 1m, 1));
+        using var cancel = new CancellationTokenSource();
+        var seen = new List<string>();
+
+        Assert.That(async () =>
+        {
+            await foreach (ParcelItem item in channel.Reader.ReadAllAsync(cancel.Token))
+            {
+                seen.Add(item.Sku);
+                await cancel.CancelAsync();
+            }
+        }, Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(seen, Is.EqualTo(new[] { "a" }));
+    }
+
+    [Test]
     public async Task CreateBounded_DropOldest_CountsAndReportsEveryDroppedItem()
     {
         var dropped = new System.Collections.Concurrent.ConcurrentQueue<Purchase>();

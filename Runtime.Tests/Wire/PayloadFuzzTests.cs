@@ -7,7 +7,8 @@ namespace Isolates.Tests.Wire;
 [CancelAfter(60_000)]
 public class PayloadFuzzTests
 {
-    private static readonly Type[] Targets = [typeof(int), typeof(string), typeof(Invoice), typeof(Node), typeof(List<Line>), typeof(Dictionary<string, int>), typeof(Settings), typeof(Guid), typeof(decimal), typeof(DateTimeOffset)];
+    private static readonly Type[] Targets = [typeof(int), typeof(string), typeof(Invoice), typeof(Node), typeof(List<Line>), typeof(Dictionary<string, int>), typeof(Settings), typeof(Guid), typeof(decimal), typeof(DateTimeOffset),
+        typeof(Parcel), typeof(Profile), typeof(Pair), typeof(Outer.Inner)]; // the last four through generated codecs
 
     [Test]
     public void Decode_RandomBytes_FailsOnlyWithSerializationException()

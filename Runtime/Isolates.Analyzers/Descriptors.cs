@@ -45,4 +45,16 @@ internal static class Descriptors
         description: "The receiver rebuilds a [Shareable] value as its own copy of the declared type, so the type must "
             + "be concrete and derive only from object, ValueType or another [Shareable] type.",
         helpLinkUri: HelpLink);
+
+    /// <summary>ISO004 (info): no codec is generated for a [Shareable] type; the runtime's reflection codec encodes it.</summary>
+    public static readonly DiagnosticDescriptor NoGeneratedCodec = new(
+        id: "ISO004",
+        title: "No wire codec is generated for this [Shareable] type",
+        messageFormat: "{0}: no wire codec is generated ({1}); the runtime encodes it with its reflection codec, which is slower and compiles accessors at run time",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Info,
+        isEnabledByDefault: true,
+        description: "The source generator writes a codec for each [Shareable] type it can reach from generated code. "
+            + "For the shapes it does not cover the value still crosses, in the same bytes, through the runtime's reflection codec.",
+        helpLinkUri: HelpLink);
 }

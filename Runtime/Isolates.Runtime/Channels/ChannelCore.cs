@@ -100,6 +100,8 @@ internal abstract class ChannelCore
 
             public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) => inner.WaitToReadAsync(NeverCancelled.Or(cancellationToken));
 
+            public override IAsyncEnumerable<TElement> ReadAllAsync(CancellationToken cancellationToken = default) => ReadAll.Of(this, cancellationToken);
+
             public override ValueTask<TElement> ReadAsync(CancellationToken cancellationToken = default) => ChannelTelemetry.Received(core, inner.ReadAsync(NeverCancelled.Or(cancellationToken)));
         }
 

@@ -7,6 +7,8 @@ namespace Isolates.Channels;
 /// <summary>The reading end of an encoded channel in one context: items are decoded as this context's own <typeparamref name="T"/>.</summary>
 internal sealed class EncodedReader<T>(ChannelCore core, ChannelReader<Message> inner, Codec codec) : ChannelReader<T>, IChannelEnd
 {
+    private readonly GeneratedCodec<T>? _typed = codec as GeneratedCodec<T>; // resolved once, not per item
+
     public ChannelCore Core => core;
 
     public bool IsWriter => false;
@@ -45,6 +47,8 @@ internal sealed class EncodedReader<T>(ChannelCore core, ChannelReader<Message> 
 
     public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) => inner.WaitToReadAsync(NeverCancelled.Or(cancellationToken));
 
+    public override IAsyncEnumerable<T> ReadAllAsync(CancellationToken cancellationToken = default) => ReadAll.Of(this, cancellationToken);
+
     public override ValueTask<T> ReadAsync(CancellationToken cancellationToken = default)
     {
         ValueTask<Message> read = inner.ReadAsync(NeverCancelled.Or(cancellationToken));
@@ -59,5 +63,5 @@ internal sealed class EncodedReader<T>(ChannelCore core, ChannelReader<Message> 
         return Decode(message);
     }
 
-    private T Decode(Message message) => (T)Payload.Decode(message.Bytes, codec, message.Attachments)!;
+    private T Decode(Message message) => message.Decode(codec, _typed);
 }

@@ -10,6 +10,8 @@ namespace Isolates.Channels;
 /// </summary>
 internal sealed class EncodedWriter<T>(ChannelCore core, ChannelWriter<Message> inner, Codec codec) : ChannelWriter<T>, IChannelEnd
 {
+    private readonly GeneratedCodec<T>? _typed = codec as GeneratedCodec<T>; // resolved once, not per item
+
     public ChannelCore Core => core;
 
     public bool IsWriter => true;
@@ -23,9 +25,5 @@ internal sealed class EncodedWriter<T>(ChannelCore core, ChannelWriter<Message> 
     public override ValueTask WriteAsync(T item, CancellationToken cancellationToken = default) =>
         cancellationToken.IsCancellationRequested ? ValueTask.FromCanceled(cancellationToken) : ChannelTelemetry.Sent(core, inner.WriteAsync(Encode(item), NeverCancelled.Or(cancellationToken)));
 
-    private Message Encode(T item)
-    {
-        byte[] bytes = Payload.Encode([codec], [item], out object[]? attachments);
-        return new Message(bytes, attachments) { Trace = Tracing.CaptureForSend(core.Id) };
-    }
+    private Message Encode(T item) => Message.Encode(codec, _typed, item, Tracing.CaptureForSend(core.Id));
 }

@@ -79,7 +79,7 @@ public static partial class IsolateChannel
         {
             Action<Message>? dropped = itemDropped is null
                 ? null
-                : message => itemDropped((T)Payload.Decode(message.Bytes, codec, message.Attachments)!);
+                : message => itemDropped(message.Decode(codec, codec as GeneratedCodec<T>));
             core = new ChannelCore.Encoded(typeof(T).FullName!, bounded, dropped);
         }
 

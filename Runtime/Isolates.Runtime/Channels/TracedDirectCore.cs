@@ -70,6 +70,8 @@ internal sealed class TracedDirectCore<TElement> : ChannelCore
 
         public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) => inner.WaitToReadAsync(NeverCancelled.Or(cancellationToken));
 
+        public override IAsyncEnumerable<TElement> ReadAllAsync(CancellationToken cancellationToken = default) => ReadAll.Of(this, cancellationToken);
+
         public override ValueTask<TElement> ReadAsync(CancellationToken cancellationToken = default)
         {
             ValueTask<Traced> read = inner.ReadAsync(NeverCancelled.Or(cancellationToken));

@@ -70,6 +70,13 @@ internal static class CodecFactory
             ?? (Codec?)BytesCodec.TryCreate(type) ?? (type == typeof(SharedBuffer) ? new SharedBufferCodec() : null);
         MessagePackObjectAttribute? attribute = codec is null ? type.GetCustomAttribute<MessagePackObjectAttribute>(inherit: false) : null;
         bool shareable = codec is null && attribute is null && type.IsDefined(typeof(ShareableAttribute), inherit: false);
+        if (shareable && GeneratedCodecs.TryCreate(type) is { } generated)
+        {
+            // The analyzer that runs with the generator has checked the type and its members at build time.
+            building[type] = generated;
+            return generated;
+        }
+
         if (attribute is not null || shareable)
         {
             var objectCodec = new ObjectCodec(type);

@@ -10,17 +10,11 @@ namespace Isolates.Wire;
 /// </summary>
 internal static class Payload
 {
+    // All per-thread state in one object: one thread-local lookup per encode or decode instead of one per field.
     [ThreadStatic]
-    private static ArrayBufferWriter<byte>? t_buffer;
+    private static ThreadState? t_state;
 
-    [ThreadStatic]
-    private static List<object>? t_attaching;
-
-    [ThreadStatic]
-    private static object[]? t_attached;
-
-    [ThreadStatic]
-    private static bool t_encoding;
+    private static ThreadState State => t_state ??= new ThreadState();
 
     /// <summary>
     /// Called by a codec while encoding: adds a runtime-owned shared object (a channel's core) that travels beside
@@ -28,12 +22,13 @@ internal static class Payload
     /// </summary>
     public static int Attach(object shared)
     {
-        if (!t_encoding)
+        ThreadState state = State;
+        if (!state.Encoding)
         {
             throw new InvalidOperationException("Attach is only valid while encoding.");
         }
 
-        List<object> attaching = t_attaching ??= []; // created only for the rare payload that has attachments
+        List<object> attaching = state.Attaching ??= []; // created only for the rare payload that has attachments
         attaching.Add(shared);
         return attaching.Count - 1;
     }
@@ -41,7 +36,7 @@ internal static class Payload
     /// <summary>Called by a codec while decoding: the attachment the bytes refer to by index.</summary>
     public static object Attached(int index)
     {
-        object[]? attached = t_attached;
+        object[]? attached = State.Attached;
         return attached is not null && (uint)index < (uint)attached.Length
             ? attached[index]
             : throw new IsolateSerializationException($"The payload refers to attachment {index}, which was not sent with it.");
@@ -59,46 +54,109 @@ internal static class Payload
     /// <summary>Encodes the values; <paramref name="attachments"/> receives the shared objects that travel by reference.</summary>
     public static byte[] Encode(ReadOnlySpan<Codec> codecs, ReadOnlySpan<object?> values, out object[]? attachments)
     {
-        // Taken, not borrowed: a getter that itself encodes (re-entrancy) gets a buffer of its own.
-        ArrayBufferWriter<byte> buffer = t_buffer ?? new ArrayBufferWriter<byte>(256);
-        t_buffer = null;
-        buffer.ResetWrittenCount();
-        List<object>? outerAttaching = t_attaching;
-        bool outerEncoding = t_encoding;
-        t_attaching = null;
-        t_encoding = true;
-        attachments = null;
+        EncodeScope scope = EncodeScope.Begin();
         try
         {
-            var writer = new MessagePackWriter(buffer);
+            var writer = new MessagePackWriter(scope.Buffer);
             for (int i = 0; i < codecs.Length; i++)
             {
                 codecs[i].Write(ref writer, values[i], depth: 0);
             }
 
             writer.Flush();
-            attachments = t_attaching is { Count: > 0 } attached ? [.. attached] : null;
-            return buffer.WrittenSpan.ToArray();
+            attachments = scope.Attachments();
+            return scope.Buffer.WrittenSpan.ToArray();
         }
         finally
         {
-            t_attaching = outerAttaching;
-            t_encoding = outerEncoding;
-            if (buffer.Capacity <= 64 * 1024)
-            {
-                t_buffer = buffer; // keep small buffers for the next message; let large ones go
-            }
+            scope.End();
         }
     }
 
     /// <summary>Encodes one value.</summary>
     public static byte[] Encode(Codec codec, object? value) => Encode([codec], [value]);
 
+    /// <summary>
+    /// Encodes one value of <typeparamref name="T"/> (without boxing when <paramref name="typed"/>, the generated codec, is given) into this
+    /// thread's buffer and returns the written bytes, valid only until the next encode on this thread: the caller
+    /// copies them at once (a channel stores small messages inline, without allocating).
+    /// </summary>
+    public static ReadOnlySpan<byte> EncodeOne<T>(Codec codec, GeneratedCodec<T>? typed, T value, out object[]? attachments)
+    {
+        EncodeScope scope = EncodeScope.Begin();
+        try
+        {
+            var writer = new MessagePackWriter(scope.Buffer);
+            if (typed is not null)
+            {
+                typed.WriteTyped(ref writer, value, depth: 0);
+            }
+            else
+            {
+                codec.Write(ref writer, value, depth: 0);
+            }
+
+            writer.Flush();
+            attachments = scope.Attachments();
+            return scope.Buffer.WrittenSpan; // stays valid until the next encode on this thread
+        }
+        finally
+        {
+            scope.End();
+        }
+    }
+
+    /// <summary>Decodes one value of <typeparamref name="T"/> from bytes held outside an array (copied to this thread's scratch array first).</summary>
+    public static T DecodeOne<T>(ReadOnlySpan<byte> payload, Codec codec, GeneratedCodec<T>? typed, object[]? attachments)
+    {
+        // Taken, not borrowed, like the encode buffer: a constructor that itself decodes gets an array of its own.
+        ThreadState state = State;
+        byte[] scratch = state.DecodeBuffer is { } cached && cached.Length >= payload.Length ? cached : new byte[Math.Max(64, payload.Length)];
+        state.DecodeBuffer = null;
+        try
+        {
+            payload.CopyTo(scratch);
+            return DecodeOne(scratch.AsMemory(0, payload.Length), codec, typed, attachments);
+        }
+        finally
+        {
+            state.DecodeBuffer = scratch;
+        }
+    }
+
+    /// <summary>Decodes one value of <typeparamref name="T"/> (without boxing when <paramref name="typed"/>, the generated codec, is given); the payload must hold exactly it.</summary>
+    public static T DecodeOne<T>(ReadOnlyMemory<byte> payload, Codec codec, GeneratedCodec<T>? typed, object[]? attachments)
+    {
+        ThreadState state = State;
+        object[]? outerAttached = state.Attached;
+        state.Attached = attachments;
+        try
+        {
+            var reader = new MessagePackReader(payload);
+            T value = typed is not null ? typed.ReadTyped(ref reader, depth: 0) : (T)codec.Read(ref reader, depth: 0)!;
+            if (!reader.End)
+            {
+                throw new IsolateSerializationException($"The payload has {payload.Length - reader.Consumed} bytes left over after its last value; it is corrupted.");
+            }
+
+            return value;
+        }
+        catch (Exception ex) when (IsDecoderFailure(ex))
+        {
+            throw new IsolateSerializationException($"The payload could not be decoded: {ex.Message}", ex);
+        }
+        finally
+        {
+            state.Attached = outerAttached;
+        }
+    }
+
     /// <summary>Decodes values with the receiver's codecs into <paramref name="destination"/>; the payload must hold exactly that many.</summary>
     public static void Decode(ReadOnlyMemory<byte> payload, ReadOnlySpan<Codec> codecs, Span<object?> destination, object[]? attachments = null)
     {
-        object[]? outerAttached = t_attached;
-        t_attached = attachments;
+        ThreadState state = State;
+        object[]? outerAttached = state.Attached;
+        state.Attached = attachments;
         try
         {
             var reader = new MessagePackReader(payload);
@@ -112,13 +170,13 @@ internal static class Payload
                 throw new IsolateSerializationException($"The payload has {payload.Length - reader.Consumed} bytes left over after its last value; it is corrupted.");
             }
         }
-        catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException or OverflowException or InvalidCastException or ArgumentException or FormatException or InvalidOperationException)
+        catch (Exception ex) when (IsDecoderFailure(ex))
         {
             throw new IsolateSerializationException($"The payload could not be decoded: {ex.Message}", ex);
         }
         finally
         {
-            t_attached = outerAttached;
+            state.Attached = outerAttached;
         }
     }
 
@@ -128,5 +186,72 @@ internal static class Payload
         object? result = null;
         Decode(payload, new ReadOnlySpan<Codec>(ref codec), new Span<object?>(ref result), attachments);
         return result;
+    }
+
+    /// <summary>The exceptions MessagePack's reader and the codecs throw for bytes that are not a valid payload.</summary>
+    private static bool IsDecoderFailure(Exception ex) =>
+        ex is MessagePackSerializationException or EndOfStreamException or OverflowException or InvalidCastException or ArgumentException or FormatException or InvalidOperationException;
+
+    /// <summary>
+    /// One encode on this thread: takes the thread's buffer (taken, not borrowed: a getter that itself encodes gets a
+    /// buffer of its own) and collects attachments, restoring the outer encode's state at the end.
+    /// </summary>
+    private readonly ref struct EncodeScope
+    {
+        private readonly ThreadState _state;
+        private readonly List<object>? _outerAttaching;
+        private readonly bool _outerEncoding;
+
+        private EncodeScope(ThreadState state, ArrayBufferWriter<byte> buffer)
+        {
+            _state = state;
+            Buffer = buffer;
+            _outerAttaching = state.Attaching;
+            _outerEncoding = state.Encoding;
+        }
+
+        public ArrayBufferWriter<byte> Buffer { get; }
+
+        public static EncodeScope Begin()
+        {
+            ThreadState state = State;
+            ArrayBufferWriter<byte> buffer = state.Buffer ?? new ArrayBufferWriter<byte>(256);
+            state.Buffer = null;
+            buffer.ResetWrittenCount();
+            var scope = new EncodeScope(state, buffer);
+            state.Attaching = null;
+            state.Encoding = true;
+            return scope;
+        }
+
+        public object[]? Attachments() => _state.Attaching is { Count: > 0 } attached ? [.. attached] : null;
+
+        public void End()
+        {
+            _state.Attaching = _outerAttaching;
+            _state.Encoding = _outerEncoding;
+            if (Buffer.Capacity <= 64 * 1024)
+            {
+                _state.Buffer = Buffer; // keep small buffers for the next message; let large ones go
+            }
+        }
+    }
+
+    /// <summary>What one thread's encodes and decodes keep between calls and hand to nested codecs.</summary>
+    private sealed class ThreadState
+    {
+        /// <summary>The encode buffer, taken (set to null) while in use, so a re-entrant encode gets its own.</summary>
+        public ArrayBufferWriter<byte>? Buffer { get; set; }
+
+        /// <summary>Attachments of the encode in progress; created only for the rare payload that has some.</summary>
+        public List<object>? Attaching { get; set; }
+
+        public bool Encoding { get; set; }
+
+        /// <summary>Attachments of the decode in progress.</summary>
+        public object[]? Attached { get; set; }
+
+        /// <summary>Scratch array inline payloads are decoded from, taken while in use like <see cref="Buffer"/>.</summary>
+        public byte[]? DecodeBuffer { get; set; }
     }
 }

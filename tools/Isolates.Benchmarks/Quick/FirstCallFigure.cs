@@ -16,6 +16,8 @@ internal static class FirstCallFigure
         int leaked = 0, floorLeaked = 0;
         Samples record = Samples.Milliseconds(count), floorRecord = Samples.Milliseconds(count);
         Samples scalar = Samples.Milliseconds(count), floorScalar = Samples.Milliseconds(count);
+        Samples shareable = Samples.Milliseconds(count);
+        var tick = new Tick(1, 0.5, 2);
         int warmup = Math.Max(3, count / 10);
         var point = new Point(3, 4);
 
@@ -23,6 +25,7 @@ internal static class FirstCallFigure
         {
             Isolate forRecord = await Isolate.CreateAsync();
             Isolate forScalar = await Isolate.CreateAsync();
+            Isolate forShareable = await Isolate.CreateAsync();
             BareIsolate bareForRecord = await StartedBareAsync();
             BareIsolate bareForScalar = await StartedBareAsync();
 
@@ -35,21 +38,26 @@ internal static class FirstCallFigure
             long floorRecordDone = Stopwatch.GetTimestamp();
             int floorEchoed = await bareForScalar.RunAsync(assembly => Reflective.Identity(assembly, 7));
             long floorScalarDone = Stopwatch.GetTimestamp();
+            Tick next = await forShareable.CallAsync(Streaming.NextTick, tick); // a [Shareable] record: generated codec
+            long shareableDone = Stopwatch.GetTimestamp();
 
             Check.Equal(new Point(6, 8), scaled);
             Check.Equal(new Point(6, 8), floorScaled);
             Check.Equal(7, echoed);
             Check.Equal(7, floorEchoed);
+            Check.Equal(tick with { Id = 2 }, next);
             if (i >= 0)
             {
                 record.Add(start, recordDone);
                 scalar.Add(recordDone, scalarDone);
                 floorRecord.Add(scalarDone, floorRecordDone);
                 floorScalar.Add(floorRecordDone, floorScalarDone);
+                shareable.Add(floorScalarDone, shareableDone);
             }
 
-            await Task.WhenAll(forRecord.CloseAsync(), forScalar.CloseAsync());
-            leaked += (forRecord.UnloadStatus == UnloadStatus.Unloaded ? 0 : 1) + (forScalar.UnloadStatus == UnloadStatus.Unloaded ? 0 : 1);
+            await Task.WhenAll(forRecord.CloseAsync(), forScalar.CloseAsync(), forShareable.CloseAsync());
+            leaked += (forRecord.UnloadStatus == UnloadStatus.Unloaded ? 0 : 1) + (forScalar.UnloadStatus == UnloadStatus.Unloaded ? 0 : 1)
+                + (forShareable.UnloadStatus == UnloadStatus.Unloaded ? 0 : 1);
             floorLeaked += Collector.UntilCollected(bareForRecord.Stop(), TimeSpan.FromSeconds(5)) ? 0 : 1;
             floorLeaked += Collector.UntilCollected(bareForScalar.Stop(), TimeSpan.FromSeconds(5)) ? 0 : 1;
             Collector.Quiesce();
@@ -57,7 +65,7 @@ internal static class FirstCallFigure
 
         if (leaked + floorLeaked > 0)
         {
-            notes.Add($"first call: {leaked} isolates and {floorLeaked} bare contexts (of {2 * (count + warmup)} each) were not collected after closing.");
+            notes.Add($"first call: {leaked} of {3 * (count + warmup)} isolates and {floorLeaked} of {2 * (count + warmup)} bare contexts were not collected after closing.");
         }
 
         return
@@ -66,6 +74,8 @@ internal static class FirstCallFigure
                 "fresh bare context + thread: Point rebuilt by reflection, reflective call", floorRecord.Summarize()),
             new Row("first call, int: CallAsync(Identity, int) in a fresh isolate", "ms", scalar.Summarize(),
                 "fresh bare context + thread: reflective call", floorScalar.Summarize()),
+            new Row("first call, [Shareable] record (generated codec): CallAsync(NextTick, Tick) in a fresh isolate", "ms", shareable.Summarize(),
+                "fresh bare context + thread: Point rebuilt by reflection, reflective call", floorRecord.Summarize()),
         ];
     }
 

@@ -59,7 +59,9 @@ internal static class Report
             "bounded channel and one `ReadAsync` of its reply, per sample.");
         md.AppendLine("- **first call**: the isolate (or the bare context and its thread) is created untimed just before; only the first call is timed. " +
             "The floor makes the call by reflection on the bare context's thread; for the record it builds the context's own `Point` " +
-            "with its constructor by reflection and reads `X` and `Y` of the result back by reflection, the least a copying call must do.");
+            "with its constructor by reflection and reads `X` and `Y` of the result back by reflection, the least a copying call must do. " +
+            "`Point` is a `[MessagePackObject]` (reflection codec); the `[Shareable]` row passes a `Tick`, which crosses through the codec " +
+            "the source generator wrote into the benchmark assembly (compiled in each fresh isolate), beside the same `Point` floor.");
         md.AppendLine("- **round trip**: one awaited `CallAsync(Workload.Identity, i)` at a time on a running isolate. Floors: (a) two threads passing " +
             "a value through two `SemaphoreSlim` (synchronous on both sides, no task and no thread-pool hop); (b) a dedicated thread " +
             "draining an unbounded `Channel<(int, TaskCompletionSource<int>)>` (same short spin before blocking as the isolate's queue), " +

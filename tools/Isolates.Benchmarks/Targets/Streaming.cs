@@ -67,6 +67,9 @@ public static class Streaming
         return sum;
     }
 
+    /// <summary>The next tick: the first-call figure's [Shareable] record argument and result.</summary>
+    public static Tick NextTick(Tick tick) => tick with { Id = tick.Id + 1 };
+
     /// <summary>Answers every request with the same value until the requests end.</summary>
     public static async Task EchoAsync(ChannelReader<int> requests, ChannelWriter<int> replies)
     {

@@ -1,0 +1,169 @@
+using System.Collections.Immutable;
+using Isolates.Analyzers;
+using MessagePack;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+
+namespace Isolates.Tests.Analyzers;
+
+/// <summary>
+/// Runs the codec generator on C# snippets (against .NET 10 reference assemblies, Isolates.Runtime and MessagePack)
+/// and checks what it generates compiles without any diagnostic, or that what it skips is reported as ISO004.
+/// </summary>
+[TestFixture]
+public class ShareableCodecGeneratorTests
+{
+    private const string Usings = """
+        using System;
+        using System.Collections.Generic;
+        using System.Collections.Immutable;
+        using Isolates;
+        using MessagePack;
+
+        """;
+
+    private static readonly ImmutableArray<MetadataReference> s_references =
+    [
+        .. Basic.Reference.Assemblies.Net100.References.All,
+        MetadataReference.CreateFromFile(typeof(ShareableAttribute).Assembly.Location),
+        MetadataReference.CreateFromFile(typeof(MessagePackObjectAttribute).Assembly.Location),
+        MetadataReference.CreateFromFile(typeof(MessagePackWriter).Assembly.Location),
+    ];
+
+    private static (string[] Generated, string[] Diagnostics) Generate(string source)
+    {
+        var parseOptions = new CSharpParseOptions(LanguageVersion.Preview);
+        var compilation = CSharpCompilation.Create(
+            "Snippet",
+            [CSharpSyntaxTree.ParseText(Usings + source, parseOptions)],
+            s_references,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable)
+                .WithSpecificDiagnosticOptions([new("CS1701", ReportDiagnostic.Suppress), new("CS1702", ReportDiagnostic.Suppress)])); // as the SDK does
+        GeneratorDriver driver = CSharpGeneratorDriver.Create([new ShareableCodecGenerator().AsSourceGenerator()], parseOptions: parseOptions);
+        driver = driver.RunGeneratorsAndUpdateCompilation(compilation, out Compilation output, out ImmutableArray<Diagnostic> generatorDiagnostics);
+
+        // Everything the compiler reports on the output, warnings included (hidden ones are not shown to users).
+        string[] diagnostics = [.. generatorDiagnostics.Concat(output.GetDiagnostics())
+            .Where(d => d.Severity > DiagnosticSeverity.Hidden)
+            .Select(d => $"{d.Id}: {d.GetMessage(System.Globalization.CultureInfo.InvariantCulture)}")];
+        string[] generated = [.. driver.GetRunResult().GeneratedTrees.Select(t => t.ToString())];
+        return (generated, diagnostics);
+    }
+
+    [Test]
+    public void Generate_PositionalRecord_CompilesCleanAndRegistersTheCodec()
+    {
+        (string[] generated, string[] diagnostics) = Generate("""
+            namespace Shop;
+
+            [Shareable]
+            public sealed record Point(int X, double Y, string Label, decimal Price, DateTime At);
+            """);
+
+        Assert.That(diagnostics, Is.Empty);
+        Assert.That(generated, Has.Length.EqualTo(1));
+        Assert.That(generated[0], Does.Contain("ShareableCodecAttribute(typeof(global::Shop.Point)"));
+        Assert.That(generated[0], Does.Contain("new global::Shop.Point(m0, m1, m2, m3, m4)"));
+    }
+
+    [Test]
+    public void Generate_ClassWithPrivateStateRequiredAndInitMembers_CompilesClean()
+    {
+        (string[] generated, string[] diagnostics) = Generate("""
+            [Shareable]
+            public sealed class Settings
+            {
+                private readonly long _secret;
+                public Settings(long secret) => _secret = secret;
+                public long Secret => _secret;
+                public required string Name { get; init; }
+                public int Size { get; init; }
+                public int Twice => Size * 2;
+                public static int Created { get; set; }
+                public IReadOnlyList<int> Values { get; init; } = [];
+            }
+            """);
+
+        Assert.That(diagnostics, Is.Empty);
+        Assert.That(generated, Has.Length.EqualTo(1));
+        Assert.That(generated[0], Does.Contain("UnsafeAccessorKind.Field, Name = \"_secret\""), "private state is reached without reflection");
+        Assert.That(generated[0], Does.Contain("UnsafeAccessorKind.Constructor"), "required members are set through their fields");
+    }
+
+    [Test]
+    public void Generate_StructsAndNestedTypes_CompileClean()
+    {
+        (string[] generated, string[] diagnostics) = Generate("""
+            public enum Kind { A, B }
+
+            [Shareable]
+            public readonly record struct Money(decimal Amount, string Currency);
+
+            [Shareable]
+            public readonly struct Pair
+            {
+                public readonly int A;
+                public readonly string B;
+                public Pair(int a) { A = a; B = ""; }
+            }
+
+            public static class Outer
+            {
+                [Shareable]
+                public sealed record Inner(Money Total, Pair? Pair, Kind Kind, List<Inner> Children, Dictionary<string, Money> ByName);
+
+                [Shareable]
+                internal sealed record Hidden(int X);
+            }
+            """);
+
+        Assert.That(diagnostics, Is.Empty);
+        Assert.That(generated, Has.Length.EqualTo(4));
+    }
+
+    [Test]
+    public void Generate_DerivedRecord_CompilesClean()
+    {
+        (string[] generated, string[] diagnostics) = Generate("""
+            [Shareable]
+            public record Animal(string Name);
+
+            [Shareable]
+            public sealed record Dog(string Name, int Legs) : Animal(Name);
+            """);
+
+        Assert.That(diagnostics, Is.Empty);
+        Assert.That(generated, Has.Length.EqualTo(2));
+    }
+
+    [Test]
+    public void Generate_GenericType_ReportsIso004AndGeneratesNothing()
+    {
+        (string[] generated, string[] diagnostics) = Generate("""
+            [Shareable]
+            public sealed record Box<T>(T Value);
+            """);
+
+        Assert.That(generated, Is.Empty);
+        Assert.That(diagnostics, Is.EqualTo(new[]
+        {
+            "ISO004: Box<T>: no wire codec is generated (generic types are not supported by the generator); the runtime encodes it with its reflection codec, which is slower and compiles accessors at run time",
+        }));
+    }
+
+    [Test]
+    public void Generate_PrivateNestedType_ReportsIso004()
+    {
+        (string[] generated, string[] diagnostics) = Generate("""
+            public sealed class Host
+            {
+                [Shareable]
+                private sealed record Secret(int X);
+            }
+            """);
+
+        Assert.That(generated, Is.Empty);
+        Assert.That(diagnostics, Has.Length.EqualTo(1));
+        Assert.That(diagnostics[0], Does.StartWith("ISO004: Host.Secret: no wire codec is generated (Secret is private, protected or file-local"));
+    }
+}
