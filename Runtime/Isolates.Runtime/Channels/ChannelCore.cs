@@ -60,16 +60,7 @@ internal abstract class ChannelCore
         public Direct(BoundedChannelOptions? bounded, Action<TElement>? dropped)
             : base(typeof(TElement).FullName!)
         {
-            _channel = bounded is null
-                ? Channel.CreateUnbounded<TElement>(new UnboundedChannelOptions { AllowSynchronousContinuations = false })
-                : Channel.CreateBounded<TElement>(bounded, item =>
-                {
-                    CountDrop();
-                    if (dropped is not null)
-                    {
-                        ThreadPool.UnsafeQueueUserWorkItem(static s => ReportDrop(s.dropped, s.item), (dropped, item), preferLocal: false);
-                    }
-                });
+            _channel = CreateBuffer<TElement, TElement>(bounded, dropped, static item => item);
         }
 
         public override int BufferedCount => _channel.Reader.Count;
@@ -129,16 +120,7 @@ internal abstract class ChannelCore
         public Encoded(string elementTypeName, BoundedChannelOptions? bounded, Action<Message>? dropped)
             : base(elementTypeName)
         {
-            _channel = bounded is null
-                ? Channel.CreateUnbounded<Message>(new UnboundedChannelOptions { AllowSynchronousContinuations = false })
-                : Channel.CreateBounded<Message>(bounded, message =>
-                {
-                    CountDrop();
-                    if (dropped is not null)
-                    {
-                        ThreadPool.UnsafeQueueUserWorkItem(static s => ReportDrop(s.dropped, s.message), (dropped, message), preferLocal: false);
-                    }
-                });
+            _channel = CreateBuffer<Message, Message>(bounded, dropped, static message => message);
         }
 
         public override int BufferedCount => _channel.Reader.Count;
@@ -150,7 +132,23 @@ internal abstract class ChannelCore
         public override bool TryFail(Exception exception) => _channel.Writer.TryComplete(exception);
     }
 
-    protected static void ReportDrop<TItem>(Action<TItem> callback, TItem item)
+    /// <summary>
+    /// The buffer behind a core: unbounded, or bounded with its full mode, where every dropped item is counted and,
+    /// when the creator gave a callback, reported to it on the thread pool (never inline in the writer that caused it).
+    /// </summary>
+    protected Channel<TBuffered> CreateBuffer<TBuffered, TReported>(BoundedChannelOptions? bounded, Action<TReported>? dropped, Func<TBuffered, TReported> reported) =>
+        bounded is null
+            ? Channel.CreateUnbounded<TBuffered>(new UnboundedChannelOptions { AllowSynchronousContinuations = false })
+            : Channel.CreateBounded<TBuffered>(bounded, item =>
+            {
+                CountDrop();
+                if (dropped is not null)
+                {
+                    ThreadPool.UnsafeQueueUserWorkItem(static s => ReportDrop(s.dropped, s.item), (dropped, item: reported(item)), preferLocal: false);
+                }
+            });
+
+    private static void ReportDrop<TItem>(Action<TItem> callback, TItem item)
     {
         try
         {

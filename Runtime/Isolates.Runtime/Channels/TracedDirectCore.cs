@@ -17,16 +17,7 @@ internal sealed class TracedDirectCore<TElement> : ChannelCore
     public TracedDirectCore(BoundedChannelOptions? bounded, Action<TElement>? dropped)
         : base(typeof(TElement).FullName!)
     {
-        _channel = bounded is null
-            ? Channel.CreateUnbounded<Traced>(new UnboundedChannelOptions { AllowSynchronousContinuations = false })
-            : Channel.CreateBounded<Traced>(bounded, traced =>
-            {
-                CountDrop();
-                if (dropped is not null)
-                {
-                    ThreadPool.UnsafeQueueUserWorkItem(static s => ReportDrop(s.dropped, s.Item), (dropped, traced.Item), preferLocal: false);
-                }
-            });
+        _channel = CreateBuffer<Traced, TElement>(bounded, dropped, static traced => traced.Item);
     }
 
     public override int BufferedCount => _channel.Reader.Count;
