@@ -91,6 +91,39 @@ public class CliTests
     }
 
     [Test]
+    public async Task Run_IsolatesEightAllThrow_EachCopysErrorBlockStaysTogether()
+    {
+        string path = _temp.Write("many.csx", """
+            Fail(ScriptEnvironment.Index);
+
+            [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+            static void Fail(int index) => throw new InvalidOperationException($"copy {index} failed", new FormatException($"cause {index}"));
+            """);
+
+        CliResult result = await Cli("run", "--isolates", "8", path);
+
+        Assert.That(result.ExitCode, Is.EqualTo(1));
+        string[] lines = result.Error.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+        string[] prefixes = [.. lines.Select(line => line[..line.IndexOf(']', StringComparison.Ordinal)])];
+        Assert.That(prefixes.Distinct().Count(), Is.EqualTo(8), result.Error);
+        for (int i = 1; i < prefixes.Length; i++)
+        {
+            // Once a copy's block has ended, none of its lines may appear again.
+            Assert.That(prefixes[i] == prefixes[i - 1] || !prefixes[..(i - 1)].Contains(prefixes[i]), $"copy {prefixes[i]}] interleaved:{Environment.NewLine}{result.Error}");
+        }
+    }
+
+    [Test]
+    public async Task Run_ScriptReturns256_ExitCodeStaysAFailureOnEveryOs()
+    {
+        string path = _temp.Write("big.csx", "return 256;\n");
+
+        CliResult result = await Cli("run", path);
+
+        Assert.That(result.ExitCode & 0xFF, Is.Not.EqualTo(0), "Unix keeps only the low 8 bits of an exit code: 256 would read as success");
+    }
+
+    [Test]
     public async Task Run_CompileError_ExitsOneWithDiagnosticsAndNoIsolate()
     {
         string path = _temp.Write("bad.csx", "int x = \"text\";\nmissing();\n");
