@@ -89,6 +89,27 @@ public sealed class ShutdownTests
     }
 
     [Test]
+    public async Task DisposeAsync_WhileAStopIsInProgress_WaitsForThatStop()
+    {
+        var logs = new ListLoggerProvider();
+        (IHost host, IIsolateHost isolates) = await TestHost.StartAsync(logs, o => o.AddIsolate<IdleWorker>("idle-dispose", TestHost.Fast()));
+        using IHost owned = host;
+        Isolate worker = isolates.GetStatus("idle-dispose").Isolate!;
+
+        Task first = ((IHostedService)isolates).StopAsync(CancellationToken.None);
+        Task second = ((IHostedService)isolates).StopAsync(CancellationToken.None);
+        await Wait.Bounded(((IAsyncDisposable)isolates).DisposeAsync().AsTask());
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(second, Is.SameAs(first), "a second stop gets the stop in progress");
+            Assert.That(first.IsCompleted, "dispose returned only after the stop finished");
+            Assert.That(worker.State, Is.EqualTo(IsolateState.Closed));
+            Assert.That(Isolate.All, Has.No.Member(worker));
+        });
+    }
+
+    [Test]
     public async Task StartAsync_WorkerConstructorThrows_FailsNamingTheIsolateAndLeavesNothingRunning()
     {
         var logs = new ListLoggerProvider();

@@ -14,15 +14,23 @@ internal sealed partial class IsolateHost
 {
     public Task StopAsync(CancellationToken cancellationToken)
     {
-        int previous = Interlocked.CompareExchange(ref _phase, Stopping, Started);
-        if (previous != Started)
+        // The phase change and the stop task are published together, so a second caller (a second StopAsync, or
+        // DisposeAsync racing a stop) always gets the stop in progress to wait for, never a completed task too early.
+        Task<Task> stopping;
+        lock (_retiring)
         {
-            return Volatile.Read(ref _stopTask) ?? Task.CompletedTask; // never started, failed to start, or already stopping
+            if (_phase != Started)
+            {
+                return _stopTask ?? Task.CompletedTask; // never started, failed to start, or already stopping
+            }
+
+            stopping = new Task<Task>(() => StopCoreAsync(cancellationToken));
+            _stopTask = stopping.Unwrap();
+            Volatile.Write(ref _phase, Stopping);
         }
 
-        var stopping = StopCoreAsync(cancellationToken);
-        Volatile.Write(ref _stopTask, stopping);
-        return stopping;
+        stopping.Start(TaskScheduler.Default);
+        return _stopTask;
     }
 
     /// <summary>Asks the run to stop (its token is cancelled in the isolate) and waits for it, up to the isolate's CloseTimeout.</summary>
