@@ -124,6 +124,29 @@ public class CliTests
     }
 
     [Test]
+    public async Task Run_Cancelled_ClosesTheScriptsIsolateAndExits130()
+    {
+        string started = Path.Combine(_temp.Directory, "started.txt");
+        string path = _temp.Write("waits.csx", $$"""
+            File.WriteAllText(@"{{started}}", "yes");
+            await Task.Delay(Timeout.Infinite, Isolate.Current!.ClosingToken);
+            """);
+        var before = Isolate.All.Select(i => i.Id).ToHashSet();
+        using var cts = new CancellationTokenSource();
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        Task<int> run = CliApp.RunAsync(["run", path], output, error, cts.Token);
+        await TestWait.UntilAsync(() => File.Exists(started) || run.IsCompleted, TimeSpan.FromSeconds(90));
+        await cts.CancelAsync();
+        int code = await run.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.That(code, Is.EqualTo(130), error.ToString());
+        Assert.That(error.ToString(), Does.Not.Contain("Unhandled exception"));
+        Assert.That(Isolate.All.Where(i => !before.Contains(i.Id)), Is.Empty, "the script's isolate was closed");
+    }
+
+    [Test]
     public async Task Run_CompileError_ExitsOneWithDiagnosticsAndNoIsolate()
     {
         string path = _temp.Write("bad.csx", "int x = \"text\";\nmissing();\n");
@@ -221,4 +244,16 @@ public class CliTests
     }
 
     internal sealed record CliResult(int ExitCode, string Output, string Error);
+
+    private static class TestWait
+    {
+        public static async Task UntilAsync(Func<bool> condition, TimeSpan timeout)
+        {
+            using var bound = new CancellationTokenSource(timeout);
+            while (!condition())
+            {
+                await Task.Delay(20, bound.Token);
+            }
+        }
+    }
 }
