@@ -137,7 +137,7 @@ public class CliTests
         using var error = new StringWriter();
 
         Task<int> run = CliApp.RunAsync(["run", path], output, error, cts.Token);
-        await TestWait.UntilAsync(() => File.Exists(started) || run.IsCompleted, TimeSpan.FromSeconds(90));
+        await Isolates.Tests.Diagnostics.Poll.Until(() => File.Exists(started) || run.IsCompleted, "the script to start", TimeSpan.FromSeconds(90));
         await cts.CancelAsync();
         int code = await run.WaitAsync(TimeSpan.FromSeconds(60));
 
@@ -244,16 +244,4 @@ public class CliTests
     }
 
     internal sealed record CliResult(int ExitCode, string Output, string Error);
-
-    private static class TestWait
-    {
-        public static async Task UntilAsync(Func<bool> condition, TimeSpan timeout)
-        {
-            using var bound = new CancellationTokenSource(timeout);
-            while (!condition())
-            {
-                await Task.Delay(20, bound.Token);
-            }
-        }
-    }
 }
