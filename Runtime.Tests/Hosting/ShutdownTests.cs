@@ -55,6 +55,24 @@ public sealed class ShutdownTests
     }
 
     [Test]
+    public async Task StopAsync_FakeClockAndChannelNobodyReads_DrainStillEndsAfterShutdownTimeout()
+    {
+        var logs = new ListLoggerProvider();
+        (IHost started, IIsolateHost isolates) = await TestHost.StartAsync(
+            logs,
+            o => o.AddChannel<string>("orphan-fake-clock", capacity: 10).AddIsolate<IdleWorker>("idle-fake-clock", TestHost.Fast()),
+            time: new Microsoft.Extensions.Time.Testing.FakeTimeProvider(),
+            shutdownTimeout: TimeSpan.FromMilliseconds(300));
+        using IHost host = started;
+        await isolates.GetChannel<string>("orphan-fake-clock").Writer.WriteAsync("never read");
+
+        // No stop token: the way DisposeAsync stops a host that was never stopped.
+        await Wait.Bounded(((IHostedService)isolates).StopAsync(CancellationToken.None));
+
+        Assert.That(logs.Messages, Has.Some.Contains("orphan-fake-clock was closed with 1 undelivered items"));
+    }
+
+    [Test]
     public async Task StopAsync_WorkerIgnoresCancellation_IsClosedAfterItsCloseTimeoutAndLogged()
     {
         var logs = new ListLoggerProvider();

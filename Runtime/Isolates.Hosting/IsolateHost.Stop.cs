@@ -110,7 +110,9 @@ internal sealed partial class IsolateHost
         {
             try
             {
-                await Task.WhenAll(_channels.Values.Select(c => c.Completion)).WaitAsync(_shutdownTimeout, Time, cancellationToken).ConfigureAwait(false);
+                // Wall-clock time, as the generic host measures its ShutdownTimeout: a fake supervision clock in the
+                // services must not turn the drain into a wait without end (DisposeAsync stops with no token).
+                await Task.WhenAll(_channels.Values.Select(c => c.Completion)).WaitAsync(_shutdownTimeout, TimeProvider.System, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception)
             {
