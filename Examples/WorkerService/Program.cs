@@ -84,37 +84,45 @@ internal sealed class Scorer(IIsolateHost isolates, MetricsSummary metrics, IHos
         Console.WriteLine($"ingest: {ingest.State}, restarted {ingest.Restarts} times, last fault: {ingest.LastFault?.Message}");
         Console.WriteLine($"scored: {scored} orders ({Producer.Lines - scored} malformed lines skipped)");
         Console.WriteLine("metrics heard on the 'Isolates' meter:");
-        foreach ((string name, long value) in metrics.Snapshot())
+        foreach ((string name, double value) in await metrics.SnapshotAsync())
         {
-            Console.WriteLine($"  {name} = {value}");
+            Console.WriteLine($"  {name} = {value:0.###}");
         }
 
         lifetime.StopApplication();
     }
 }
 
-/// <summary>Sums every counter published on the "Isolates" meter (the same data dotnet-counters or OpenTelemetry would see).</summary>
+/// <summary>
+/// Sums every counter published on the "Isolates" meter (the same data dotnet-counters or OpenTelemetry would see).
+/// Histograms (call durations) are left out: a sum of durations says little.
+/// </summary>
 internal sealed class MetricsSummary : IDisposable
 {
     private readonly MeterListener _listener = new();
-    private readonly Dictionary<string, long> _totals = [];
+    private readonly Dictionary<string, double> _totals = [];
 
     public MetricsSummary()
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == "Isolates")
+            if (instrument.Meter.Name == IsolateTelemetry.MeterName && instrument is not Histogram<double>)
             {
                 listener.EnableMeasurementEvents(instrument);
             }
         };
         _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => Add(instrument, tags, value));
         _listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) => Add(instrument, tags, value));
+        _listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) => Add(instrument, tags, value));
         _listener.Start();
     }
 
-    public IReadOnlyList<(string Name, long Value)> Snapshot()
+    public async Task<IReadOnlyList<(string Name, double Value)>> SnapshotAsync()
     {
+        // Per-isolate CPU time and allocations are read by each isolate's own thread: a collection asks for a fresh
+        // sample and reports the previous one, so collect once, give the threads a moment, then collect again.
+        _listener.RecordObservableInstruments();
+        await Task.Delay(TimeSpan.FromMilliseconds(200));
         _listener.RecordObservableInstruments();
         lock (_totals)
         {
@@ -124,7 +132,7 @@ internal sealed class MetricsSummary : IDisposable
 
     public void Dispose() => _listener.Dispose();
 
-    private void Add(Instrument instrument, ReadOnlySpan<KeyValuePair<string, object?>> tags, long value)
+    private void Add(Instrument instrument, ReadOnlySpan<KeyValuePair<string, object?>> tags, double value)
     {
         string key = instrument.Name;
         foreach (KeyValuePair<string, object?> tag in tags)

@@ -119,6 +119,17 @@ public sealed class ConfigurationTests
         });
     }
 
+    [TestCase(0)]
+    [TestCase(256)]
+    [TestCase(-256)]
+    public void FailureExitCode_ReadsAsSuccessOnUnix_IsRefused(int code)
+    {
+        var options = new IsolateHostOptions();
+
+        Assert.That(() => options.FailureExitCode = code, Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("must be non-zero"));
+        Assert.That(options.FailureExitCode, Is.EqualTo(1));
+    }
+
     [Test]
     public void AddIsolate_DuplicateNameOrMismatchedGroup_IsRefused()
     {

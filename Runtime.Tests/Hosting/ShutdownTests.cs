@@ -55,6 +55,24 @@ public sealed class ShutdownTests
     }
 
     [Test]
+    public async Task StopAsync_FakeClockAndChannelNobodyReads_DrainStillEndsAfterShutdownTimeout()
+    {
+        var logs = new ListLoggerProvider();
+        (IHost started, IIsolateHost isolates) = await TestHost.StartAsync(
+            logs,
+            o => o.AddChannel<string>("orphan-fake-clock", capacity: 10).AddIsolate<IdleWorker>("idle-fake-clock", TestHost.Fast()),
+            time: new Microsoft.Extensions.Time.Testing.FakeTimeProvider(),
+            shutdownTimeout: TimeSpan.FromMilliseconds(300));
+        using IHost host = started;
+        await isolates.GetChannel<string>("orphan-fake-clock").Writer.WriteAsync("never read");
+
+        // No stop token: the way DisposeAsync stops a host that was never stopped.
+        await Wait.Bounded(((IHostedService)isolates).StopAsync(CancellationToken.None));
+
+        Assert.That(logs.Messages, Has.Some.Contains("orphan-fake-clock was closed with 1 undelivered items"));
+    }
+
+    [Test]
     public async Task StopAsync_WorkerIgnoresCancellation_IsClosedAfterItsCloseTimeoutAndLogged()
     {
         var logs = new ListLoggerProvider();
@@ -86,6 +104,27 @@ public sealed class ShutdownTests
 
         Assert.That(worker.State, Is.EqualTo(IsolateState.Closed));
         Assert.That(Isolate.All, Has.No.Member(worker));
+    }
+
+    [Test]
+    public async Task DisposeAsync_WhileAStopIsInProgress_WaitsForThatStop()
+    {
+        var logs = new ListLoggerProvider();
+        (IHost host, IIsolateHost isolates) = await TestHost.StartAsync(logs, o => o.AddIsolate<IdleWorker>("idle-dispose", TestHost.Fast()));
+        using IHost owned = host;
+        Isolate worker = isolates.GetStatus("idle-dispose").Isolate!;
+
+        Task first = ((IHostedService)isolates).StopAsync(CancellationToken.None);
+        Task second = ((IHostedService)isolates).StopAsync(CancellationToken.None);
+        await Wait.Bounded(((IAsyncDisposable)isolates).DisposeAsync().AsTask());
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(second, Is.SameAs(first), "a second stop gets the stop in progress");
+            Assert.That(first.IsCompleted, "dispose returned only after the stop finished");
+            Assert.That(worker.State, Is.EqualTo(IsolateState.Closed));
+            Assert.That(Isolate.All, Has.No.Member(worker));
+        });
     }
 
     [Test]

@@ -177,6 +177,41 @@ public sealed class SupervisionTests
     }
 
     [Test]
+    public async Task StopAsync_DuringBackoff_EndsAtOnceWithoutRestarting()
+    {
+        var logs = new ListLoggerProvider();
+        var clock = new FakeTimeProvider();
+        RestartPolicy policy = RestartPolicy.OneForOne(5, TimeSpan.FromMinutes(10)).WithBackoff(TimeSpan.FromHours(1), TimeSpan.FromHours(1));
+        (IHost started, IIsolateHost isolates) = await TestHost.StartAsync(logs, o => o.AddIsolate<CrashingWorker>("crashing", policy), time: clock);
+        using IHost host = started;
+        await TestHost.WaitUntilAsync(() => isolates.GetStatus("crashing").State == SupervisedIsolateState.Restarting, "the backoff");
+
+        await Wait.Bounded(host.StopAsync());
+
+        Assert.That(isolates.GetStatus("crashing"), Has.Property(nameof(IsolateStatus.State)).EqualTo(SupervisedIsolateState.Stopped).And.Property(nameof(IsolateStatus.Restarts)).EqualTo(0));
+        Assert.That(Isolate.All.Where(i => i.Name == "crashing"), Is.Empty);
+    }
+
+    [Test]
+    public async Task StopAsync_TokenAlreadyCancelled_StillStopsAndClosesEveryIsolate()
+    {
+        var logs = new ListLoggerProvider();
+        (IHost started, IIsolateHost isolates) = await TestHost.StartAsync(logs, o => o.AddPool("cancelled-stop-pool", size: 1).AddIsolate<IdleWorker>("cancelled-stop", TestHost.Fast()));
+        using IHost host = started;
+        Isolate worker = isolates.GetStatus("cancelled-stop").Isolate!;
+
+        // The isolate host's own stop, as the generic host calls it when its shutdown budget is already spent.
+        await Wait.Bounded(((IHostedService)isolates).StopAsync(new CancellationToken(canceled: true)));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(isolates.GetStatus("cancelled-stop").State, Is.EqualTo(SupervisedIsolateState.Stopped));
+            Assert.That(worker.State, Is.EqualTo(IsolateState.Closed));
+            Assert.That(Isolate.All, Has.No.Member(worker));
+        });
+    }
+
+    [Test]
     public async Task AllForOne_MemberFaults_WholeGroupRestarts()
     {
         var logs = new ListLoggerProvider();

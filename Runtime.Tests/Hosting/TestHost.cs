@@ -56,17 +56,5 @@ internal static class TestHost
     public static System.Threading.Channels.ChannelReader<int> Commands(IServiceProvider services) =>
         services.GetRequiredService<IIsolateHost>().GetChannel<int>("commands").Reader;
 
-    public static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        using var timeout = new CancellationTokenSource(Wait.Timeout);
-        while (!condition())
-        {
-            if (timeout.IsCancellationRequested)
-            {
-                Assert.Fail($"timed out waiting until {what}");
-            }
-
-            await Task.Delay(10);
-        }
-    }
+    public static Task WaitUntilAsync(Func<bool> condition, string what) => Diagnostics.Poll.Until(condition, what);
 }

@@ -91,6 +91,62 @@ public class CliTests
     }
 
     [Test]
+    public async Task Run_IsolatesEightAllThrow_EachCopysErrorBlockStaysTogether()
+    {
+        string path = _temp.Write("many.csx", """
+            Fail(ScriptEnvironment.Index);
+
+            [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+            static void Fail(int index) => throw new InvalidOperationException($"copy {index} failed", new FormatException($"cause {index}"));
+            """);
+
+        CliResult result = await Cli("run", "--isolates", "8", path);
+
+        Assert.That(result.ExitCode, Is.EqualTo(1));
+        string[] lines = result.Error.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+        string[] prefixes = [.. lines.Select(line => line[..line.IndexOf(']', StringComparison.Ordinal)])];
+        Assert.That(prefixes.Distinct().Count(), Is.EqualTo(8), result.Error);
+        for (int i = 1; i < prefixes.Length; i++)
+        {
+            // Once a copy's block has ended, none of its lines may appear again.
+            Assert.That(prefixes[i] == prefixes[i - 1] || !prefixes[..(i - 1)].Contains(prefixes[i]), $"copy {prefixes[i]}] interleaved:{Environment.NewLine}{result.Error}");
+        }
+    }
+
+    [Test]
+    public async Task Run_ScriptReturns256_ExitCodeStaysAFailureOnEveryOs()
+    {
+        string path = _temp.Write("big.csx", "return 256;\n");
+
+        CliResult result = await Cli("run", path);
+
+        Assert.That(result.ExitCode & 0xFF, Is.Not.EqualTo(0), "Unix keeps only the low 8 bits of an exit code: 256 would read as success");
+    }
+
+    [Test]
+    public async Task Run_Cancelled_ClosesTheScriptsIsolateAndExits130()
+    {
+        string started = Path.Combine(_temp.Directory, "started.txt");
+        string path = _temp.Write("waits.csx", $$"""
+            File.WriteAllText(@"{{started}}", "yes");
+            await Task.Delay(Timeout.Infinite, Isolate.Current!.ClosingToken);
+            """);
+        var before = Isolate.All.Select(i => i.Id).ToHashSet();
+        using var cts = new CancellationTokenSource();
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        Task<int> run = CliApp.RunAsync(["run", path], output, error, cts.Token);
+        await Isolates.Tests.Diagnostics.Poll.Until(() => File.Exists(started) || run.IsCompleted, "the script to start", TimeSpan.FromSeconds(90));
+        await cts.CancelAsync();
+        int code = await run.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.That(code, Is.EqualTo(130), error.ToString());
+        Assert.That(error.ToString(), Does.Not.Contain("Unhandled exception"));
+        Assert.That(Isolate.All.Where(i => !before.Contains(i.Id)), Is.Empty, "the script's isolate was closed");
+    }
+
+    [Test]
     public async Task Run_CompileError_ExitsOneWithDiagnosticsAndNoIsolate()
     {
         string path = _temp.Write("bad.csx", "int x = \"text\";\nmissing();\n");

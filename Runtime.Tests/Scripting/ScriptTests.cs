@@ -113,6 +113,36 @@ public partial class ScriptTests
     }
 
     [Test]
+    public async Task ExecAsync_SameNewScriptInEightIsolatesAtOnce_CompilesOnce()
+    {
+        string source = $"var unique = \"{Guid.NewGuid()}\";\nreturn unique.Length == 36 ? 0 : 1;\n";
+        var isolates = new List<Isolate>();
+        try
+        {
+            for (int i = 0; i < 8; i++)
+            {
+                isolates.Add(await Wait.Bounded(Isolate.CreateAsync()));
+            }
+
+            long before = ScriptCompiler.CompilationCount;
+            using var go = new ManualResetEventSlim();
+            Task[] runs = [.. isolates.Select(iso => Task.Run(async () =>
+            {
+                go.Wait();
+                await iso.ExecAsync(source);
+            }))];
+            go.Set();
+            await Task.WhenAll(runs).WaitAsync(TimeSpan.FromSeconds(90));
+
+            Assert.That(ScriptCompiler.CompilationCount, Is.EqualTo(before + 1));
+        }
+        finally
+        {
+            await Task.WhenAll(isolates.Select(i => i.CloseAsync())).WaitAsync(Wait.Timeout);
+        }
+    }
+
+    [Test]
     public void Compile_SeveralErrors_ListsEveryDiagnosticWithFileLineAndColumn()
     {
         var ex = Assert.Throws<IsolateCompilationException>(() => ScriptCompiler.Compile("""

@@ -14,15 +14,23 @@ internal sealed partial class IsolateHost
 {
     public Task StopAsync(CancellationToken cancellationToken)
     {
-        int previous = Interlocked.CompareExchange(ref _phase, Stopping, Started);
-        if (previous != Started)
+        // The phase change and the stop task are published together, so a second caller (a second StopAsync, or
+        // DisposeAsync racing a stop) always gets the stop in progress to wait for, never a completed task too early.
+        Task<Task> stopping;
+        lock (_retiring)
         {
-            return Volatile.Read(ref _stopTask) ?? Task.CompletedTask; // never started, failed to start, or already stopping
+            if (_phase != Started)
+            {
+                return _stopTask ?? Task.CompletedTask; // never started, failed to start, or already stopping
+            }
+
+            stopping = new Task<Task>(() => StopCoreAsync(cancellationToken));
+            _stopTask = stopping.Unwrap();
+            Volatile.Write(ref _phase, Stopping);
         }
 
-        var stopping = StopCoreAsync(cancellationToken);
-        Volatile.Write(ref _stopTask, stopping);
-        return stopping;
+        stopping.Start(TaskScheduler.Default);
+        return _stopTask;
     }
 
     /// <summary>Asks the run to stop (its token is cancelled in the isolate) and waits for it, up to the isolate's CloseTimeout.</summary>
@@ -102,7 +110,9 @@ internal sealed partial class IsolateHost
         {
             try
             {
-                await Task.WhenAll(_channels.Values.Select(c => c.Completion)).WaitAsync(_shutdownTimeout, Time, cancellationToken).ConfigureAwait(false);
+                // Wall-clock time, as the generic host measures its ShutdownTimeout: a fake supervision clock in the
+                // services must not turn the drain into a wait without end (DisposeAsync stops with no token).
+                await Task.WhenAll(_channels.Values.Select(c => c.Completion)).WaitAsync(_shutdownTimeout, TimeProvider.System, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception)
             {

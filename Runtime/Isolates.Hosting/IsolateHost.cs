@@ -33,7 +33,7 @@ internal sealed partial class IsolateHost : IIsolateHost, IHostedService, IDispo
     private readonly List<SupervisedWorker> _workers;
     private readonly List<SupervisorGroup> _groups = [];
     private readonly CancellationTokenSource _stopping = new();
-    private readonly List<Task> _retiring = []; // also the lock for itself
+    private readonly List<Task> _retiring = []; // also the lock for itself and for the Started -> Stopping step
     private int _phase;
     private int _leaked;
     private Task? _stopTask;
@@ -127,11 +127,9 @@ internal sealed partial class IsolateHost : IIsolateHost, IHostedService, IDispo
 
     public async ValueTask DisposeAsync()
     {
-        // A host disposed without being stopped must not leave isolates running.
-        if (Volatile.Read(ref _phase) == Started)
-        {
-            await StopAsync(CancellationToken.None).ConfigureAwait(false);
-        }
+        // A host disposed without being stopped must not leave isolates running; one disposed while it stops waits for
+        // that stop to finish (StopAsync returns the stop in progress).
+        await StopAsync(CancellationToken.None).ConfigureAwait(false);
 
         Dispose();
     }

@@ -14,15 +14,18 @@ public sealed class IsolateHostOptions
     private readonly List<WorkerRegistration> _workers = [];
     private readonly List<ChannelRegistration> _channels = [];
 
-    /// <summary>The process exit code set (<see cref="Environment.ExitCode"/>) when a restart intensity is exceeded. Default 1; must not be 0.</summary>
+    /// <summary>
+    /// The process exit code set (<see cref="Environment.ExitCode"/>) when a restart intensity is exceeded. Default 1.
+    /// Its low 8 bits must be non-zero: Unix keeps only those, so 0, 256 or 512 would report a failed host as a success.
+    /// </summary>
     public int FailureExitCode
     {
         get;
         set
         {
-            if (value == 0)
+            if ((value & 0xFF) == 0)
             {
-                throw new ArgumentOutOfRangeException(nameof(value), value, "FailureExitCode must be non-zero: 0 would report a failed host as a success.");
+                throw new ArgumentOutOfRangeException(nameof(value), value, "FailureExitCode must be non-zero in its low 8 bits (use 1 to 255): Unix keeps only those, so 0, 256 or 512 would report a failed host as a success.");
             }
 
             field = value;

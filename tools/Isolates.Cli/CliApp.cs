@@ -21,7 +21,26 @@ internal static class CliApp
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            return 130; // the shell's code for "interrupted"
+            return Interrupted;
+        }
+    }
+
+    /// <summary>The shell's exit code for "interrupted" (128 + SIGINT).</summary>
+    private const int Interrupted = 130;
+
+    /// <summary>
+    /// A command cancelled by Ctrl+C (or the caller's token) exits 130. Without this the cancellation escapes into
+    /// System.CommandLine's default exception handler, which makes it exit code 1, as if the script had failed.
+    /// </summary>
+    private static async Task<int> InterruptedOnCancelAsync(Task<int> command, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await command;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return Interrupted;
         }
     }
 
@@ -57,15 +76,15 @@ internal static class CliApp
             runScript,
             scriptArgs,
         };
-        run.SetAction((result, token) => RunCommand.ExecuteAsync(
-            terminal, result.GetRequiredValue(runScript), result.GetValue(scriptArgs) ?? [], result.GetValue(isolates), token));
+        run.SetAction((result, token) => InterruptedOnCancelAsync(RunCommand.ExecuteAsync(
+            terminal, result.GetRequiredValue(runScript), result.GetValue(scriptArgs) ?? [], result.GetValue(isolates), token), token));
 
         var checkScript = new Argument<FileInfo>("script") { Description = "The script file (.csx) to compile." };
         var check = new Command("check", "Compile a script without running it and print its diagnostics; exit 0 when it compiles, 1 when not.")
         {
             checkScript,
         };
-        check.SetAction((result, token) => CheckCommand.ExecuteAsync(terminal, result.GetRequiredValue(checkScript), token));
+        check.SetAction((result, token) => InterruptedOnCancelAsync(CheckCommand.ExecuteAsync(terminal, result.GetRequiredValue(checkScript), token), token));
 
         var ci = new Option<bool>("--ci") { Description = "Smaller sizes, for a quick check that everything runs (minutes become seconds)." };
         var write = new Option<FileInfo?>("--write") { Description = "Also write the table as Markdown to this file.", HelpName = "PATH" };

@@ -16,22 +16,19 @@ internal static partial class RemoteErrorPrinter
     [GeneratedRegex(@"<<Main>\$>g__(?<name>[^|]+)\|[\d_]+")]
     private static partial Regex LocalFunction();
 
-    public static void Print(Terminal terminal, IsolateExecutionException error, IReadOnlyCollection<string> scriptFiles, string prefix)
+    /// <summary>Prints the error as one block (after <paramref name="header"/>, when given), so parallel copies' errors never interleave.</summary>
+    public static void Print(Terminal terminal, IsolateExecutionException error, IReadOnlyCollection<string> scriptFiles, string prefix, string? header = null)
     {
-        terminal.ErrorLine($"{prefix}[red]error[/]: {Markup.Escape(error.RemoteType)}: {Markup.Escape(error.Message)}");
-        foreach (string frame in ScriptFrames(error.RemoteStackTrace, scriptFiles))
-        {
-            terminal.ErrorLine($"{prefix}   [grey]at[/] {Markup.Escape(frame)}");
-        }
-
+        List<string> lines = header is null ? [] : [header];
+        lines.Add($"{prefix}[red]error[/]: {Markup.Escape(error.RemoteType)}: {Markup.Escape(error.Message)}");
+        lines.AddRange(ScriptFrames(error.RemoteStackTrace, scriptFiles).Select(frame => $"{prefix}   [grey]at[/] {Markup.Escape(frame)}"));
         for (IsolateExecutionException? inner = error.RemoteInnerException; inner is not null; inner = inner.RemoteInnerException)
         {
-            terminal.ErrorLine($"{prefix} [grey]--->[/] {Markup.Escape(inner.RemoteType)}: {Markup.Escape(inner.Message)}");
-            foreach (string frame in ScriptFrames(inner.RemoteStackTrace, scriptFiles))
-            {
-                terminal.ErrorLine($"{prefix}   [grey]at[/] {Markup.Escape(frame)}");
-            }
+            lines.Add($"{prefix} [grey]--->[/] {Markup.Escape(inner.RemoteType)}: {Markup.Escape(inner.Message)}");
+            lines.AddRange(ScriptFrames(inner.RemoteStackTrace, scriptFiles).Select(frame => $"{prefix}   [grey]at[/] {Markup.Escape(frame)}"));
         }
+
+        terminal.ErrorLines(lines);
     }
 
     /// <summary>The frames of <paramref name="stackTrace"/> that are in the script's files, most recent first.</summary>

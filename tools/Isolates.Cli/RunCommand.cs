@@ -30,8 +30,14 @@ internal static class RunCommand
         DiagnosticPrinter.Print(terminal.StyledError, compiled.Warnings);
         int[] codes = await Task.WhenAll(Enumerable.Range(0, copies)
             .Select(index => RunCopyAsync(terminal, compiled, args, index, copies, cancellationToken)));
-        return codes.FirstOrDefault(code => code != 0);
+        return ExitCode(codes.FirstOrDefault(code => code != 0));
     }
+
+    /// <summary>
+    /// The script's code as the process's: Unix keeps only its low 8 bits, so a non-zero code such as 256 would read
+    /// as success; such a code becomes 1. Every other code passes through unchanged.
+    /// </summary>
+    internal static int ExitCode(int scriptCode) => scriptCode != 0 && (scriptCode & 0xFF) == 0 ? 1 : scriptCode;
 
     private static async Task<int> RunCopyAsync(Terminal terminal, CompiledScript script, string[] args, int index, int copies, CancellationToken cancellationToken)
     {
@@ -51,8 +57,7 @@ internal static class RunCommand
         {
             // The isolate faulted under the script (an exception escaped outside the script's own call, e.g. from an
             // async void method): the fault is what the user needs to see.
-            terminal.ErrorLine($"{prefix}[red]error[/]: the script's isolate faulted.");
-            RemoteErrorPrinter.Print(terminal, fault, script.SourceFiles, prefix);
+            RemoteErrorPrinter.Print(terminal, fault, script.SourceFiles, prefix, $"{prefix}[red]error[/]: the script's isolate faulted.");
             return 1;
         }
         catch (IsolateClosedException ex)

@@ -9,6 +9,10 @@ namespace Isolates.Cli;
 /// </summary>
 internal sealed class Terminal
 {
+    // Copies run in parallel (--isolates N) and report their errors from thread-pool threads: one lock keeps each
+    // multi-line block (an error and its frames) together and keeps Spectre.Console's writers single-threaded.
+    private readonly Lock _gate = new();
+
     public Terminal(TextWriter output, TextWriter error)
     {
         Output = output;
@@ -33,10 +37,28 @@ internal sealed class Terminal
     public IAnsiConsole StyledError { get; }
 
     /// <summary>Writes one line to stderr with Spectre markup (plain text when colour is off).</summary>
-    public void ErrorLine(string markup) => StyledError.MarkupLine(markup);
+    public void ErrorLine(string markup) => ErrorLines([markup]);
+
+    /// <summary>Writes lines to stderr as one block: no other copy's lines come between them.</summary>
+    public void ErrorLines(IReadOnlyList<string> markup)
+    {
+        lock (_gate)
+        {
+            foreach (string line in markup)
+            {
+                StyledError.MarkupLine(line);
+            }
+        }
+    }
 
     /// <summary>Writes one line to stdout with Spectre markup (plain text when colour is off).</summary>
-    public void OutputLine(string markup) => StyledOutput.MarkupLine(markup);
+    public void OutputLine(string markup)
+    {
+        lock (_gate)
+        {
+            StyledOutput.MarkupLine(markup);
+        }
+    }
 
     /// <summary>Runs <paramref name="work"/> under a spinner on an interactive stderr, or plainly otherwise.</summary>
     public async Task<T> WithStatusAsync<T>(string message, Func<Task<T>> work)
