@@ -80,6 +80,30 @@ public class IsolateChannelTests
     }
 
     [Test]
+    public async Task WriteAsync_InIsolateToFullEncodedChannel_WaitsPastItsSpinUntilTheHostReads()
+    {
+        // An isolate's writer spins briefly before it waits; a reader that takes much longer than the spin must still
+        // find every item, in order, with none dropped and the writer neither failed nor finished early.
+        await using Isolate producer = await Isolate.CreateAsync();
+        Channel<Purchase> purchases = IsolateChannel.CreateBounded<Purchase>(capacity: 2);
+        Task writing = producer.CallAsync(FanWork.WriteRangeAsync, purchases.Writer, 0, 5);
+
+        await Task.Delay(200);
+        Assert.That(writing.IsCompleted, Is.False, "three of five purchases cannot fit until someone reads");
+        Assert.That(purchases.Reader.Count, Is.EqualTo(2));
+
+        var ids = new List<int>();
+        while (ids.Count < 5)
+        {
+            ids.Add((await purchases.Reader.ReadAsync().AsTask().WaitAsync(Wait.Timeout)).Id);
+            await Task.Delay(20); // slower than the writer's spin, so later writes wait asynchronously too
+        }
+
+        await writing.WaitAsync(Wait.Timeout);
+        Assert.That(ids, Is.EqualTo(new[] { 0, 1, 2, 3, 4 }));
+    }
+
+    [Test]
     public async Task EncodedItems_InlineAndLargePayloads_ArriveExactlyAndPeekDoesNotConsume()
     {
         Channel<ParcelItem> channel = IsolateChannel.CreateBounded<ParcelItem>(capacity: 8);
