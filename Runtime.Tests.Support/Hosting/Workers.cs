@@ -167,3 +167,23 @@ public sealed class AttemptWorker
         await new IdleWorker().RunAsync(cancellationToken);
     }
 }
+
+/// <summary>
+/// Writes one item to a host channel at every start, then faults outside any call (an async void that throws), so its
+/// supervisor restarts it with the same channel's writer.
+/// </summary>
+public sealed class WriteThenFaultWorker(ChannelWriter<int> output)
+{
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        await output.WriteAsync(1, cancellationToken);
+        FaultSoon();
+        await Task.Delay(Timeout.Infinite, cancellationToken);
+    }
+
+    private static async void FaultSoon()
+    {
+        await Task.Delay(20);
+        throw new InvalidOperationException("writer faulted outside any call");
+    }
+}

@@ -105,6 +105,27 @@ public sealed class SupervisionTests
     }
 
     [Test]
+    public async Task FaultOutsideCall_WorkerHoldsHostChannelWriter_ChannelStaysOpenForTheRestartedWorker()
+    {
+        var logs = new ListLoggerProvider();
+        (IHost started, IIsolateHost isolates) = await TestHost.StartAsync(logs, o => o
+            .AddChannel<int>("out", capacity: 8)
+            .AddIsolate<WriteThenFaultWorker, ChannelWriter<int>>(
+                "writer", sp => sp.GetRequiredService<IIsolateHost>().GetChannel<int>("out").Writer,
+                RestartPolicy.OneForOne(maxRestarts: 100, within: TimeSpan.FromMinutes(1)).WithBackoff(TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(10))));
+        using IHost host = started;
+        ChannelReader<int> output = isolates.GetChannel<int>("out").Reader;
+
+        // One item per start: the second can only come from a worker restarted after its predecessor's fault, through
+        // a channel that fault did not fail.
+        Assert.That(await output.ReadAsync().AsTask().WaitAsync(Wait.Timeout), Is.EqualTo(1));
+        Assert.That(await output.ReadAsync().AsTask().WaitAsync(Wait.Timeout), Is.EqualTo(1));
+        Assert.That(isolates.GetStatus("writer").Restarts, Is.GreaterThanOrEqualTo(1));
+        Assert.That(output.Completion.IsCompleted, Is.False);
+        await Wait.Bounded(host.StopAsync());
+    }
+
+    [Test]
     public async Task RunAsyncReturns_IsCompletedAndNotRestarted()
     {
         var logs = new ListLoggerProvider();

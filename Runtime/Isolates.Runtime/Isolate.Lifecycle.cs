@@ -279,7 +279,7 @@ public sealed partial class Isolate
             _heldWriters.Clear();
 
             var writerLost = new IsolateClosedException(Id, Name, $"Isolate '{Name}' ({Id}), which held a writer of this channel, faulted: {fault.RemoteType}: {fault.Message}", fault);
-            foreach (Channels.ChannelCore core in held)
+            foreach (Channels.ChannelCore core in held.Where(core => !core.SurvivesWriterFaults))
             {
                 core.TryFail(writerLost);
             }

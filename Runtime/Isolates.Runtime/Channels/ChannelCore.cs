@@ -31,6 +31,12 @@ internal abstract class ChannelCore
     /// <summary>How many items a full bounded channel dropped (DropOldest, DropNewest, DropWrite).</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
+    /// <summary>
+    /// True for a channel whose owner replaces writers that fault (a supervising host): a faulting writer isolate then
+    /// leaves it open instead of failing it, because a restarted writer will carry on. False (the default) otherwise.
+    /// </summary>
+    public bool SurvivesWriterFaults { get; set; }
+
     /// <summary>How many items the buffer holds now (for monitoring).</summary>
     public abstract int BufferedCount { get; }
 

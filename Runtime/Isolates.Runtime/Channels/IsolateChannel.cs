@@ -34,7 +34,15 @@ public static partial class IsolateChannel
     /// <param name="itemDropped">Called with each dropped item, rebuilt as the creator's type; optional.</param>
     /// <returns>The channel.</returns>
     /// <exception cref="NotShareableException"><typeparamref name="T"/> cannot cross between isolates.</exception>
-    public static Channel<T> CreateBounded<T>(BoundedChannelOptions options, Action<T>? itemDropped = null)
+    public static Channel<T> CreateBounded<T>(BoundedChannelOptions options, Action<T>? itemDropped = null) =>
+        CreateBounded(options, itemDropped, survivesWriterFaults: false);
+
+    /// <summary>
+    /// For owners that restart faulting writers (Isolates.Hosting's host channels): with
+    /// <paramref name="survivesWriterFaults"/>, an isolate that faults while holding the writer leaves the channel open
+    /// for its replacement instead of failing it.
+    /// </summary>
+    internal static Channel<T> CreateBounded<T>(BoundedChannelOptions options, Action<T>? itemDropped, bool survivesWriterFaults)
     {
         ArgumentNullException.ThrowIfNull(options);
         var copy = new BoundedChannelOptions(options.Capacity)
@@ -44,7 +52,9 @@ public static partial class IsolateChannel
             SingleWriter = false,
             AllowSynchronousContinuations = false, // a writer must never run a reader's continuation inline
         };
-        return Create(copy, itemDropped);
+        Channel<T> channel = Create(copy, itemDropped);
+        ((IChannelEnd)channel).Core.SurvivesWriterFaults = survivesWriterFaults;
+        return channel;
     }
 
     /// <summary>Creates an unbounded channel (writers never wait). Prefer bounded channels: they apply backpressure.</summary>
