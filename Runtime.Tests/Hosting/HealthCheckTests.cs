@@ -19,7 +19,8 @@ public sealed class HealthCheckTests
         HealthReport report = await Wait.Bounded(host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync());
 
         Assert.That(report.Status, Is.EqualTo(HealthStatus.Healthy));
-        Assert.That(report.Entries["isolates"].Data["idle"], Is.EqualTo("Running, 0 restarts"));
+        Assert.That(report.Entries["isolates"].Data["isolate:idle"], Is.EqualTo("Running, 0 restarts"));
+        Assert.That(report.Entries["isolates"].Data["unload-failures"], Is.EqualTo(0));
         await Wait.Bounded(host.StopAsync());
     }
 

@@ -5,19 +5,24 @@ namespace Isolates.Hosting.Diagnostics;
 /// <summary>Reports exhausted supervised isolates (Unhealthy) and isolates that failed to unload (Degraded).</summary>
 internal sealed class IsolateHealthCheck(IsolateHost host) : IHealthCheck
 {
+    /// <summary>Per-isolate entries are prefixed, so no isolate name can collide with the summary entries.</summary>
+    public const string IsolateKeyPrefix = "isolate:";
+
+    public const string UnloadFailuresKey = "unload-failures";
+
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         IReadOnlyList<IsolateStatus> statuses = host.GetStatuses();
         var data = new Dictionary<string, object>(StringComparer.Ordinal);
         foreach (IsolateStatus status in statuses)
         {
-            data[status.Name] = $"{status.State}, {status.Restarts} restarts" +
+            data[IsolateKeyPrefix + status.Name] = $"{status.State}, {status.Restarts} restarts" +
                 (status.LastFault is { } fault ? $", last fault: {fault.Message}" : string.Empty) +
                 (status.UnloadFailures > 0 ? $", {status.UnloadFailures} failed to unload" : string.Empty);
         }
 
         int leaked = host.LeakedIsolates;
-        data["unload-failures"] = leaked;
+        data[UnloadFailuresKey] = leaked;
         string[] exhausted = [.. statuses.Where(s => s.State == SupervisedIsolateState.Exhausted).Select(s => s.Name)];
         HealthCheckResult result = exhausted.Length > 0
             ? new HealthCheckResult(context.Registration.FailureStatus, $"Supervised isolates exhausted their restarts: {string.Join(", ", exhausted)}", data: data)
