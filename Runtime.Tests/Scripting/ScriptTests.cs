@@ -98,6 +98,40 @@ public partial class ScriptTests
     }
 
     [Test]
+    public async Task Compile_WaiterCancelsWhileAnotherCallerCompiles_OnlyTheWaiterStops()
+    {
+        string source = $"return {Environment.TickCount64 % 1000 + 2000};";
+        using var started = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        ScriptCompiler.BuildStarting = () =>
+        {
+            started.Set();
+            release.Wait(Wait.Timeout);
+        };
+        try
+        {
+            Task<CompiledScript> owner = Task.Run(() => ScriptCompiler.Compile(source));
+            Assert.That(started.Wait(Wait.Timeout), Is.True, "the first caller started compiling");
+            ScriptCompiler.BuildStarting = null;
+
+            // A second caller for the same source waits for that compilation; its own token ends its wait.
+            using var waiterGivesUp = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
+            Task<CompiledScript> waiter = Task.Run(() => ScriptCompiler.Compile(source, cancellationToken: waiterGivesUp.Token));
+            Assert.CatchAsync<OperationCanceledException>(() => waiter.WaitAsync(Wait.Timeout));
+            Assert.That(owner.IsCompleted, Is.False, "the owner's compilation goes on");
+
+            release.Set();
+            CompiledScript compiled = await Wait.Bounded(owner);
+            Assert.That(ScriptCompiler.Compile(source), Is.SameAs(compiled), "the finished compilation is cached for everyone");
+        }
+        finally
+        {
+            ScriptCompiler.BuildStarting = null;
+            release.Set();
+        }
+    }
+
+    [Test]
     public void Compile_SameSourceTwice_ReturnsTheSameCompiledScript()
     {
         CompiledScript first = ScriptCompiler.Compile("return 7;");

@@ -27,7 +27,7 @@ public static class ScriptCompiler
     private const string EvalTypeName = "IsolatesEval";
     private const string CacheVersion = "isolates-script-v1";
 
-    private static readonly ConcurrentDictionary<string, Lazy<CompileOutcome>> Cache = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, Task<CompileOutcome>> Cache = new(StringComparer.Ordinal);
     private static readonly ConcurrentDictionary<string, CompiledScript> ByAssemblyName = new(StringComparer.Ordinal);
     private static long s_compilations;
 
@@ -99,27 +99,50 @@ public static class ScriptCompiler
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            Lazy<CompileOutcome> entry = Cache.GetOrAdd(hash, h => new Lazy<CompileOutcome>(
-                () => Build(source, kind, resultType, h, cancellationToken), LazyThreadSafetyMode.ExecutionAndPublication));
+            var mine = new TaskCompletionSource<CompileOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+            Task<CompileOutcome> entry = Cache.GetOrAdd(hash, mine.Task);
+            if (entry == mine.Task)
+            {
+                // This caller owns the compilation; everyone asking for the same hash meanwhile waits for it.
+                try
+                {
+                    mine.SetResult(Build(source, kind, resultType, hash, cancellationToken));
+                }
+                catch (Exception ex)
+                {
+                    // Cancelled (or a bug): forget the entry so the next caller compiles afresh, and release the waiters.
+                    Cache.TryRemove(new KeyValuePair<string, Task<CompileOutcome>>(hash, entry));
+                    mine.SetCanceled(CancellationToken.None);
+                    if (ex is OperationCanceledException)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                    }
+
+                    throw;
+                }
+            }
+
             CompileOutcome outcome;
             try
             {
-                outcome = entry.Value;
+                // A waiter's own token ends its wait; the owner's compilation goes on for the others.
+                outcome = entry.WaitAsync(cancellationToken).GetAwaiter().GetResult();
             }
-            catch (OperationCanceledException)
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                // The compile that owned the entry was cancelled: forget it so the next caller compiles afresh.
-                Cache.TryRemove(new KeyValuePair<string, Lazy<CompileOutcome>>(hash, entry));
-                cancellationToken.ThrowIfCancellationRequested();
-                continue;
+                continue; // the owner gave up: compile (or wait for a new owner) again
             }
 
             return outcome.Script ?? throw new IsolateCompilationException(source.MainPath, outcome.Diagnostics);
         }
     }
 
+    /// <summary>Test hook: runs on the owner's thread as each compilation starts, so a test can hold one in progress.</summary>
+    internal static Action? BuildStarting { get; set; }
+
     private static CompileOutcome Build(ScriptSource source, ScriptKind kind, Type? resultType, string hash, CancellationToken cancellationToken)
     {
+        BuildStarting?.Invoke();
         Interlocked.Increment(ref s_compilations);
         string assemblyName = "IsolatesScript_" + hash[..20];
         var parseOptions = new CSharpParseOptions(LanguageVersion.Latest, DocumentationMode.None, SourceCodeKind.Regular);
