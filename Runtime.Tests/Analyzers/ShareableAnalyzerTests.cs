@@ -1,7 +1,6 @@
 using System.Collections.Immutable;
 using System.Globalization;
 using Isolates.Analyzers;
-using MessagePack;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Diagnostics;
@@ -26,13 +25,6 @@ public class ShareableAnalyzerTests
         using MessagePack;
 
         """;
-
-    private static readonly ImmutableArray<MetadataReference> s_references =
-    [
-        .. Basic.Reference.Assemblies.Net100.References.All,
-        MetadataReference.CreateFromFile(typeof(ShareableAttribute).Assembly.Location),
-        MetadataReference.CreateFromFile(typeof(MessagePackObjectAttribute).Assembly.Location),
-    ];
 
     // ---- snippets that must build ----
 
@@ -506,11 +498,7 @@ public class ShareableAnalyzerTests
         var parseOptions = new CSharpParseOptions(language);
         SyntaxTree usings = CSharpSyntaxTree.ParseText(Usings.Replace("using ", "global using ", StringComparison.Ordinal), parseOptions, path: "Usings.cs");
         SyntaxTree tree = CSharpSyntaxTree.ParseText(source, parseOptions, path: "Snippet.cs");
-        CSharpCompilation compilation = CSharpCompilation.Create(
-            "Snippet",
-            [usings, tree],
-            s_references,
-            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
+        CSharpCompilation compilation = Snippets.Compile(usings, tree);
 
         // The snippet itself must be valid C#: only the analyzer may object to it.
         Diagnostic[] compileErrors = [.. compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error)];

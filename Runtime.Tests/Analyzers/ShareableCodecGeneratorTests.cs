@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
 using Isolates.Analyzers;
-using MessagePack;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 
@@ -22,23 +21,10 @@ public class ShareableCodecGeneratorTests
 
         """;
 
-    private static readonly ImmutableArray<MetadataReference> s_references =
-    [
-        .. Basic.Reference.Assemblies.Net100.References.All,
-        MetadataReference.CreateFromFile(typeof(ShareableAttribute).Assembly.Location),
-        MetadataReference.CreateFromFile(typeof(MessagePackObjectAttribute).Assembly.Location),
-        MetadataReference.CreateFromFile(typeof(MessagePackWriter).Assembly.Location),
-    ];
-
     private static (string[] Generated, string[] Diagnostics) Generate(string source)
     {
         var parseOptions = new CSharpParseOptions(LanguageVersion.Preview);
-        var compilation = CSharpCompilation.Create(
-            "Snippet",
-            [CSharpSyntaxTree.ParseText(Usings + source, parseOptions)],
-            s_references,
-            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable)
-                .WithSpecificDiagnosticOptions([new("CS1701", ReportDiagnostic.Suppress), new("CS1702", ReportDiagnostic.Suppress)])); // as the SDK does
+        CSharpCompilation compilation = Snippets.Compile(CSharpSyntaxTree.ParseText(Usings + source, parseOptions));
         GeneratorDriver driver = CSharpGeneratorDriver.Create([new ShareableCodecGenerator().AsSourceGenerator()], parseOptions: parseOptions);
         driver = driver.RunGeneratorsAndUpdateCompilation(compilation, out Compilation output, out ImmutableArray<Diagnostic> generatorDiagnostics);
 

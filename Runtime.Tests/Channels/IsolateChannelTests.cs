@@ -80,10 +80,10 @@ public class IsolateChannelTests
     }
 
     [Test]
-    public async Task WriteAsync_InIsolateToFullEncodedChannel_WaitsPastItsSpinUntilTheHostReads()
+    public async Task WriteAsync_InIsolateToFullEncodedChannel_WaitsUntilTheHostReadsAndKeepsOrder()
     {
-        // An isolate's writer spins briefly before it waits; a reader that takes much longer than the spin must still
-        // find every item, in order, with none dropped and the writer neither failed nor finished early.
+        // A reader much slower than the writer must still find every item, in order, with none dropped and the writer
+        // neither failed nor finished early.
         await using Isolate producer = await Isolate.CreateAsync();
         Channel<Purchase> purchases = IsolateChannel.CreateBounded<Purchase>(capacity: 2);
         Task writing = producer.CallAsync(FanWork.WriteRangeAsync, purchases.Writer, 0, 5);
@@ -96,7 +96,7 @@ public class IsolateChannelTests
         while (ids.Count < 5)
         {
             ids.Add((await purchases.Reader.ReadAsync().AsTask().WaitAsync(Wait.Timeout)).Id);
-            await Task.Delay(20); // slower than the writer's spin, so later writes wait asynchronously too
+            await Task.Delay(20); // slower than the writer, so later writes wait asynchronously too
         }
 
         await writing.WaitAsync(Wait.Timeout);

@@ -77,44 +77,20 @@ internal abstract class ChannelCore
 
         public override bool TryFail(Exception exception) => _channel.Writer.TryComplete(exception);
 
-        private sealed class DirectReader(ChannelCore core, ChannelReader<TElement> inner) : ChannelReader<TElement>, IChannelEnd
+        private sealed class DirectReader(ChannelCore core, ChannelReader<TElement> inner) : ReaderEnd<TElement, TElement>(core, inner)
         {
-            public ChannelCore Core => core;
+            public override bool TryRead(out TElement item) => ChannelTelemetry.Received(Core, Inner.TryRead(out item!));
 
-            public bool IsWriter => false;
+            public override bool TryPeek(out TElement item) => Inner.TryPeek(out item!);
 
-            public override Task Completion => inner.Completion;
-
-            public override bool CanCount => inner.CanCount;
-
-            public override int Count => inner.Count;
-
-            public override bool CanPeek => inner.CanPeek;
-
-            public override bool TryRead(out TElement item) => ChannelTelemetry.Received(core, inner.TryRead(out item!));
-
-            public override bool TryPeek(out TElement item) => inner.TryPeek(out item!);
-
-            public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) => inner.WaitToReadAsync(NeverCancelled.Or(cancellationToken));
-
-            public override IAsyncEnumerable<TElement> ReadAllAsync(CancellationToken cancellationToken = default) => ReadAll.Of(this, cancellationToken);
-
-            public override ValueTask<TElement> ReadAsync(CancellationToken cancellationToken = default) => ChannelTelemetry.Received(core, inner.ReadAsync(NeverCancelled.Or(cancellationToken)));
+            public override ValueTask<TElement> ReadAsync(CancellationToken cancellationToken = default) => ChannelTelemetry.Received(Core, Inner.ReadAsync(NeverCancelled.Or(cancellationToken)));
         }
 
-        private sealed class DirectWriter(ChannelCore core, ChannelWriter<TElement> inner) : ChannelWriter<TElement>, IChannelEnd
+        private sealed class DirectWriter(ChannelCore core, ChannelWriter<TElement> inner) : WriterEnd<TElement, TElement>(core, inner)
         {
-            public ChannelCore Core => core;
+            public override bool TryWrite(TElement item) => ChannelTelemetry.Sent(Core, Inner.TryWrite(item));
 
-            public bool IsWriter => true;
-
-            public override bool TryComplete(Exception? error = null) => inner.TryComplete(Transfer(error));
-
-            public override bool TryWrite(TElement item) => ChannelTelemetry.Sent(core, inner.TryWrite(item));
-
-            public override ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default) => inner.WaitToWriteAsync(NeverCancelled.Or(cancellationToken));
-
-            public override ValueTask WriteAsync(TElement item, CancellationToken cancellationToken = default) => ChannelTelemetry.Sent(core, inner.WriteAsync(item, NeverCancelled.Or(cancellationToken)));
+            public override ValueTask WriteAsync(TElement item, CancellationToken cancellationToken = default) => ChannelTelemetry.Sent(Core, Inner.WriteAsync(item, NeverCancelled.Or(cancellationToken)));
         }
     }
 

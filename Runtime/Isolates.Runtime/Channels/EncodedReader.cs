@@ -5,25 +5,13 @@ using Isolates.Wire;
 namespace Isolates.Channels;
 
 /// <summary>The reading end of an encoded channel in one context: items are decoded as this context's own <typeparamref name="T"/>.</summary>
-internal sealed class EncodedReader<T>(ChannelCore core, ChannelReader<Message> inner, Codec codec) : ChannelReader<T>, IChannelEnd
+internal sealed class EncodedReader<T>(ChannelCore core, ChannelReader<Message> inner, Codec codec) : ReaderEnd<T, Message>(core, inner)
 {
     private readonly GeneratedCodec<T>? _typed = codec as GeneratedCodec<T>; // resolved once, not per item
 
-    public ChannelCore Core => core;
-
-    public bool IsWriter => false;
-
-    public override Task Completion => inner.Completion;
-
-    public override bool CanCount => inner.CanCount;
-
-    public override int Count => inner.Count;
-
-    public override bool CanPeek => inner.CanPeek;
-
     public override bool TryRead(out T item)
     {
-        if (inner.TryRead(out Message message))
+        if (Inner.TryRead(out Message message))
         {
             item = Take(message);
             return true;
@@ -35,7 +23,7 @@ internal sealed class EncodedReader<T>(ChannelCore core, ChannelReader<Message> 
 
     public override bool TryPeek(out T item)
     {
-        if (inner.TryPeek(out Message message))
+        if (Inner.TryPeek(out Message message))
         {
             item = Decode(message);
             return true;
@@ -45,13 +33,9 @@ internal sealed class EncodedReader<T>(ChannelCore core, ChannelReader<Message> 
         return false;
     }
 
-    public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) => inner.WaitToReadAsync(NeverCancelled.Or(cancellationToken));
-
-    public override IAsyncEnumerable<T> ReadAllAsync(CancellationToken cancellationToken = default) => ReadAll.Of(this, cancellationToken);
-
     public override ValueTask<T> ReadAsync(CancellationToken cancellationToken = default)
     {
-        ValueTask<Message> read = inner.ReadAsync(NeverCancelled.Or(cancellationToken));
+        ValueTask<Message> read = Inner.ReadAsync(NeverCancelled.Or(cancellationToken));
         return read.IsCompletedSuccessfully ? new(Take(read.Result)) : ReadSlowAsync(read);
     }
 
@@ -59,7 +43,7 @@ internal sealed class EncodedReader<T>(ChannelCore core, ChannelReader<Message> 
 
     private T Take(Message message)
     {
-        ChannelTelemetry.Received(core, message);
+        ChannelTelemetry.Received(Core, message);
         return Decode(message);
     }
 

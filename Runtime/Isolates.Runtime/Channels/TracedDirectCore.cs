@@ -31,41 +31,25 @@ internal sealed class TracedDirectCore<TElement> : ChannelCore
     /// <summary>An item and the context of the writer that wrote it (null when the writer had no current activity).</summary>
     private readonly record struct Traced(TElement Item, TraceParent? Trace);
 
-    private sealed class Reader(TracedDirectCore<TElement> core, ChannelReader<Traced> inner) : ChannelReader<TElement>, IChannelEnd
+    private sealed class Reader(ChannelCore core, ChannelReader<Traced> inner) : ReaderEnd<TElement, Traced>(core, inner)
     {
-        public ChannelCore Core => core;
-
-        public bool IsWriter => false;
-
-        public override Task Completion => inner.Completion;
-
-        public override bool CanCount => inner.CanCount;
-
-        public override int Count => inner.Count;
-
-        public override bool CanPeek => inner.CanPeek;
-
         public override bool TryRead(out TElement item)
         {
-            bool read = inner.TryRead(out Traced traced);
+            bool read = Inner.TryRead(out Traced traced);
             item = Take(traced, read);
             return read;
         }
 
         public override bool TryPeek(out TElement item)
         {
-            bool peeked = inner.TryPeek(out Traced traced);
+            bool peeked = Inner.TryPeek(out Traced traced);
             item = traced.Item;
             return peeked;
         }
 
-        public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) => inner.WaitToReadAsync(NeverCancelled.Or(cancellationToken));
-
-        public override IAsyncEnumerable<TElement> ReadAllAsync(CancellationToken cancellationToken = default) => ReadAll.Of(this, cancellationToken);
-
         public override ValueTask<TElement> ReadAsync(CancellationToken cancellationToken = default)
         {
-            ValueTask<Traced> read = inner.ReadAsync(NeverCancelled.Or(cancellationToken));
+            ValueTask<Traced> read = Inner.ReadAsync(NeverCancelled.Or(cancellationToken));
             return read.IsCompletedSuccessfully ? new(Take(read.Result, true)) : ReadSlowAsync(read);
         }
 
@@ -75,10 +59,10 @@ internal sealed class TracedDirectCore<TElement> : ChannelCore
         {
             if (read)
             {
-                ChannelTelemetry.Received(core, read: true);
+                ChannelTelemetry.Received(Core, read: true);
                 if (traced.Trace is { } trace)
                 {
-                    Tracing.Received(trace, core.Id);
+                    Tracing.Received(trace, Core.Id);
                 }
             }
 
@@ -86,21 +70,13 @@ internal sealed class TracedDirectCore<TElement> : ChannelCore
         }
     }
 
-    private sealed class Writer(TracedDirectCore<TElement> core, ChannelWriter<Traced> inner) : ChannelWriter<TElement>, IChannelEnd
+    private sealed class Writer(ChannelCore core, ChannelWriter<Traced> inner) : WriterEnd<TElement, Traced>(core, inner)
     {
-        public ChannelCore Core => core;
-
-        public bool IsWriter => true;
-
-        public override bool TryComplete(Exception? error = null) => inner.TryComplete(Transfer(error));
-
-        public override bool TryWrite(TElement item) => ChannelTelemetry.Sent(core, inner.TryWrite(new Traced(item, Tracing.CaptureForSend(core.Id))));
-
-        public override ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default) => inner.WaitToWriteAsync(NeverCancelled.Or(cancellationToken));
+        public override bool TryWrite(TElement item) => ChannelTelemetry.Sent(Core, Inner.TryWrite(new Traced(item, Tracing.CaptureForSend(Core.Id))));
 
         public override ValueTask WriteAsync(TElement item, CancellationToken cancellationToken = default) =>
             cancellationToken.IsCancellationRequested
                 ? ValueTask.FromCanceled(cancellationToken)
-                : ChannelTelemetry.Sent(core, inner.WriteAsync(new Traced(item, Tracing.CaptureForSend(core.Id)), NeverCancelled.Or(cancellationToken)));
+                : ChannelTelemetry.Sent(Core, Inner.WriteAsync(new Traced(item, Tracing.CaptureForSend(Core.Id)), NeverCancelled.Or(cancellationToken)));
     }
 }

@@ -30,27 +30,24 @@ internal static class Tracing
     /// context and makes it <see cref="Activity.Current"/>, so isolate code (and what it awaits) shares the trace.
     /// Null when the listeners do not sample it.
     /// </summary>
-    public static Activity? StartCall(TraceParent parent, Isolate isolate, CallPlan plan)
+    public static Activity? StartCall(TraceParent parent, Isolate isolate, CallPlan plan) =>
+        StartInIsolate(CallActivityName, parent, isolate, plan);
+
+    /// <summary>On the isolate's thread, before a map chunk runs: like <see cref="StartCall"/>, one activity for the whole chunk.</summary>
+    public static Activity? StartChunk(TraceParent parent, Isolate isolate, CallPlan plan, int items)
     {
-        Activity? activity = Source.StartActivity(CallActivityName, ActivityKind.Internal, parent.Context);
-        if (activity is not null)
+        Activity? activity = StartInIsolate(ChunkActivityName, parent, isolate, plan);
+        if (activity is { IsAllDataRequested: true })
         {
-            activity.DisplayName = plan.DisplayName;
-            if (activity.IsAllDataRequested)
-            {
-                activity.SetTag("isolate.name", isolate.Name);
-                activity.SetTag("isolate.id", isolate.Id);
-                activity.SetTag("code.function.name", plan.DisplayName);
-            }
+            activity.SetTag("isolates.map.items", items);
         }
 
         return activity;
     }
 
-    /// <summary>On the isolate's thread, before a map chunk runs: like <see cref="StartCall"/>, one activity for the whole chunk.</summary>
-    public static Activity? StartChunk(TraceParent parent, Isolate isolate, CallPlan plan, int items)
+    private static Activity? StartInIsolate(string name, TraceParent parent, Isolate isolate, CallPlan plan)
     {
-        Activity? activity = Source.StartActivity(ChunkActivityName, ActivityKind.Internal, parent.Context);
+        Activity? activity = Source.StartActivity(name, ActivityKind.Internal, parent.Context);
         if (activity is not null)
         {
             activity.DisplayName = plan.DisplayName;
@@ -59,7 +56,6 @@ internal static class Tracing
                 activity.SetTag("isolate.name", isolate.Name);
                 activity.SetTag("isolate.id", isolate.Id);
                 activity.SetTag("code.function.name", plan.DisplayName);
-                activity.SetTag("isolates.map.items", items);
             }
         }
 

@@ -1,0 +1,29 @@
+using System.Collections.Immutable;
+using MessagePack;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+
+namespace Isolates.Tests.Analyzers;
+
+/// <summary>
+/// The compilation the analyzer and generator tests put their C# snippets in: a library against the .NET 10 reference
+/// assemblies, Isolates.Runtime and MessagePack, nullable enabled, as a user's project would be.
+/// </summary>
+internal static class Snippets
+{
+    private static readonly ImmutableArray<MetadataReference> s_references =
+    [
+        .. Basic.Reference.Assemblies.Net100.References.All,
+        MetadataReference.CreateFromFile(typeof(ShareableAttribute).Assembly.Location),
+        MetadataReference.CreateFromFile(typeof(MessagePackObjectAttribute).Assembly.Location),
+        MetadataReference.CreateFromFile(typeof(MessagePackWriter).Assembly.Location),
+    ];
+
+    public static CSharpCompilation Compile(params SyntaxTree[] trees) =>
+        CSharpCompilation.Create(
+            "Snippet",
+            trees,
+            s_references,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable)
+                .WithSpecificDiagnosticOptions([new("CS1701", ReportDiagnostic.Suppress), new("CS1702", ReportDiagnostic.Suppress)])); // as the SDK does
+}
