@@ -116,3 +116,19 @@ public static class FanWork
         return sum;
     }
 }
+
+/// <summary>Isolate code for the ring channel's wake-up rules.</summary>
+public static class RingWork
+{
+    /// <summary>Takes one item without waiting, then waits for a signal on another channel: the turn ends in between.</summary>
+    public static async Task<int> ReadOneThenAwaitSignalAsync(ChannelReader<int> items, ChannelReader<int> signal)
+    {
+        if (!items.TryRead(out int first))
+        {
+            throw new InvalidOperationException("expected an item to be waiting");
+        }
+
+        int value = await signal.ReadAsync();
+        return first + value;
+    }
+}

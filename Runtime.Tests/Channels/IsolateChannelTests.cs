@@ -73,10 +73,18 @@ public class IsolateChannelTests
         Assert.That(third.IsCompleted, Is.False, "a full bounded channel makes the writer wait");
         Assert.That(numbers.Writer.TryWrite(4), Is.False);
 
-        // Reading in the isolate frees room: the waiting write goes in at once and is read too.
-        Assert.That(await consumer.CallAsync(ChannelWork.CountItems, numbers.Reader), Is.EqualTo(3));
+        // Reading in the isolate frees room: the waiting writer is woken (by the time the isolate's turn ends at the
+        // latest), and its item comes after the first two, whether the isolate read it too or not.
+        int read = await consumer.CallAsync(ChannelWork.CountItems, numbers.Reader);
+        Assert.That(read, Is.InRange(2, 3));
         await third.AsTask().WaitAsync(Wait.Timeout);
-        Assert.That(numbers.Reader.TryRead(out _), Is.False);
+        var rest = new List<int>();
+        while (numbers.Reader.TryRead(out int item))
+        {
+            rest.Add(item);
+        }
+
+        Assert.That(rest, Is.EqualTo(read == 2 ? new[] { 3 } : Array.Empty<int>()));
     }
 
     [Test]

@@ -193,6 +193,7 @@ public sealed partial class Isolate
     private void ThreadMain()
     {
         t_current = this;
+        TurnEnd.Begin();
         SynchronizationContext.SetSynchronizationContext(_synchronizationContext);
         AssemblyLoadContext.ContextualReflectionScope scope = _context!.EnterContextualReflection();
         try
@@ -209,6 +210,7 @@ public sealed partial class Isolate
         finally
         {
             RequestStop();
+            TurnEnd.End(); // wakes deferred by the last turn must still happen
             scope.Dispose();
             SynchronizationContext.SetSynchronizationContext(null);
             t_current = null;
@@ -243,6 +245,8 @@ public sealed partial class Isolate
             }
 
             _running = null;
+            TurnEnd.Run(); // e.g. channel writers this turn's reads made room for
+
         }
     }
 

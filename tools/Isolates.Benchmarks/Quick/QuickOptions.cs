@@ -3,13 +3,22 @@ namespace Isolates.Benchmarks.Quick;
 /// <summary>The quick harness's command line: sizes (shrunk further by <c>--ci</c>), whether to measure the peers (null: <c>--no-peers</c>) and where to write the report.</summary>
 internal sealed record QuickOptions(bool Ci, string? WritePath, int Spawns, int FirstCalls, int RoundTrips, int MemoryIsolates, MapSizes Map, string CommandLine, int ChannelMessages = 1_000_000, int ChannelRepetitions = 5, PeerSizes? Peers = null)
 {
-    public const string Usage = "usage: --quick [--ci] [--no-peers] [--write PATH]   (anything else runs BenchmarkDotNet, e.g. --filter '*')";
+    public const string Usage = "usage: --quick [--ci] [--no-peers] [--only FIGURE] [--write PATH]   (anything else runs BenchmarkDotNet, e.g. --filter '*')";
+
+    /// <summary>The figures in the order they run; <c>--only</c> takes one of these names.</summary>
+    public static readonly IReadOnlyList<string> Figures = ["spawn", "first-call", "round-trip", "channels", "memory", "map", "peers"];
+
+    /// <summary>The one figure to measure (<c>--only</c>), or null for all; a partial run cannot be written as the report.</summary>
+    public string? Only { get; init; }
+
+    /// <summary>Whether the figure named <paramref name="figure"/> runs in this invocation.</summary>
+    public bool Runs(string figure) => Only is null || Only == figure;
 
     /// <summary>Parses the arguments; null (after printing why) when they are not understood.</summary>
     public static QuickOptions? Parse(string[] args)
     {
         bool ci = false, peers = true;
-        string? write = null;
+        string? write = null, only = null;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -25,19 +34,35 @@ internal sealed record QuickOptions(bool Ci, string? WritePath, int Spawns, int 
                 case "--write" when i + 1 < args.Length:
                     write = args[++i];
                     break;
+                case "--only" when i + 1 < args.Length && Figures.Contains(args[i + 1]):
+                    only = args[++i];
+                    break;
                 default:
-                    Console.Error.WriteLine($"unknown or incomplete argument '{args[i]}'");
+                    Console.Error.WriteLine($"unknown or incomplete argument '{args[i]}' (--only takes one of: {string.Join(", ", Figures)})");
                     Console.Error.WriteLine(Usage);
                     return null;
             }
         }
 
+        if (only is not null && write is not null)
+        {
+            Console.Error.WriteLine("--only measures one figure, and docs/performance.md must hold them all: use --only without --write");
+            return null;
+        }
+
+        if (only == "peers" && !peers)
+        {
+            Console.Error.WriteLine("--only peers and --no-peers contradict each other");
+            return null;
+        }
+
         string commandLine = "dotnet run -c Release --project tools/Isolates.Benchmarks -- " + string.Join(' ', args);
-        return ci
+        QuickOptions options = ci
             ? new QuickOptions(ci, write, Spawns: 40, FirstCalls: 20, RoundTrips: 6_000, MemoryIsolates: 100, new MapSizes(SlowItems: 48, FastItems: 5_000, Repetitions: 5), commandLine, ChannelMessages: 100_000, ChannelRepetitions: 3,
                 Peers: peers ? new PeerSizes(Spawns: 10, RoundTrips: 3_000, Messages: 100_000, Repetitions: 3) : null)
             : new QuickOptions(ci, write, Spawns: 200, FirstCalls: 100, RoundTrips: 20_000, MemoryIsolates: 1_000, new MapSizes(SlowItems: 200, FastItems: 20_000, Repetitions: 7), commandLine,
                 Peers: peers ? new PeerSizes(Spawns: 100, RoundTrips: 20_000, Messages: 1_000_000, Repetitions: 5) : null);
+        return options with { Only = only };
     }
 }
 

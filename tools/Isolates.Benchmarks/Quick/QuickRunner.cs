@@ -17,15 +17,15 @@ internal static class QuickRunner
         var notes = new List<string>();
         var rows = new List<Row>();
         var total = Stopwatch.StartNew();
-        await Step("spawn", async () => rows.AddRange(await SpawnFigure.MeasureAsync(options.Spawns, notes)));
-        await Step("first call", async () => rows.AddRange(await FirstCallFigure.MeasureAsync(options.FirstCalls, notes)));
-        await Step("round trip", async () => rows.AddRange(await RoundTripFigure.MeasureAsync(options.RoundTrips)));
-        await Step("channels", async () => rows.AddRange(await ChannelFigure.MeasureAsync(options.ChannelMessages, Math.Min(options.RoundTrips, 10_000), options.ChannelRepetitions)));
-        await Step("memory", async () => rows.AddRange(await MemoryFigure.MeasureAsync(options.MemoryIsolates, notes)));
-        await Step("map", async () => rows.AddRange(await MapFigure.MeasureAsync(options.Map.SlowItems, options.Map.FastItems, options.Map.Repetitions, notes)));
+        await Step(options, "spawn", async () => rows.AddRange(await SpawnFigure.MeasureAsync(options.Spawns, notes)));
+        await Step(options, "first-call", async () => rows.AddRange(await FirstCallFigure.MeasureAsync(options.FirstCalls, notes)));
+        await Step(options, "round-trip", async () => rows.AddRange(await RoundTripFigure.MeasureAsync(options.RoundTrips)));
+        await Step(options, "channels", async () => rows.AddRange(await ChannelFigure.MeasureAsync(options.ChannelMessages, Math.Min(options.RoundTrips, 10_000), options.ChannelRepetitions)));
+        await Step(options, "memory", async () => rows.AddRange(await MemoryFigure.MeasureAsync(options.MemoryIsolates, notes)));
+        await Step(options, "map", async () => rows.AddRange(await MapFigure.MeasureAsync(options.Map.SlowItems, options.Map.FastItems, options.Map.Repetitions, notes)));
         if (options.Peers is { } peers)
         {
-            await Step("peers", async () => rows.AddRange(await PeersFigure.MeasureAsync(peers, notes)));
+            await Step(options, "peers", async () => rows.AddRange(await PeersFigure.MeasureAsync(peers, notes)));
         }
 
         Console.WriteLine();
@@ -47,8 +47,13 @@ internal static class QuickRunner
         return 0;
     }
 
-    private static async Task Step(string name, Func<Task> measure)
+    private static async Task Step(QuickOptions options, string name, Func<Task> measure)
     {
+        if (!options.Runs(name))
+        {
+            return;
+        }
+
         var watch = Stopwatch.StartNew();
         Console.Write($"  {name}...");
         await measure();

@@ -1,0 +1,207 @@
+using System.Threading.Channels;
+
+namespace Isolates.Channels;
+
+/// <summary>The ring's reader and writer, and completion, with the framework channel's exceptions for every closed case.</summary>
+internal sealed partial class RingChannel<T>
+{
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private bool TryComplete(Exception? error)
+    {
+        lock (_sync)
+        {
+            if (_doneWriting is not null)
+            {
+                return false;
+            }
+
+            Volatile.Write(ref _doneWriting, error ?? DoneWithoutError);
+            Interlocked.Or(ref _tail.Value, ClosedBit); // from here on no write can claim a slot
+        }
+
+        WakeReaders(); // each learns whether items are left or the channel is drained
+        WakeWriters();
+        if (IsDrained)
+        {
+            CompleteCompletion();
+        }
+
+        return true;
+    }
+
+    private void CompleteCompletion()
+    {
+        Exception done = Volatile.Read(ref _doneWriting)!;
+        if (ReferenceEquals(done, DoneWithoutError))
+        {
+            _completion.TrySetResult();
+        }
+        else if (done is OperationCanceledException cancelled)
+        {
+            _completion.TrySetCanceled(cancelled.CancellationToken);
+        }
+        else
+        {
+            _completion.TrySetException(done);
+        }
+    }
+
+    /// <summary>What WaitToReadAsync and WaitToWriteAsync throw once completed with an error: the error itself.</summary>
+    private static Exception WaitError(Exception done) => done;
+
+    /// <summary>What WriteAsync throws on a completed channel, and what a ReadAsync that was waiting when the channel completed throws.</summary>
+    private static Exception ClosedError(Exception done) =>
+        ReferenceEquals(done, DoneWithoutError) ? new ChannelClosedException()
+        : done is OperationCanceledException ? done
+        : new ChannelClosedException(done);
+
+    /// <summary>What ReadAsync gives when called on a completed, drained channel.</summary>
+    private static ValueTask<T> ReadError(Exception done) =>
+        ReferenceEquals(done, DoneWithoutError) ? ValueTask.FromException<T>(new ChannelClosedException())
+        : done is OperationCanceledException cancelled ? ValueTask.FromCanceled<T>(cancelled.CancellationToken.IsCancellationRequested ? cancelled.CancellationToken : new CancellationToken(canceled: true))
+        : ValueTask.FromException<T>(new ChannelClosedException(done));
+
+    private sealed class RingReader(RingChannel<T> ring) : ChannelReader<T>
+    {
+        public override Task Completion => ring._completion.Task;
+
+        public override bool CanCount => true;
+
+        public override int Count => ring.Count;
+
+        public override bool CanPeek => true;
+
+        public override bool TryRead(out T item)
+        {
+            if (ring.TryDequeue(out item))
+            {
+                ring.Taken();
+                return true;
+            }
+
+            return false;
+        }
+
+        public override bool TryPeek(out T item) => ring.TryPeek(out item);
+
+        public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) => ring.WaitToRead(cancellationToken);
+
+        public override ValueTask<T> ReadAsync(CancellationToken cancellationToken = default)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return ValueTask.FromCanceled<T>(cancellationToken);
+            }
+
+            if (TryRead(out T item))
+            {
+                return new ValueTask<T>(item);
+            }
+
+            return ring.IsDrained ? ReadError(Volatile.Read(ref ring._doneWriting)!) : ReadSlowAsync(cancellationToken);
+        }
+
+        private async ValueTask<T> ReadSlowAsync(CancellationToken cancellationToken)
+        {
+            var spin = default(SpinWait);
+            while (true)
+            {
+                bool more;
+                try
+                {
+                    more = await ring.WaitToRead(cancellationToken).ConfigureAwait(true); // see WriteSlowAsync
+                }
+                catch (Exception) when (!cancellationToken.IsCancellationRequested && ring.IsDrained)
+                {
+                    more = false; // completed with an error while we waited: reported as the framework does
+                }
+
+                if (!more)
+                {
+                    throw ClosedError(Volatile.Read(ref ring._doneWriting)!);
+                }
+
+                if (TryRead(out T item))
+                {
+                    return item;
+                }
+
+                spin.SpinOnce(); // another reader took it, or its writer is still filling the slot
+            }
+        }
+    }
+
+    private sealed class RingWriter(RingChannel<T> ring) : ChannelWriter<T>
+    {
+        public override bool TryComplete(Exception? error = null) => ring.TryComplete(error);
+
+        public override bool TryWrite(T item)
+        {
+            if (ring.TryEnqueue(item) == WriteOutcome.Written)
+            {
+                ring.Written();
+                return true;
+            }
+
+            return false;
+        }
+
+        public override ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default) => ring.WaitToWrite(cancellationToken);
+
+        public override ValueTask WriteAsync(T item, CancellationToken cancellationToken = default)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return ValueTask.FromCanceled(cancellationToken);
+            }
+
+            switch (ring.TryEnqueue(item))
+            {
+                case WriteOutcome.Written:
+                    ring.Written();
+                    return default;
+                case WriteOutcome.Closed:
+                    return ValueTask.FromException(ClosedError(Volatile.Read(ref ring._doneWriting)!));
+                default:
+                    return WriteSlowAsync(item, cancellationToken);
+            }
+        }
+
+        private async ValueTask WriteSlowAsync(T item, CancellationToken cancellationToken)
+        {
+            var spin = default(SpinWait);
+            while (true)
+            {
+                bool room;
+                try
+                {
+                    // Resumes on the caller's context on purpose: in an isolate the caller's own await must get back to the isolate's
+                    // thread anyway, so resuming there at once is one hand-off instead of two (thread pool, then isolate).
+                    room = await ring.WaitToWrite(cancellationToken).ConfigureAwait(true);
+                }
+                catch (Exception) when (!cancellationToken.IsCancellationRequested && ring.IsClosed)
+                {
+                    room = false;
+                }
+
+                if (!room)
+                {
+                    throw ClosedError(Volatile.Read(ref ring._doneWriting)!);
+                }
+
+                switch (ring.TryEnqueue(item))
+                {
+                    case WriteOutcome.Written:
+                        ring.Written();
+                        return;
+                    case WriteOutcome.Closed:
+                        throw ClosedError(Volatile.Read(ref ring._doneWriting)!);
+                    default:
+                        spin.SpinOnce(); // another writer took the room, or its reader is still emptying the slot
+                        break;
+                }
+            }
+        }
+    }
+}
