@@ -53,8 +53,10 @@ internal static class Report
         md.AppendLine("- **channels**: one-way streaming from a producer isolate to a consumer isolate through `IsolateChannel.CreateBounded<T>(1024)`, " +
             "the stages written with `TryWrite`/`TryRead` loops (`Targets/Streaming.cs`), for `int` (handed over as it is) and for a " +
             "`[Shareable]` record of three fields (encoded by the writer, rebuilt by the reader as its own type), in millions of messages per " +
-            "second (higher is better). Floor: a raw bounded `Channel<int>` of the same capacity (single reader, single writer) between two " +
-            "dedicated threads in the same loops, waiting synchronously when full or empty. Allocation is all managed bytes the process " +
+            "second (higher is better). Floors: a raw bounded `Channel<int>` (for the record row, `Channel<Tick>`, the objects passed " +
+            "by reference) of the same capacity (single reader, single writer) between two dedicated threads in the same loops, waiting " +
+            "synchronously when full or empty. Isolate channels that wait when full are a lock-free ring of their own (docs/design.md), " +
+            "not the framework's bounded channel the floor uses. Allocation is all managed bytes the process " +
             "allocated during a streaming run, per message. The ping-pong row is one `WriteAsync` to an isolate echoing through a second " +
             "bounded channel and one `ReadAsync` of its reply, per sample.");
         md.AppendLine("- **first call**: the isolate (or the bare context and its thread) is created untimed just before; only the first call is timed. " +
