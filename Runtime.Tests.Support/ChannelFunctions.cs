@@ -131,4 +131,20 @@ public static class RingWork
         int value = await signal.ReadAsync();
         return first + value;
     }
+
+    /// <summary>Blocks the isolate's thread on a write (sync over async); true if the write went in within the time.</summary>
+    public static bool WriteAndBlock(ChannelWriter<int> writer, int value, int timeoutMs) =>
+        writer.WriteAsync(value).AsTask().Wait(timeoutMs);
+
+    /// <summary>Takes one item, then keeps this turn busy (long-running isolate code) for a while.</summary>
+    public static int ReadOneThenStayBusy(ChannelReader<int> items, int busyMs)
+    {
+        if (!items.TryRead(out int first))
+        {
+            throw new InvalidOperationException("expected an item to be waiting");
+        }
+
+        Thread.Sleep(busyMs);
+        return first;
+    }
 }

@@ -209,8 +209,16 @@ public sealed partial class Isolate
         }
         finally
         {
+            try
+            {
+                TurnEnd.End(); // room given back by the last turn's reads must still reach blocked writers
+            }
+            catch (Exception ex)
+            {
+                Fault(ex);
+            }
+
             RequestStop();
-            TurnEnd.End(); // wakes deferred by the last turn must still happen
             scope.Dispose();
             SynchronizationContext.SetSynchronizationContext(null);
             t_current = null;
@@ -245,7 +253,14 @@ public sealed partial class Isolate
             }
 
             _running = null;
-            TurnEnd.Run(); // e.g. channel writers this turn's reads made room for
+            try
+            {
+                TurnEnd.Run(); // e.g. channel writers this turn's reads made room for
+            }
+            catch (Exception ex)
+            {
+                Fault(ex);
+            }
 
         }
     }

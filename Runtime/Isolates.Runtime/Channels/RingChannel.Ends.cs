@@ -21,7 +21,7 @@ internal sealed partial class RingChannel<T>
         }
 
         WakeReaders(); // each learns whether items are left or the channel is drained
-        WakeWriters();
+        ReleaseWriters(); // blocked writes are refused, waiting writers learn of the completion
         if (IsDrained)
         {
             CompleteCompletion();
@@ -50,7 +50,7 @@ internal sealed partial class RingChannel<T>
     /// <summary>What WaitToReadAsync and WaitToWriteAsync throw once completed with an error: the error itself.</summary>
     private static Exception WaitError(Exception done) => done;
 
-    /// <summary>What WriteAsync throws on a completed channel, and what a ReadAsync that was waiting when the channel completed throws.</summary>
+    /// <summary>What WriteAsync throws on a completed channel, and what a ReadAsync or WriteAsync that was waiting when it completed throws.</summary>
     private static Exception ClosedError(Exception done) =>
         ReferenceEquals(done, DoneWithoutError) ? new ChannelClosedException()
         : done is OperationCanceledException ? done
@@ -85,7 +85,7 @@ internal sealed partial class RingChannel<T>
 
         public override bool TryPeek(out T item) => ring.TryPeek(out item);
 
-        public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) => ring.WaitToRead(cancellationToken);
+        public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) => ring.WaitToRead(cancellationToken, reportsErrors: true);
 
         public override ValueTask<T> ReadAsync(CancellationToken cancellationToken = default)
         {
@@ -104,20 +104,10 @@ internal sealed partial class RingChannel<T>
 
         private async ValueTask<T> ReadSlowAsync(CancellationToken cancellationToken)
         {
-            var spin = default(SpinWait);
             while (true)
             {
-                bool more;
-                try
-                {
-                    more = await ring.WaitToRead(cancellationToken).ConfigureAwait(true); // see WriteSlowAsync
-                }
-                catch (Exception) when (!cancellationToken.IsCancellationRequested && ring.IsDrained)
-                {
-                    more = false; // completed with an error while we waited: reported as the framework does
-                }
-
-                if (!more)
+                // Only cancellation throws here; completion comes back as false, and is reported as the framework does.
+                if (!await ring.WaitToRead(cancellationToken, reportsErrors: false).ConfigureAwait(false))
                 {
                     throw ClosedError(Volatile.Read(ref ring._doneWriting)!);
                 }
@@ -126,8 +116,6 @@ internal sealed partial class RingChannel<T>
                 {
                     return item;
                 }
-
-                spin.SpinOnce(); // another reader took it, or its writer is still filling the slot
             }
         }
     }
@@ -138,13 +126,13 @@ internal sealed partial class RingChannel<T>
 
         public override bool TryWrite(T item)
         {
-            if (ring.TryEnqueue(item) == WriteOutcome.Written)
+            if (Volatile.Read(ref ring._blockedCount) == 0 && ring.TryEnqueue(item) == WriteOutcome.Written)
             {
                 ring.Written();
                 return true;
             }
 
-            return false;
+            return false; // full, completed, or writes are blocked and this one would overtake them
         }
 
         public override ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default) => ring.WaitToWrite(cancellationToken);
@@ -156,7 +144,10 @@ internal sealed partial class RingChannel<T>
                 return ValueTask.FromCanceled(cancellationToken);
             }
 
-            switch (ring.TryEnqueue(item))
+            WriteOutcome outcome = Volatile.Read(ref ring._blockedCount) == 0 ? ring.TryEnqueue(item)
+                : ring.IsClosed ? WriteOutcome.Closed
+                : WriteOutcome.Full;
+            switch (outcome)
             {
                 case WriteOutcome.Written:
                     ring.Written();
@@ -164,43 +155,7 @@ internal sealed partial class RingChannel<T>
                 case WriteOutcome.Closed:
                     return ValueTask.FromException(ClosedError(Volatile.Read(ref ring._doneWriting)!));
                 default:
-                    return WriteSlowAsync(item, cancellationToken);
-            }
-        }
-
-        private async ValueTask WriteSlowAsync(T item, CancellationToken cancellationToken)
-        {
-            var spin = default(SpinWait);
-            while (true)
-            {
-                bool room;
-                try
-                {
-                    // Resumes on the caller's context on purpose: in an isolate the caller's own await must get back to the isolate's
-                    // thread anyway, so resuming there at once is one hand-off instead of two (thread pool, then isolate).
-                    room = await ring.WaitToWrite(cancellationToken).ConfigureAwait(true);
-                }
-                catch (Exception) when (!cancellationToken.IsCancellationRequested && ring.IsClosed)
-                {
-                    room = false;
-                }
-
-                if (!room)
-                {
-                    throw ClosedError(Volatile.Read(ref ring._doneWriting)!);
-                }
-
-                switch (ring.TryEnqueue(item))
-                {
-                    case WriteOutcome.Written:
-                        ring.Written();
-                        return;
-                    case WriteOutcome.Closed:
-                        throw ClosedError(Volatile.Read(ref ring._doneWriting)!);
-                    default:
-                        spin.SpinOnce(); // another writer took the room, or its reader is still emptying the slot
-                        break;
-                }
+                    return ring.Block(item, cancellationToken); // waits in line with its item
             }
         }
     }

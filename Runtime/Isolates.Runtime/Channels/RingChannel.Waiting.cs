@@ -1,12 +1,15 @@
+using System.Runtime.InteropServices;
 using Isolates.Dispatcher;
 
 namespace Isolates.Channels;
 
 /// <summary>
 /// Waiting and waking. The lists of waiters are guarded by a lock that only the slow paths take; the fast paths look
-/// at a counter instead. No wake is lost: a waiter first counts itself (a full fence), then looks at the positions
-/// again; a writer or reader first moves its position (an interlocked exchange, also a full fence), then looks at the
-/// counter. Whichever comes second sees the other. Waiters are always completed outside the lock.
+/// at counters instead. No wake is lost: a waiter first counts itself (a full fence), then looks at the positions
+/// again; a writer or reader first moves its position (a compare-and-swap, also a full fence), then looks at the
+/// counter, so whichever comes second sees the other. Writes that find the ring full wait in order with their items
+/// (<see cref="BlockedWrite"/>) and are put into the ring by whoever makes the room, first come first in, before any
+/// newer write: the framework's order. Waiters are always completed outside the lock.
 /// </summary>
 internal sealed partial class RingChannel<T> : ITurnEndAction
 {
@@ -23,40 +26,56 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
     /// <summary>The pause between two looks (<see cref="Thread.SpinWait"/> iterations, ~170 ns here).</summary>
     private const int ReaderSpinWidth = 4;
 
-    private readonly Lock _sync = new();
-    private readonly List<RingWaiter> _readers = [];
-    private readonly List<RingWaiter> _writers = [];
-    private int _readersWaiting;
-    private int _writersWaiting;
-    private int _wakeDeferred;
+    /// <summary>
+    /// .NET documents interlocked operations as full fences; on weakly ordered processors an explicit fence before the
+    /// fast paths read a counter makes that independent of how a given JIT emits them. x86/x64 need none.
+    /// </summary>
+    private static readonly bool WeaklyOrdered = RuntimeInformation.ProcessArchitecture is not (Architecture.X86 or Architecture.X64);
 
-    /// <summary>Waits until an item may be read (true) or the channel is completed and drained (false, or the completion error).</summary>
-    private ValueTask<bool> WaitToRead(CancellationToken cancellationToken)
+    private readonly Lock _sync = new();
+    private readonly List<RingWaiter> _readers = []; // waiting for an item
+    private readonly List<RingWaiter> _writers = []; // WaitToWriteAsync: waiting for room
+    private readonly List<BlockedWrite> _blocked = []; // WriteAsync: waiting with their items, in arrival order
+    private int _readersWaiting; // _readers.Count
+    private int _writersWaiting; // _writers.Count + _blocked.Count
+    private int _blockedCount; // _blocked.Count: while not zero, newer writes queue behind
+
+    /// <summary>How many readers and writers wait now (for tests).</summary>
+    internal (int Readers, int Writers) Waiting => (Volatile.Read(ref _readersWaiting), Volatile.Read(ref _writersWaiting));
+
+    /// <summary>
+    /// Waits until an item can be read (true: with one reader, its next TryRead succeeds) or the channel is completed
+    /// and drained (false, or with <paramref name="reportsErrors"/> the completion error).
+    /// </summary>
+    private ValueTask<bool> WaitToRead(CancellationToken cancellationToken, bool reportsErrors)
     {
         if (cancellationToken.IsCancellationRequested)
         {
             return ValueTask.FromCanceled<bool>(cancellationToken);
         }
 
-        if (HasItems || SpinUntilItems())
+        if (ItemReady() || SpinUntilItemReady())
         {
             return new ValueTask<bool>(true);
         }
 
         if (IsDrained)
         {
-            return Drained();
+            return Completed(Volatile.Read(ref _doneWriting)!, reportsErrors);
         }
 
-        var waiter = new RingWaiter(this);
+        var waiter = new RingWaiter(this, reportsErrors);
+        waiter.CancelWith(cancellationToken, static w => ((RingChannel<T>)w.Owner).Remove(w));
         lock (_sync)
         {
-            _readers.Add(waiter);
-            Interlocked.Exchange(ref _readersWaiting, _readers.Count);
+            if (!waiter.IsClaimed) // else cancelled already
+            {
+                _readers.Add(waiter);
+                Interlocked.Exchange(ref _readersWaiting, _readers.Count);
+            }
         }
 
-        waiter.CancelWith(cancellationToken, static w => ((RingChannel<T>)w.Owner).Remove(w, reader: true));
-        if (HasItems || IsClosed)
+        if (HasClaimedItems || IsClosed)
         {
             WakeReaders(); // raced with a write or completion that did not see us yet
         }
@@ -74,36 +93,84 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
 
         if (Volatile.Read(ref _doneWriting) is { } done)
         {
-            return Completed(done);
+            return Completed(done, reportsErrors: true);
         }
 
-        if (HasSpace)
+        if (HasSpace && Volatile.Read(ref _blockedCount) == 0)
         {
             return new ValueTask<bool>(true);
         }
 
-        var waiter = new RingWaiter(this);
+        var waiter = new RingWaiter(this, reportsErrors: true);
+        waiter.CancelWith(cancellationToken, static w => ((RingChannel<T>)w.Owner).Remove(w));
         lock (_sync)
         {
-            _writers.Add(waiter);
-            Interlocked.Exchange(ref _writersWaiting, _writers.Count);
+            if (!waiter.IsClaimed)
+            {
+                _writers.Add(waiter);
+                Interlocked.Exchange(ref _writersWaiting, _writers.Count + _blocked.Count);
+            }
         }
 
-        waiter.CancelWith(cancellationToken, static w => ((RingChannel<T>)w.Owner).Remove(w, reader: false));
         if (HasSpace || IsClosed)
         {
-            WakeWriters(); // raced with a read or completion that did not see us yet
+            ReleaseWriters(); // raced with a read or completion that did not see us yet
         }
 
         return waiter.Task;
     }
 
-    private bool SpinUntilItems()
+    /// <summary>A write that found the ring full (or others queued): waits with its item until it is put in, or refused.</summary>
+    private ValueTask Block(T item, CancellationToken cancellationToken)
+    {
+        var waiter = new RingWaiter(this, reportsErrors: false);
+        var blocked = new BlockedWrite(waiter, item);
+        waiter.CancelWith(cancellationToken, static w => ((RingChannel<T>)w.Owner).Remove(w));
+        lock (_sync)
+        {
+            if (!waiter.IsClaimed)
+            {
+                _blocked.Add(blocked);
+                Volatile.Write(ref _blockedCount, _blocked.Count);
+                Interlocked.Exchange(ref _writersWaiting, _writers.Count + _blocked.Count);
+            }
+        }
+
+        if (HasSpace || IsClosed)
+        {
+            ReleaseWriters(); // there was room (or completion) before we were counted: go in (or be refused) now
+        }
+
+        return waiter.WriteTask;
+    }
+
+    /// <summary>True when the item at the read position is filled; waits out a writer that claimed it and is filling it.</summary>
+    private bool ItemReady()
+    {
+        var spin = default(SpinWait);
+        while (true)
+        {
+            long head = Volatile.Read(ref _head.Value);
+            if (Volatile.Read(ref SlotAt(head).Sequence) == Filled(head))
+            {
+                return true;
+            }
+
+            if ((Volatile.Read(ref _tail.Value) & ~ClosedBit) <= head)
+            {
+                return false; // nothing claimed beyond the read position
+            }
+
+            spin.SpinOnce(sleep1Threshold: -1); // nanoseconds, unless that writer was preempted mid-write
+        }
+    }
+
+    private bool SpinUntilItemReady()
     {
         for (int i = 0; i < ReaderSpins; i++)
         {
             Thread.SpinWait(ReaderSpinWidth);
-            if (HasItems)
+            if (ItemReady())
             {
                 return true;
             }
@@ -115,114 +182,222 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
     /// <summary>After a write: wakes readers if any wait.</summary>
     private void Written()
     {
+        if (WeaklyOrdered)
+        {
+            Interlocked.MemoryBarrier();
+        }
+
         if (Volatile.Read(ref _readersWaiting) != 0)
         {
             WakeReaders();
         }
     }
 
-    /// <summary>After a read: completes the channel if that was the last item, and lets blocked writers know about the room.</summary>
+    /// <summary>
+    /// After a read: completes the channel if that was the last item, and gives waiting writers the room: at once when
+    /// the ring has drained to half or the reader is not an isolate's thread, else when the reading isolate's turn ends.
+    /// </summary>
     private void Taken()
     {
+        if (WeaklyOrdered)
+        {
+            Interlocked.MemoryBarrier();
+        }
+
         if (Volatile.Read(ref _doneWriting) is not null && IsDrained)
         {
             CompleteCompletion();
         }
 
-        if (Volatile.Read(ref _writersWaiting) == 0)
+        if (Volatile.Read(ref _writersWaiting) != 0 && (Count <= _lowWater || !TurnEnd.TryDefer(this)))
         {
-            return;
-        }
-
-        if (Count <= _lowWater)
-        {
-            WakeWriters();
-        }
-        else if (Interlocked.Exchange(ref _wakeDeferred, 1) == 0 && !TurnEnd.TryDefer(this))
-        {
-            Volatile.Write(ref _wakeDeferred, 0);
-            WakeWriters(); // not on an isolate's thread: there is no turn to wait for
+            ReleaseWriters();
         }
     }
 
     void ITurnEndAction.OnTurnEnd()
     {
-        Volatile.Write(ref _wakeDeferred, 0);
         if (Volatile.Read(ref _writersWaiting) != 0)
         {
-            WakeWriters();
+            ReleaseWriters();
         }
     }
 
-    private void WakeReaders() => Wake(_readers, ref _readersWaiting, reader: true);
-
-    private void WakeWriters() => Wake(_writers, ref _writersWaiting, reader: false);
-
-    private void Wake(List<RingWaiter> list, ref int waiting, bool reader)
+    private void WakeReaders()
     {
-        RingWaiter? single = null;
-        RingWaiter[]? many = null;
+        RingWaiter[] woken;
         lock (_sync)
         {
-            if (list.Count == 1)
+            if (_readers.Count == 0)
             {
-                single = list[0];
-            }
-            else if (list.Count > 1)
-            {
-                many = [.. list];
+                return;
             }
 
-            list.Clear();
-            Volatile.Write(ref waiting, 0);
+            woken = [.. _readers];
+            _readers.Clear();
+            Volatile.Write(ref _readersWaiting, 0);
         }
 
-        if (single is not null)
+        foreach (RingWaiter waiter in woken)
         {
-            Release(single, reader);
+            Release(waiter, reader: true);
         }
-        else if (many is not null)
+    }
+
+    /// <summary>
+    /// Puts blocked writes into the ring, oldest first, as far as there is room; once none is left blocked, wakes the
+    /// writers waiting for room. After completion, refuses every blocked write and releases every waiting writer.
+    /// </summary>
+    private void ReleaseWriters()
+    {
+        List<BlockedWrite>? written = null;
+        BlockedWrite[]? refused = null;
+        RingWaiter[]? woken = null;
+        Exception? done;
+        lock (_sync)
         {
-            foreach (RingWaiter waiter in many)
+            done = _doneWriting;
+            if (done is not null)
             {
-                Release(waiter, reader);
+                refused = [.. _blocked];
+                _blocked.Clear();
+            }
+            else
+            {
+                int settled = 0;
+                for (; settled < _blocked.Count; settled++)
+                {
+                    BlockedWrite blocked = _blocked[settled];
+                    if (!blocked.Claimed && !(blocked.Claimed = blocked.Waiter.TryClaim()))
+                    {
+                        continue; // cancelled: its callback is waiting for this lock to remove it; drop it here
+                    }
+
+                    if (!TryEnqueueBlocked(blocked.Item))
+                    {
+                        break; // full again; it stays first in line, no longer cancellable (it is as good as in)
+                    }
+
+                    (written ??= []).Add(blocked);
+                }
+
+                _blocked.RemoveRange(0, settled);
+            }
+
+            if (_blocked.Count == 0 && _writers.Count > 0)
+            {
+                woken = [.. _writers];
+                _writers.Clear();
+            }
+
+            Volatile.Write(ref _blockedCount, _blocked.Count);
+            Volatile.Write(ref _writersWaiting, _writers.Count + _blocked.Count);
+        }
+
+        if (written is not null)
+        {
+            foreach (BlockedWrite blocked in written)
+            {
+                blocked.Waiter.SetResult(true);
+            }
+
+            Written(); // readers may be waiting for what just went in
+        }
+
+        if (refused is not null)
+        {
+            foreach (BlockedWrite blocked in refused)
+            {
+                if (blocked.Claimed)
+                {
+                    blocked.Waiter.SetException(ClosedError(done!));
+                }
+                else
+                {
+                    blocked.Waiter.TrySetException(ClosedError(done!));
+                }
             }
         }
+
+        if (woken is not null)
+        {
+            foreach (RingWaiter waiter in woken)
+            {
+                Release(waiter, reader: false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Puts a blocked write's item in if there is room. Room counts from the read position, which a reader moves before
+    /// it frees the slot: a slot taken but not yet freed is waited out (nanoseconds, unless that reader was preempted),
+    /// because the reader may already have looked for blocked writers, before this one was counted, and will not come back.
+    /// </summary>
+    private bool TryEnqueueBlocked(T item)
+    {
+        var spin = default(SpinWait);
+        WriteOutcome outcome;
+        while ((outcome = TryEnqueue(item)) == WriteOutcome.Full && HasSpace)
+        {
+            spin.SpinOnce(sleep1Threshold: -1);
+        }
+
+        return outcome == WriteOutcome.Written;
     }
 
     /// <summary>Completes a woken waiter: "look again", or the outcome of completion once there is nothing more for it.</summary>
     private void Release(RingWaiter waiter, bool reader)
     {
-        Exception? done = Volatile.Read(ref _doneWriting);
-        if (done is null || (reader && !IsDrained))
+        if (!waiter.TryClaim())
         {
-            waiter.TrySetResult(true);
+            return; // cancelled meanwhile
         }
-        else if (ReferenceEquals(done, DoneWithoutError))
+
+        Exception? done = Volatile.Read(ref _doneWriting);
+        if (reader ? ItemReady() || done is null : done is null)
         {
-            waiter.TrySetResult(false);
+            waiter.SetResult(true); // a reader with no item ready and no completion: another reader took it; it looks again
+        }
+        else if (ReferenceEquals(done, DoneWithoutError) || !waiter.ReportsErrors)
+        {
+            waiter.SetResult(false);
         }
         else
         {
-            waiter.TrySetException(WaitError(done));
+            waiter.SetException(WaitError(done!));
         }
     }
 
-    private void Remove(RingWaiter waiter, bool reader)
+    /// <summary>Takes a cancelled waiter off whichever list holds it.</summary>
+    private void Remove(RingWaiter waiter)
     {
         lock (_sync)
         {
-            List<RingWaiter> list = reader ? _readers : _writers;
-            list.Remove(waiter);
-            Volatile.Write(ref reader ? ref _readersWaiting : ref _writersWaiting, list.Count);
+            if (!_readers.Remove(waiter) && !_writers.Remove(waiter))
+            {
+                int index = _blocked.FindIndex(blocked => blocked.Waiter == waiter);
+                if (index >= 0)
+                {
+                    _blocked.RemoveAt(index);
+                }
+            }
+
+            Volatile.Write(ref _readersWaiting, _readers.Count);
+            Volatile.Write(ref _blockedCount, _blocked.Count);
+            Volatile.Write(ref _writersWaiting, _writers.Count + _blocked.Count);
         }
     }
 
-    /// <summary>How many readers and writers wait now (for tests).</summary>
-    internal (int Readers, int Writers) Waiting => (Volatile.Read(ref _readersWaiting), Volatile.Read(ref _writersWaiting));
+    private static ValueTask<bool> Completed(Exception done, bool reportsErrors) =>
+        ReferenceEquals(done, DoneWithoutError) || !reportsErrors ? new ValueTask<bool>(false) : ValueTask.FromException<bool>(WaitError(done));
 
-    private ValueTask<bool> Drained() => Completed(Volatile.Read(ref _doneWriting)!);
+    /// <summary>A write waiting with its item. <see cref="Claimed"/>: its waiter was claimed by a release that then found the ring full again.</summary>
+    private sealed class BlockedWrite(RingWaiter waiter, T item)
+    {
+        public RingWaiter Waiter { get; } = waiter;
 
-    private static ValueTask<bool> Completed(Exception done) =>
-        ReferenceEquals(done, DoneWithoutError) ? new ValueTask<bool>(false) : ValueTask.FromException<bool>(WaitError(done));
+        public T Item { get; } = item;
+
+        public bool Claimed { get; set; }
+    }
 }

@@ -11,14 +11,16 @@ namespace Isolates.Channels;
 /// hand-off, so this ring keeps it off the per-item path:
 /// <list type="bullet">
 /// <item>writing and reading an item touch only the slot and their own position (each on its own cache line);</item>
-/// <item>a blocked writer is woken when the ring has drained to half its capacity, or when the reading isolate's
-/// current turn ends (<see cref="Dispatcher.TurnEnd"/>), whichever comes first: once per batch, never left waiting
-/// while its reader waits for something else; a reader that is not an isolate thread wakes writers at once;</item>
+/// <item>writers blocked on a full ring get the room when it has drained to half its capacity, or when the reading
+/// isolate's current turn ends (<see cref="Dispatcher.TurnEnd"/>), whichever comes first: once per batch, never left
+/// waiting while their reader waits for something else; a reader that is not an isolate thread gives the room at
+/// once. Blocked writes are put in by the one who gives the room, oldest first and before newer writes;</item>
 /// <item>a reader about to wait spins briefly first, so a steady writer rarely pays for waking it.</item>
 /// </list>
 /// Everything observable matches <see cref="Channel.CreateBounded{T}(BoundedChannelOptions)"/> with
 /// <see cref="BoundedChannelFullMode.Wait"/> (tests compare the two side by side), except that a writer blocked on a
-/// full ring resumes a little later, as described above.
+/// full ring resumes a little later, as described above, and <see cref="ChannelReader{T}.Count"/> includes an item a
+/// writer is putting in at that moment.
 /// </summary>
 /// <typeparam name="T">What the ring buffers (the values of a direct channel, or encoded messages).</typeparam>
 internal sealed partial class RingChannel<T> : Channel<T>
@@ -77,7 +79,7 @@ internal sealed partial class RingChannel<T> : Channel<T>
     }
 
     /// <summary>Some slot has been claimed by a writer and not yet taken by a reader (it may still be being filled).</summary>
-    private bool HasItems => (Volatile.Read(ref _tail.Value) & ~ClosedBit) > Volatile.Read(ref _head.Value);
+    private bool HasClaimedItems => (Volatile.Read(ref _tail.Value) & ~ClosedBit) > Volatile.Read(ref _head.Value);
 
     /// <summary>Some slot is free for a writer (it may still be being emptied).</summary>
     private bool HasSpace => (Volatile.Read(ref _tail.Value) & ~ClosedBit) - Volatile.Read(ref _head.Value) < _capacity;

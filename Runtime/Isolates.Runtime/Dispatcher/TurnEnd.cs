@@ -28,11 +28,18 @@ internal static class TurnEnd
             return false;
         }
 
-        pending.Add(action);
+        if (!pending.Contains(action))
+        {
+            pending.Add(action); // once per turn, however many reads asked
+        }
+
         return true;
     }
 
-    /// <summary>Runs what the turn deferred (actions deferred meanwhile run too). Only the isolate's thread calls this.</summary>
+    /// <summary>
+    /// Runs what the turn deferred (actions deferred meanwhile run too), every one even if some throw; then throws
+    /// what they threw. Only the isolate's thread calls this.
+    /// </summary>
     public static void Run()
     {
         if (t_pending is not { Count: > 0 } pending)
@@ -40,16 +47,23 @@ internal static class TurnEnd
             return;
         }
 
-        try
+        List<Exception>? errors = null;
+        for (int i = 0; i < pending.Count; i++)
         {
-            for (int i = 0; i < pending.Count; i++)
+            try
             {
                 pending[i].OnTurnEnd();
             }
+            catch (Exception ex)
+            {
+                (errors ??= []).Add(ex); // the others must still run
+            }
         }
-        finally
+
+        pending.Clear();
+        if (errors is not null)
         {
-            pending.Clear();
+            throw new AggregateException("Work deferred to the end of an isolate's turn failed.", errors);
         }
     }
 

@@ -1,0 +1,216 @@
+using System.Collections.Concurrent;
+using System.Reflection;
+using System.Threading.Channels;
+using Isolates.Channels;
+using Isolates.Tests.Support;
+
+namespace Isolates.Tests.Channels;
+
+/// <summary>
+/// The ring channel's ordering, wake-up and cleanup rules where they could differ from the framework's bounded
+/// channel: each test states a behaviour the framework has and the ring keeps (found in review; each failed once).
+/// </summary>
+[TestFixture]
+[CancelAfter(60_000)]
+public class RingChannelFairnessTests
+{
+    /// <summary>A single-threaded context whose thread is blocked (sync over async): posts queue up and never run.</summary>
+    private sealed class BlockedThreadContext : SynchronizationContext
+    {
+        public readonly ConcurrentQueue<(SendOrPostCallback, object?)> Posted = new();
+
+        public override void Post(SendOrPostCallback d, object? state) => Posted.Enqueue((d, state));
+    }
+
+    [Test]
+    public void WriteAsync_BlockedThenWaitedOnSynchronouslyOnAContextThread_CompletesLikeFrameworkChannel()
+    {
+        static bool Script(Channel<int> channel)
+        {
+            channel.Writer.TryWrite(1); // full (capacity 1)
+            SynchronizationContext? previous = SynchronizationContext.Current;
+            Task write;
+            SynchronizationContext.SetSynchronizationContext(new BlockedThreadContext());
+            try
+            {
+                write = channel.Writer.WriteAsync(2).AsTask();
+            }
+            finally
+            {
+                SynchronizationContext.SetSynchronizationContext(previous);
+            }
+
+            Task.Run(() => channel.Reader.TryRead(out _)); // room, from another thread
+            return write.Wait(2_000); // the context's thread blocks here (sync over async)
+        }
+
+        bool framework = Script(Channel.CreateBounded<int>(1));
+        bool ring = Script(new RingChannel<int>(1));
+        Assert.That((framework, ring), Is.EqualTo((true, true)));
+    }
+
+    [Test]
+    public async Task WriteAsync_SyncOverAsyncInAnIsolate_GoesInOnceThereIsRoom()
+    {
+        await using Isolate writer = await Isolate.CreateAsync();
+        Channel<int> items = IsolateChannel.CreateBounded<int>(1);
+        await items.Writer.WriteAsync(1);
+        Task<bool> blocking = writer.CallAsync(RingWork.WriteAndBlock, items.Writer, 2, 3_000);
+        await Task.Delay(300);
+        Assert.That(items.Reader.TryRead(out int first) ? first : -1, Is.EqualTo(1));
+        Assert.That(await blocking, Is.True, "the isolate's blocked write should go in once the host made room");
+    }
+
+    [Test]
+    public async Task TryWrite_WhileAWriteAsyncIsBlocked_DoesNotOvertakeItLikeFrameworkChannel()
+    {
+        static async Task<string> Script(Channel<int> channel)
+        {
+            for (int i = 1; i <= 4; i++)
+            {
+                channel.Writer.TryWrite(i);
+            }
+
+            ValueTask blocked = channel.Writer.WriteAsync(5); // waits: full
+            channel.Reader.TryRead(out _); // room for one
+            bool later = channel.Writer.TryWrite(6); // another producer, after the blocked one
+            await blocked.AsTask().WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { });
+            var rest = new List<int>();
+            while (channel.Reader.TryRead(out int item))
+            {
+                rest.Add(item);
+            }
+
+            return $"TryWrite(6): {later}, then: {string.Join(",", rest)}";
+        }
+
+        string framework = await Script(Channel.CreateBounded<int>(4));
+        string ring = await Script(new RingChannel<int>(4));
+        Assert.That(ring, Is.EqualTo(framework));
+    }
+
+    [Test]
+    public async Task HostRead_WhileAnotherIsolatesTurnHoldsTheDeferredWake_WakesTheBlockedWriterAtOnce()
+    {
+        await using Isolate busy = await Isolate.CreateAsync();
+        Channel<int> items = IsolateChannel.CreateBounded<int>(8);
+        for (int i = 1; i <= 8; i++)
+        {
+            await items.Writer.WriteAsync(i);
+        }
+
+        ValueTask blocked = items.Writer.WriteAsync(9);
+        Task<int> reading = busy.CallAsync(RingWork.ReadOneThenStayBusy, items.Reader, 2_500); // 7 left: above half, deferred to its turn's end
+        while (items.Reader.Count != 7)
+        {
+            await Task.Delay(5);
+        }
+
+        Assert.That(items.Reader.TryRead(out _), Is.True); // 6 left; a host thread reading "wakes writers at once"
+        Task done = blocked.AsTask();
+        bool woke = await Task.WhenAny(done, Task.Delay(1_500)) == done;
+        await reading;
+        Assert.That(woke, Is.True, "the host's read made room but the writer waited for the busy isolate's turn to end");
+    }
+
+    [Test]
+    public async Task WaitToReadAsync_WithALongLivedToken_LeavesNoRegistrationBehind()
+    {
+        // A wake that lands between the waiter joining the list and CancelWith registering it unregisters nothing; the
+        // registration made afterwards then stays on the token (pinning the waiter and the awaiting state machine).
+        using var longLived = new CancellationTokenSource();
+        var budget = System.Diagnostics.Stopwatch.StartNew();
+        int leaked = 0, rounds = 0;
+        while (leaked == 0 && budget.Elapsed < TimeSpan.FromSeconds(2))
+        {
+            rounds++;
+            var ring = new RingChannel<int>(64);
+            const int Items = 100_000;
+            Task producer = Task.Run(async () =>
+            {
+                for (int i = 0; i < Items; i++)
+                {
+                    if (!ring.Writer.TryWrite(i))
+                    {
+                        await ring.Writer.WriteAsync(i);
+                    }
+
+                    Thread.SpinWait(i % 97);
+                }
+
+                ring.Writer.Complete();
+            });
+
+            int read = 0;
+            while (await ring.Reader.WaitToReadAsync(longLived.Token))
+            {
+                while (ring.Reader.TryRead(out _))
+                {
+                    read++;
+                }
+            }
+
+            await producer;
+            Assert.That(read, Is.EqualTo(Items));
+            leaked = Registrations(longLived);
+        }
+
+        Assert.That(leaked, Is.Zero, $"every wait is over, so none may still be registered on the token (after {rounds} rounds)");
+    }
+
+    [Test]
+    public async Task WaitToReadAsyncTrue_SingleReader_TryReadSucceedsLikeFrameworkChannel()
+    {
+        var ring = new RingChannel<int>(1024);
+        const int Items = 2_000_000;
+        Task producer = Task.Run(() =>
+        {
+            for (int i = 0; i < Items; i++)
+            {
+                var spin = default(SpinWait);
+                while (!ring.Writer.TryWrite(i))
+                {
+                    spin.SpinOnce();
+                }
+            }
+
+            ring.Writer.Complete();
+        });
+
+        int read = 0, spurious = 0;
+        while (await ring.Reader.WaitToReadAsync())
+        {
+            if (!ring.Reader.TryRead(out _))
+            {
+                spurious++;
+                continue;
+            }
+
+            read++;
+        }
+
+        await producer;
+        Assert.That(read, Is.EqualTo(Items));
+        Assert.That(spurious, Is.Zero, "with one reader, WaitToReadAsync returning true promises TryRead an item");
+    }
+
+    private static int Registrations(CancellationTokenSource source)
+    {
+        object? registrations = typeof(CancellationTokenSource).GetField("_registrations", BindingFlags.Instance | BindingFlags.NonPublic)!.GetValue(source);
+        if (registrations is null)
+        {
+            return 0;
+        }
+
+        FieldInfo callbacks = registrations.GetType().GetField("Callbacks", BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic)!;
+        object? node = callbacks.GetValue(registrations);
+        int count = 0;
+        while (node is not null)
+        {
+            count++;
+            node = node.GetType().GetField("Next", BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic)!.GetValue(node);
+        }
+
+        return count;
+    }
+}
