@@ -138,6 +138,21 @@ public class RingChannelTests
         }
     }
 
+    [TestCase(1_000, 200_000)]
+    [TestCase(10_000_000, 200_000)]
+    public void CreateBounded_AnyCapacity_AllocatesAtMostTheRingsSlotsUpFront(int capacity, long maxBytes)
+    {
+        // The ring allocates its slots up front (72 bytes each for encoded messages); capacities above its maximum,
+        // typically "practically unbounded", get the framework's channel, which grows as items come.
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Channel<Purchase> channel = IsolateChannel.CreateBounded<Purchase>(capacity);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.That(allocated, Is.LessThan(maxBytes));
+        Assert.That(channel.Writer.TryWrite(new Purchase(1, 2m)), Is.True);
+        Assert.That(channel.Reader.TryRead(out Purchase? read) ? read.Id : -1, Is.EqualTo(1));
+    }
+
     [Test]
     public async Task WaitToReadAsync_CancelledManyTimesWhileIdle_WaitersDoNotPileUp()
     {

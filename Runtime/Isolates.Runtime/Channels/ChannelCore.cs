@@ -115,14 +115,15 @@ internal abstract class ChannelCore
     }
 
     /// <summary>
-    /// The buffer behind a core: unbounded, bounded and waiting when full (the lock-free <see cref="RingChannel{T}"/>),
+    /// The buffer behind a core: unbounded, bounded and waiting when full (the lock-free <see cref="RingChannel{T}"/>, up
+    /// to its largest capacity: it allocates every slot up front, where the framework's channel grows as items come),
     /// or bounded with a full mode that drops, where every dropped item is counted and,
     /// when the creator gave a callback, reported to it on the thread pool (never inline in the writer that caused it).
     /// </summary>
     protected Channel<TBuffered> CreateBuffer<TBuffered, TReported>(BoundedChannelOptions? bounded, Action<TReported>? dropped, Func<TBuffered, TReported> reported) =>
         bounded is null
             ? Channel.CreateUnbounded<TBuffered>(new UnboundedChannelOptions { AllowSynchronousContinuations = false })
-            : bounded.FullMode == BoundedChannelFullMode.Wait
+            : bounded.FullMode == BoundedChannelFullMode.Wait && bounded.Capacity <= RingChannel<TBuffered>.MaxCapacity
             ? new RingChannel<TBuffered>(bounded.Capacity) // nothing is ever dropped; see RingChannel for why it is not the framework's
             : Channel.CreateBounded<TBuffered>(bounded, item =>
             {

@@ -25,6 +25,13 @@ namespace Isolates.Channels;
 /// <typeparam name="T">What the ring buffers (the values of a direct channel, or encoded messages).</typeparam>
 internal sealed partial class RingChannel<T> : Channel<T>
 {
+    /// <summary>
+    /// The largest capacity a ring is made for. Its slots are allocated up front (72 bytes each for encoded messages),
+    /// so a channel of a larger capacity, typically "practically unbounded", uses the framework's bounded channel,
+    /// which grows as items come.
+    /// </summary>
+    public const int MaxCapacity = 1 << 16;
+
     /// <summary>Set in the tail position by completion: no write can claim a slot after it.</summary>
     private const long ClosedBit = 1L << 62;
 
