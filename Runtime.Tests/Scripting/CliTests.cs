@@ -223,7 +223,26 @@ public class CliTests
         CliResult result = await Cli("bench", "--help");
 
         Assert.That(result.ExitCode, Is.EqualTo(0));
-        Assert.That(result.Output, Does.Contain("quick benchmarks").And.Contain("--ci").And.Contain("--write <PATH>"));
+        Assert.That(result.Output, Does.Contain("quick benchmarks").And.Contain("--ci").And.Contain("--write <PATH>")
+            .And.Contain("--only <FIGURE>").And.Contain("--no-peers"));
+    }
+
+    [Test]
+    public async Task Bench_UnknownFigure_FailsNamingTheFiguresThereAre()
+    {
+        CliResult result = await Cli("bench", "--only", "teleport");
+
+        Assert.That(result.ExitCode, Is.Not.EqualTo(0));
+        Assert.That(result.Error, Does.Contain("teleport").And.Contain("channels").And.Contain("round-trip"));
+    }
+
+    [Test]
+    public async Task Bench_OnlyWithWrite_RefusedBecauseTheReportMustHoldEveryFigure()
+    {
+        CliResult result = await Cli("bench", "--only", "channels", "--write", Path.Combine(Path.GetTempPath(), "partial.md"));
+
+        Assert.That(result.ExitCode, Is.EqualTo(2));
+        Assert.That(result.Error, Does.Contain("--only").And.Contain("--write"));
     }
 
     [Test]

@@ -8,16 +8,33 @@ namespace Isolates.Cli;
 /// </summary>
 internal static class BenchCommand
 {
-    public static async Task<int> ExecuteAsync(Terminal terminal, bool ci, FileInfo? write, CancellationToken cancellationToken)
+    public static async Task<int> ExecuteAsync(Terminal terminal, Settings settings, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        if (settings.Only is not null && settings.Write is not null)
+        {
+            terminal.ErrorLine("[red]error[/]: --only measures one figure, and --write needs a report of them all: use one or the other.");
+            return 2;
+        }
+
         var args = new List<string> { "--quick" };
-        if (ci)
+        if (settings.Ci)
         {
             args.Add("--ci");
         }
 
-        if (write is not null)
+        if (settings.NoPeers)
+        {
+            args.Add("--no-peers");
+        }
+
+        if (settings.Only is { } figure)
+        {
+            args.Add("--only");
+            args.Add(figure);
+        }
+
+        if (settings.Write is { } write)
         {
             args.Add("--write");
             args.Add(write.FullName);
@@ -31,4 +48,7 @@ internal static class BenchCommand
 
         return await QuickRunner.RunAsync(options);
     }
+
+    /// <summary>What <c>isolates bench</c> was asked for.</summary>
+    public sealed record Settings(bool Ci, FileInfo? Write, string? Only, bool NoPeers);
 }

@@ -88,12 +88,18 @@ internal static class CliApp
 
         var ci = new Option<bool>("--ci") { Description = "Smaller sizes, for a quick check that everything runs (minutes become seconds)." };
         var write = new Option<FileInfo?>("--write") { Description = "Also write the table as Markdown to this file.", HelpName = "PATH" };
-        var bench = new Command("bench", "Run the quick benchmarks (spawn, first call, round trip, map, channels, memory) and print the table.")
+        var only = new Option<string?>("--only") { Description = "Measure one figure only (cannot be combined with --write).", HelpName = "FIGURE" };
+        only.AcceptOnlyFromAmong([.. Isolates.Benchmarks.Quick.QuickOptions.Figures]);
+        var noPeers = new Option<bool>("--no-peers") { Description = "Leave out the peers (Proto.Actor, Akka.NET, Node.js, Python)." };
+        var bench = new Command("bench", "Run the quick benchmarks (spawn, first call, round trip, map, channels, memory, peers) and print the table.")
         {
             ci,
             write,
+            only,
+            noPeers,
         };
-        bench.SetAction((result, token) => BenchCommand.ExecuteAsync(terminal, result.GetValue(ci), result.GetValue(write), token));
+        bench.SetAction((result, token) => BenchCommand.ExecuteAsync(
+            terminal, new BenchCommand.Settings(result.GetValue(ci), result.GetValue(write), result.GetValue(only), result.GetValue(noPeers)), token));
 
         root.Subcommands.Add(run);
         root.Subcommands.Add(check);
