@@ -35,6 +35,29 @@ public sealed class ShutdownTests
     }
 
     [Test]
+    public async Task StopAsync_WhileStarting_WaitsForTheStartThenStopsEverythingItStarted()
+    {
+        // A host told to shut down during start-up calls StopAsync while StartAsync is still running; the isolates the
+        // start goes on to create must not be left running.
+        var logs = new ListLoggerProvider();
+        HostApplicationBuilder builder = TestHost.CreateBuilder(logs);
+        builder.Services.AddIsolates(o => o.AddPool("slow-to-start", size: 8).AddIsolate<IdleWorker>("started-while-stopping", TestHost.Fast()));
+        using IHost host = builder.Build();
+        IIsolateHost isolates = host.Services.GetRequiredService<IIsolateHost>();
+        var hosted = (IHostedService)isolates;
+
+        Task starting = hosted.StartAsync(CancellationToken.None);
+        Task stopping = hosted.StopAsync(CancellationToken.None);
+        Assert.That(starting.IsCompleted, Is.False, "eight isolates take a while to start");
+        Assert.That(stopping.IsCompleted, Is.False, "the stop waits for the start");
+        await Wait.Bounded(starting);
+        await Wait.Bounded(stopping);
+
+        Assert.That(isolates.GetStatus("started-while-stopping").State, Is.EqualTo(SupervisedIsolateState.Stopped));
+        Assert.That(hosted.StopAsync(CancellationToken.None).IsCompleted, Is.True, "a second stop finds the first one done");
+    }
+
+    [Test]
     public async Task StopAsync_ChannelNobodyReads_LogsUndeliveredCountAfterShutdownTimeout()
     {
         var logs = new ListLoggerProvider();

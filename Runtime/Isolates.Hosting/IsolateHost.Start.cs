@@ -16,6 +16,18 @@ internal sealed partial class IsolateHost
 
         try
         {
+            await StartCoreAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _startFinished.TrySetResult(); // a StopAsync that arrived meanwhile now stops what was started
+        }
+    }
+
+    private async Task StartCoreAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
             await StartPoolsAsync(cancellationToken).ConfigureAwait(false);
             foreach (SupervisedWorker worker in _workers)
             {
@@ -35,7 +47,11 @@ internal sealed partial class IsolateHost
             throw;
         }
 
-        Volatile.Write(ref _phase, Started);
+        lock (_retiring)
+        {
+            Volatile.Write(ref _phase, Started);
+        }
+
         foreach (SupervisorGroup group in _groups)
         {
             group.Start(_stopping.Token);

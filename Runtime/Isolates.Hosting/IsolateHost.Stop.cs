@@ -19,6 +19,14 @@ internal sealed partial class IsolateHost
         Task<Task> stopping;
         lock (_retiring)
         {
+            if (_phase == Starting && _stopTask is null)
+            {
+                // Asked to stop while starting (the host was told to shut down during start-up): wait for the start to
+                // finish, then stop whatever it started, rather than leave it running.
+                _stopTask = StopAfterStartAsync(cancellationToken);
+                return _stopTask;
+            }
+
             if (_phase != Started)
             {
                 return _stopTask ?? Task.CompletedTask; // never started, failed to start, or already stopping
@@ -31,6 +39,22 @@ internal sealed partial class IsolateHost
 
         stopping.Start(TaskScheduler.Default);
         return _stopTask;
+    }
+
+    private async Task StopAfterStartAsync(CancellationToken cancellationToken)
+    {
+        await _startFinished.Task.ConfigureAwait(false);
+        lock (_retiring)
+        {
+            if (_phase != Started)
+            {
+                return; // the start failed, and closed what it had started itself
+            }
+
+            Volatile.Write(ref _phase, Stopping);
+        }
+
+        await StopCoreAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Asks the run to stop (its token is cancelled in the isolate) and waits for it, up to the isolate's CloseTimeout.</summary>

@@ -38,6 +38,9 @@ internal sealed partial class IsolateHost : IIsolateHost, IHostedService, IDispo
     private int _leaked;
     private Task? _stopTask;
 
+    /// <summary>Completes when <see cref="StartAsync"/> has finished, whichever way: a stop asked for meanwhile waits for it.</summary>
+    private readonly TaskCompletionSource _startFinished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public IsolateHost(IsolateHostOptions options, IServiceProvider services)
     {
         _options = options;
