@@ -131,6 +131,9 @@ public sealed class NoEntryPointWorker
 public static class HostingFunctions
 {
     public static void FailingInitializer() => throw new InvalidOperationException("initializer failed");
+
+    /// <summary>An initializer that takes its time, so a host's start-up is still running when the test acts.</summary>
+    public static void SlowInitializer() => Thread.Sleep(300);
 }
 
 /// <summary>Ignores its cancellation: it waits without watching the token (but does not block the isolate's thread).</summary>

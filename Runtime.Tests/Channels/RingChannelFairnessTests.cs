@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Reflection;
 using System.Threading.Channels;
 using Isolates.Channels;
+using Isolates.Dispatcher;
 using Isolates.Tests.Support;
 
 namespace Isolates.Tests.Channels;
@@ -192,6 +193,84 @@ public class RingChannelFairnessTests
         await producer;
         Assert.That(read, Is.EqualTo(Items));
         Assert.That(spurious, Is.Zero, "with one reader, WaitToReadAsync returning true promises TryRead an item");
+    }
+
+    /// <summary>
+    /// Two writes blocked on a full ring, one read: the first goes in, the second stays blocked and its token can still
+    /// cancel it, as in the framework (a release once claimed it, found no room and left it uncancellable).
+    /// </summary>
+    [Test]
+    public async Task WriteAsync_SecondBlockedWriteAfterOneRead_CanStillBeCancelledLikeFrameworkChannel()
+    {
+        static async Task<string> Script(Channel<int> channel)
+        {
+            channel.Writer.TryWrite(0); // full (capacity 1)
+            using var cts = new CancellationTokenSource();
+            Task first = channel.Writer.WriteAsync(1).AsTask();
+            Task second = channel.Writer.WriteAsync(2, cts.Token).AsTask();
+            channel.Reader.TryRead(out _); // room for one: the first goes in
+            await first.WaitAsync(TimeSpan.FromSeconds(5));
+            cts.Cancel();
+            string outcome = await second.WaitAsync(TimeSpan.FromSeconds(2)).ContinueWith(t => t.Status.ToString());
+            var rest = new List<int>();
+            while (channel.Reader.TryRead(out int item))
+            {
+                rest.Add(item);
+            }
+
+            await Task.Delay(100);
+            while (channel.Reader.TryRead(out int item))
+            {
+                rest.Add(item);
+            }
+
+            return $"{outcome} [{string.Join(",", rest)}]";
+        }
+
+        string framework = await Script(Channel.CreateBounded<int>(1));
+        string ring = await Script(new RingChannel<int>(1));
+        Assert.That(ring, Is.EqualTo(framework));
+    }
+
+    /// <summary>
+    /// A reader on an isolate's thread reads one item from a full ring (three of four left: the room is deferred to the
+    /// end of its turn) and completes the channel in the same turn. The framework put the blocked write in at the read,
+    /// so it succeeds and its item is read; the ring must not refuse it at completion.
+    /// </summary>
+    [Test]
+    public async Task TryComplete_InTheSameTurnAsARead_DoesNotRefuseTheWriteThatReadMadeRoomForLikeFrameworkChannel()
+    {
+        static async Task<string> Script(Channel<int> channel)
+        {
+            for (int i = 1; i <= 4; i++)
+            {
+                channel.Writer.TryWrite(i);
+            }
+
+            Task blocked = channel.Writer.WriteAsync(5).AsTask();
+            var turn = new Thread(() =>
+            {
+                TurnEnd.Begin(); // an isolate's thread, in one turn
+                channel.Reader.TryRead(out _);
+                channel.Writer.TryComplete(); // e.g. the consumer decides to stop after this item
+                TurnEnd.Run();
+                TurnEnd.End();
+            });
+            turn.Start();
+            turn.Join();
+            string outcome = await blocked.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(t => t.Exception?.InnerException?.GetType().Name ?? t.Status.ToString());
+            var rest = new List<int>();
+            await foreach (int item in channel.Reader.ReadAllAsync())
+            {
+                rest.Add(item);
+            }
+
+            return $"{outcome} [{string.Join(",", rest)}]";
+        }
+
+        string framework = await Script(Channel.CreateBounded<int>(4));
+        string ring = await Script(new RingChannel<int>(4));
+        Assert.That(ring, Is.EqualTo(framework));
     }
 
     private static int Registrations(CancellationTokenSource source)

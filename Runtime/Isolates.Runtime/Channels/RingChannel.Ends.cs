@@ -9,6 +9,7 @@ internal sealed partial class RingChannel<T>
 
     private bool TryComplete(Exception? error)
     {
+        var settled = default(SettledWrites);
         lock (_sync)
         {
             if (_doneWriting is not null)
@@ -16,10 +17,14 @@ internal sealed partial class RingChannel<T>
                 return false;
             }
 
+            // Room a reader made but had not yet handed to the blocked writes (deferred to its turn's end) is theirs:
+            // the framework would have put them in at the read, so they go in before the channel closes.
+            MoveBlockedWrites(ref settled);
             Volatile.Write(ref _doneWriting, error ?? DoneWithoutError);
             Interlocked.Or(ref _tail.Value, ClosedBit); // from here on no write can claim a slot
         }
 
+        settled.Complete(this);
         WakeReaders(); // each learns whether items are left or the channel is drained
         ReleaseWriters(); // blocked writes are refused, waiting writers learn of the completion
         if (IsDrained)

@@ -250,7 +250,7 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
     /// </summary>
     private void ReleaseWriters()
     {
-        List<BlockedWrite>? written = null;
+        var settled = default(SettledWrites);
         BlockedWrite[]? refused = null;
         RingWaiter[]? woken = null;
         Exception? done;
@@ -264,24 +264,7 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
             }
             else
             {
-                int settled = 0;
-                for (; settled < _blocked.Count; settled++)
-                {
-                    BlockedWrite blocked = _blocked[settled];
-                    if (!blocked.Claimed && !(blocked.Claimed = blocked.Waiter.TryClaim()))
-                    {
-                        continue; // cancelled: its callback is waiting for this lock to remove it; drop it here
-                    }
-
-                    if (!TryEnqueueBlocked(blocked.Item))
-                    {
-                        break; // full again; it stays first in line, no longer cancellable (it is as good as in)
-                    }
-
-                    (written ??= []).Add(blocked);
-                }
-
-                _blocked.RemoveRange(0, settled);
+                MoveBlockedWrites(ref settled);
             }
 
             if (_blocked.Count == 0 && _writers.Count > 0)
@@ -294,28 +277,12 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
             Volatile.Write(ref _writersWaiting, _writers.Count + _blocked.Count);
         }
 
-        if (written is not null)
-        {
-            foreach (BlockedWrite blocked in written)
-            {
-                blocked.Waiter.SetResult(true);
-            }
-
-            Written(); // readers may be waiting for what just went in
-        }
-
+        settled.Complete(this);
         if (refused is not null)
         {
             foreach (BlockedWrite blocked in refused)
             {
-                if (blocked.Claimed)
-                {
-                    blocked.Waiter.SetException(ClosedError(done!));
-                }
-                else
-                {
-                    blocked.Waiter.TrySetException(ClosedError(done!));
-                }
+                blocked.Waiter.TrySetException(ClosedError(done!));
             }
         }
 
@@ -326,6 +293,41 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
                 Release(waiter, reader: false);
             }
         }
+    }
+
+    /// <summary>
+    /// Under the lock: puts blocked writes in, oldest first, while there is room. Each is claimed tentatively while its
+    /// item goes in, so its token can still cancel it if the room is taken by someone else after all; cancelled ones are
+    /// dropped. What was settled is completed by the caller, outside the lock.
+    /// </summary>
+    private void MoveBlockedWrites(ref SettledWrites settled)
+    {
+        int count = 0;
+        for (; count < _blocked.Count && HasSpace; count++)
+        {
+            BlockedWrite blocked = _blocked[count];
+            if (!blocked.Waiter.TryClaimTentatively())
+            {
+                continue; // cancelled: its callback is waiting for this lock to remove it; drop it here
+            }
+
+            if (!TryEnqueueBlocked(blocked.Item))
+            {
+                // A write that had not seen the blocked ones took the room (a race of nanoseconds): stay first in line.
+                if (blocked.Waiter.ReleaseTentativeClaim())
+                {
+                    (settled.Cancelled ??= []).Add(blocked.Waiter); // its token was cancelled meanwhile
+                    count++;
+                }
+
+                break;
+            }
+
+            blocked.Waiter.ConfirmClaim();
+            (settled.Written ??= []).Add(blocked.Waiter);
+        }
+
+        _blocked.RemoveRange(0, count);
     }
 
     /// <summary>
@@ -391,13 +393,39 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
     private static ValueTask<bool> Completed(Exception done, bool reportsErrors) =>
         ReferenceEquals(done, DoneWithoutError) || !reportsErrors ? new ValueTask<bool>(false) : ValueTask.FromException<bool>(WaitError(done));
 
-    /// <summary>A write waiting with its item. <see cref="Claimed"/>: its waiter was claimed by a release that then found the ring full again.</summary>
+    /// <summary>A write waiting with its item.</summary>
     private sealed class BlockedWrite(RingWaiter waiter, T item)
     {
         public RingWaiter Waiter { get; } = waiter;
 
         public T Item { get; } = item;
+    }
 
-        public bool Claimed { get; set; }
+    /// <summary>Blocked writes settled under the lock, to complete after it: those put in, and those found cancelled.</summary>
+    private struct SettledWrites
+    {
+        public List<RingWaiter>? Written;
+        public List<RingWaiter>? Cancelled;
+
+        public readonly void Complete(RingChannel<T> ring)
+        {
+            if (Cancelled is not null)
+            {
+                foreach (RingWaiter waiter in Cancelled)
+                {
+                    waiter.SetCanceled();
+                }
+            }
+
+            if (Written is not null)
+            {
+                foreach (RingWaiter waiter in Written)
+                {
+                    waiter.SetResult(true);
+                }
+
+                ring.Written(); // readers may be waiting for what just went in
+            }
+        }
     }
 }

@@ -7,13 +7,20 @@ namespace Isolates.Channels;
 /// and dropped: nothing of the awaiting code (an isolate's state machine) stays reachable from the channel after the
 /// wait is over, which a reused waiter would allow. Whoever first claims it (a wake, the channel's completion, or the
 /// token) completes it; continuations always run asynchronously (posted to the awaiter's context, if it captured
-/// one), so the thread that completes it never runs the waiting code.
+/// one), so the thread that completes it never runs the waiting code. A blocked write is claimed tentatively while its
+/// item is being put in, so that a cancellation arriving then is neither lost nor able to cancel a write that went in.
 /// </summary>
 internal sealed class RingWaiter : IValueTaskSource<bool>, IValueTaskSource
 {
+    private const int Pending = 0;
+    private const int Claimed = 1;
+    private const int Tentative = 2;
+
     private ManualResetValueTaskSourceCore<bool> _core;
     private CancellationTokenRegistration _registration;
-    private int _claimed;
+    private CancellationToken _token;
+    private int _state;
+    private int _cancelRequested;
 
     public RingWaiter(object owner, bool reportsErrors)
     {
@@ -32,7 +39,7 @@ internal sealed class RingWaiter : IValueTaskSource<bool>, IValueTaskSource
     public bool ReportsErrors { get; }
 
     /// <summary>Whether someone claimed it already (completed it, or is about to).</summary>
-    public bool IsClaimed => Volatile.Read(ref _claimed) != 0;
+    public bool IsClaimed => Volatile.Read(ref _state) == Claimed;
 
     /// <summary>The wait, for the caller to await.</summary>
     public ValueTask<bool> Task => new(this, _core.Version);
@@ -53,18 +60,46 @@ internal sealed class RingWaiter : IValueTaskSource<bool>, IValueTaskSource
             return;
         }
 
+        _token = token;
         _registration = token.UnsafeRegister(
-            static (state, cancelled) =>
+            static state =>
             {
                 var (waiter, onCancelled) = ((RingWaiter, Action<RingWaiter>))state!;
+                Volatile.Write(ref waiter._cancelRequested, 1); // seen by a tentative claimer when it lets go (below)
                 if (waiter.TryClaim())
                 {
                     onCancelled(waiter);
-                    waiter._core.SetException(new OperationCanceledException(cancelled));
+                    waiter.SetCanceled();
                 }
             },
             (this, onCancelled));
     }
+
+    /// <summary>
+    /// Claims it for an attempt that may not succeed (putting a blocked write's item in): cancellation cannot complete
+    /// it meanwhile, but is remembered. Follow with <see cref="ConfirmClaim"/> or <see cref="ReleaseTentativeClaim"/>.
+    /// </summary>
+    public bool TryClaimTentatively() => Interlocked.CompareExchange(ref _state, Tentative, Pending) == Pending;
+
+    /// <summary>The attempt succeeded: the waiter is claimed for good, for its claimer to complete.</summary>
+    public void ConfirmClaim()
+    {
+        Volatile.Write(ref _state, Claimed);
+        _registration.Unregister();
+    }
+
+    /// <summary>
+    /// The attempt failed: the waiter is pending (and cancellable) again. True when its token was cancelled meanwhile:
+    /// the caller then holds the claim and must complete it with <see cref="SetCanceled"/>.
+    /// </summary>
+    public bool ReleaseTentativeClaim()
+    {
+        Interlocked.Exchange(ref _state, Pending); // a full fence before reading the flag, paired with the callback's
+        return Volatile.Read(ref _cancelRequested) != 0 && TryClaim();
+    }
+
+    /// <summary>Completes a waiter this caller claimed as cancelled by its token.</summary>
+    public void SetCanceled() => _core.SetException(new OperationCanceledException(_token));
 
     /// <summary>
     /// Takes the right to complete the waiter; false if a wake, completion or cancellation took it first. A claimed
@@ -72,7 +107,7 @@ internal sealed class RingWaiter : IValueTaskSource<bool>, IValueTaskSource
     /// </summary>
     public bool TryClaim()
     {
-        if (Interlocked.Exchange(ref _claimed, 1) != 0)
+        if (Interlocked.CompareExchange(ref _state, Claimed, Pending) != Pending)
         {
             return false;
         }
