@@ -45,12 +45,53 @@ public sealed partial class Isolate
 
         var item = new CallItem<TArgs, TResult>(this, plan, args, payload, attachments, direct, cancellationToken);
         item.Telemetry = CallTelemetry.Begin(this); // null unless someone listens to the Isolates meter or activity source
-        if (item.RegisterCancellation())
+        if (_callSlots is { } slots)
         {
-            _queue.Enqueue(item);
+            if (!slots.Wait(0))
+            {
+                return EnqueueWhenRoomAsync(item, slots, cancellationToken); // MaxQueuedCalls reached
+            }
+
+            item.HoldSlot(slots);
         }
 
+        Enqueue(item);
         return item.Task;
+    }
+
+    /// <summary>The semaphore that bounds queued calls (<see cref="IsolateOptions.MaxQueuedCalls"/>), or null for no bound.</summary>
+    private SemaphoreSlim? _callSlots;
+
+    private static SemaphoreSlim? CallSlots(IsolateOptions options) =>
+        options.MaxQueuedCalls > 0 ? new SemaphoreSlim(options.MaxQueuedCalls, options.MaxQueuedCalls) : null;
+
+    private void Enqueue<TArgs, TResult>(CallItem<TArgs, TResult> item)
+        where TArgs : struct, IArgs
+    {
+        if (item.RegisterCancellation())
+        {
+            _queue.Enqueue(item); // the slot is given back when the call starts, or when the queue abandons it
+        }
+        else
+        {
+            item.ReleaseSlot(); // cancelled before it was queued
+        }
+    }
+
+    /// <summary>Waits for a free place in the queue, then queues the call; cancelled while waiting, it never runs.</summary>
+    private async Task<TResult> EnqueueWhenRoomAsync<TArgs, TResult>(CallItem<TArgs, TResult> item, SemaphoreSlim slots, CancellationToken cancellationToken)
+        where TArgs : struct, IArgs
+    {
+        await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        item.HoldSlot(slots);
+        if (Volatile.Read(ref _stopRequested) != 0)
+        {
+            item.ReleaseSlot();
+            throw ClosedReason("before the call was made (it was waiting for room in the isolate's queue)");
+        }
+
+        Enqueue(item);
+        return await item.Task.ConfigureAwait(false);
     }
 
     private static byte[] EncodeArguments<TArgs>(CallPlan plan, TArgs args, out object[]? attachments)

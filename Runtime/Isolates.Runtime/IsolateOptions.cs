@@ -57,6 +57,16 @@ public sealed record IsolateOptions
     /// <summary>Stack size of the isolate's thread in bytes; 0 (the default) uses the runtime's default.</summary>
     public int MaxStackSize { get; init; }
 
+    /// <summary>
+    /// How many calls may wait in the isolate's queue, not started yet; 0 (the default) means no limit. When the limit
+    /// is reached, <c>CallAsync</c> waits asynchronously (honouring its cancellation token) until a queued call starts:
+    /// backpressure for a caller that calls faster than the isolate works, instead of a queue that grows until memory
+    /// runs out. A call cancelled while it waits never runs; one waiting when the isolate closes fails with
+    /// <see cref="IsolateClosedException"/>. Only calls count: the continuations of the isolate's own awaits and the
+    /// chunks of a pool's map (which bounds its own) never wait.
+    /// </summary>
+    public int MaxQueuedCalls { get; init; }
+
     internal void Validate()
     {
         if (Name is { Length: 0 })
@@ -77,6 +87,11 @@ public sealed record IsolateOptions
         if (MaxStackSize < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxStackSize), MaxStackSize, "IsolateOptions.MaxStackSize must be zero (runtime default) or a positive number of bytes.");
+        }
+
+        if (MaxQueuedCalls < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxQueuedCalls), MaxQueuedCalls, "IsolateOptions.MaxQueuedCalls must be zero (no limit) or a positive number of calls.");
         }
 
         ArgumentNullException.ThrowIfNull(SharedAssemblies, nameof(SharedAssemblies));

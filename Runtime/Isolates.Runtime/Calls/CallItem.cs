@@ -28,6 +28,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
     private TargetPlan? _target;
     private Task? _pending;
     private Diagnostics.CallTelemetry? _telemetry;
+    private SemaphoreSlim? _slot; // the queue place this call holds (IsolateOptions.MaxQueuedCalls) until it starts
 
     public CallItem(Isolate isolate, CallPlan plan, TArgs args, byte[]? payload, object[]? attachments, Func<Delegate, TArgs, object?> direct, CancellationToken cancellation)
     {
@@ -81,8 +82,15 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
         return true;
     }
 
+    /// <summary>Records that this call holds a place in a bounded queue, to give back when it starts or is abandoned.</summary>
+    public void HoldSlot(SemaphoreSlim slots) => _slot = slots;
+
+    /// <summary>Gives the queue place back, once, however many ways the call leaves the queue.</summary>
+    public void ReleaseSlot() => Interlocked.Exchange(ref _slot, null)?.Release();
+
     public override void Execute()
     {
+        ReleaseSlot(); // started (or found cancelled): the next waiting caller may queue
         try
         {
             ExecuteCore();
@@ -201,6 +209,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
 
     public override void Abandon(Exception reason)
     {
+        ReleaseSlot(); // a caller waiting for room then finds the isolate closed
         _completion.TrySetException(reason);
         Release();
     }
