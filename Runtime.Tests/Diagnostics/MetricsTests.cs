@@ -214,6 +214,21 @@ public class MetricsTests
     }
 
     [Test]
+    public async Task ChannelMetrics_ChannelNamedByItsOwner_TaggedWithThatName()
+    {
+        // Host channels (Isolates.Hosting) pass their configured name; other channels are channel-{id}.
+        using var metrics = new RecordedMeasurements();
+        string name = UniqueName();
+        Channel<int> named = IsolateChannel.CreateBounded<int>(new BoundedChannelOptions(4), itemDropped: null, survivesWriterFaults: false, name: name);
+        await named.Writer.WriteAsync(7);
+
+        Assert.That(metrics.Observe("isolates.channel.queue.length", "messaging.destination.name", name).Single().Value, Is.EqualTo(1.0));
+        Assert.That(named.Reader.TryRead(out _));
+        Assert.That(metrics.Of("isolates.channel.messages.sent", "messaging.destination.name", name).Sum(m => m.Value), Is.EqualTo(1));
+        Assert.That(metrics.Of("isolates.channel.messages.received", "messaging.destination.name", name).Sum(m => m.Value), Is.EqualTo(1));
+    }
+
+    [Test]
     public async Task UnloadFailuresAndExits_IsolateLeaks_CountedWithReason()
     {
         using var metrics = new RecordedMeasurements();

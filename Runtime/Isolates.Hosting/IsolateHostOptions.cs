@@ -139,7 +139,7 @@ public sealed class IsolateHostOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         Shareable.EnsureShareable<T>();
         EnsureUnique(_channels.Select(c => c.Name), name, "channel");
-        _channels.Add(new ChannelRegistration(name, typeof(T), () => new HostChannel<T>(name, IsolateChannel.CreateBounded<T>(new BoundedChannelOptions(capacity), itemDropped: null, survivesWriterFaults: true)), capacity));
+        _channels.Add(new ChannelRegistration(name, typeof(T), () => new HostChannel<T>(name, IsolateChannel.CreateBounded<T>(new BoundedChannelOptions(capacity), itemDropped: null, survivesWriterFaults: true, name: name)), capacity));
         return this;
     }
 

@@ -15,6 +15,7 @@ internal abstract class ChannelCore
 {
     private static long s_nextId;
     private long _dropped;
+    private string? _name;
 
     protected ChannelCore(string elementTypeName)
     {
@@ -24,6 +25,16 @@ internal abstract class ChannelCore
     }
 
     public long Id { get; }
+
+    /// <summary>
+    /// The channel's name in metrics and traces: <c>channel-{id}</c>, or the name its owner gave (a host channel's
+    /// configured name). Set before the channel is used.
+    /// </summary>
+    public string Name
+    {
+        get => _name ??= "channel-" + Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        set => _name = value;
+    }
 
     /// <summary>The full name of the element type; ends of other contexts must declare a type of the same name.</summary>
     public string ElementTypeName { get; }

@@ -17,5 +17,5 @@ internal sealed class EncodedWriter<T>(ChannelCore core, ChannelWriter<Message> 
     public override ValueTask WriteAsync(T item, CancellationToken cancellationToken = default) =>
         cancellationToken.IsCancellationRequested ? ValueTask.FromCanceled(cancellationToken) : ChannelTelemetry.Sent(Core, Inner.WriteAsync(Encode(item), NeverCancelled.Or(cancellationToken)));
 
-    private Message Encode(T item) => Message.Encode(codec, _typed, item, Tracing.CaptureForSend(Core.Id));
+    private Message Encode(T item) => Message.Encode(codec, _typed, item, Tracing.CaptureForSend(Core));
 }

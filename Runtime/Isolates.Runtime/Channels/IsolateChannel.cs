@@ -40,9 +40,9 @@ public static partial class IsolateChannel
     /// <summary>
     /// For owners that restart faulting writers (Isolates.Hosting's host channels): with
     /// <paramref name="survivesWriterFaults"/>, an isolate that faults while holding the writer leaves the channel open
-    /// for its replacement instead of failing it.
+    /// for its replacement instead of failing it; <paramref name="name"/> replaces <c>channel-{id}</c> in metrics and traces.
     /// </summary>
-    internal static Channel<T> CreateBounded<T>(BoundedChannelOptions options, Action<T>? itemDropped, bool survivesWriterFaults)
+    internal static Channel<T> CreateBounded<T>(BoundedChannelOptions options, Action<T>? itemDropped, bool survivesWriterFaults, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var copy = new BoundedChannelOptions(options.Capacity)
@@ -53,7 +53,13 @@ public static partial class IsolateChannel
             AllowSynchronousContinuations = false, // a writer must never run a reader's continuation inline
         };
         Channel<T> channel = Create(copy, itemDropped);
-        ((IChannelEnd)channel).Core.SurvivesWriterFaults = survivesWriterFaults;
+        ChannelCore core = ((IChannelEnd)channel).Core;
+        core.SurvivesWriterFaults = survivesWriterFaults;
+        if (name is not null)
+        {
+            core.Name = name; // its name in metrics and traces instead of channel-{id}
+        }
+
         return channel;
     }
 

@@ -62,7 +62,7 @@ internal sealed class TracedDirectCore<TElement> : ChannelCore
                 ChannelTelemetry.Received(Core, read: true);
                 if (traced.Trace is { } trace)
                 {
-                    Tracing.Received(trace, Core.Id);
+                    Tracing.Received(trace, Core);
                 }
             }
 
@@ -72,11 +72,11 @@ internal sealed class TracedDirectCore<TElement> : ChannelCore
 
     private sealed class Writer(ChannelCore core, ChannelWriter<Traced> inner) : WriterEnd<TElement, Traced>(core, inner)
     {
-        public override bool TryWrite(TElement item) => ChannelTelemetry.Sent(Core, Inner.TryWrite(new Traced(item, Tracing.CaptureForSend(Core.Id))));
+        public override bool TryWrite(TElement item) => ChannelTelemetry.Sent(Core, Inner.TryWrite(new Traced(item, Tracing.CaptureForSend(Core))));
 
         public override ValueTask WriteAsync(TElement item, CancellationToken cancellationToken = default) =>
             cancellationToken.IsCancellationRequested
                 ? ValueTask.FromCanceled(cancellationToken)
-                : ChannelTelemetry.Sent(Core, Inner.WriteAsync(new Traced(item, Tracing.CaptureForSend(Core.Id)), NeverCancelled.Or(cancellationToken)));
+                : ChannelTelemetry.Sent(Core, Inner.WriteAsync(new Traced(item, Tracing.CaptureForSend(Core)), NeverCancelled.Or(cancellationToken)));
     }
 }

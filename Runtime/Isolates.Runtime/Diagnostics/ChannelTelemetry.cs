@@ -9,9 +9,6 @@ namespace Isolates.Diagnostics;
 /// </summary>
 internal static class ChannelTelemetry
 {
-    // Tag values are made once per channel, only for channels counted while someone listens; weak so channels die freely.
-    private static readonly ConditionalWeakTable<ChannelCore, string> Names = [];
-
     // Every live channel, weakly, so the queue-length instrument can enumerate them when a listener collects.
     private static readonly ConditionalWeakTable<ChannelCore, object?> Live = [];
 
@@ -84,7 +81,7 @@ internal static class ChannelTelemetry
         Received(core, read: true);
         if (message.Trace is { } trace)
         {
-            Tracing.Received(trace, core.Id);
+            Tracing.Received(trace, core);
         }
     }
 
@@ -102,5 +99,5 @@ internal static class ChannelTelemetry
     }
 
     private static KeyValuePair<string, object?> Tag(ChannelCore core) =>
-        new(Instruments.DestinationTag, Names.GetValue(core, static c => Tracing.ChannelName(c.Id)));
+        new(Instruments.DestinationTag, core.Name);
 }

@@ -79,7 +79,7 @@ internal static class Tracing
     /// In a channel writer: when the writer has a current activity and someone listens, records a producer activity
     /// under it and returns that activity's context to travel with the item; otherwise null.
     /// </summary>
-    public static TraceParent? CaptureForSend(long channelId)
+    public static TraceParent? CaptureForSend(Channels.ChannelCore channel)
     {
         if (!Source.HasListeners() || Activity.Current is not { } current)
         {
@@ -93,12 +93,12 @@ internal static class Tracing
             return new TraceParent(current.Context); // not sampled here: still carry the writer's own context
         }
 
-        Describe(send, "send", channelId);
+        Describe(send, "send", channel.Name);
         return new TraceParent(send.Context);
     }
 
     /// <summary>In a channel reader: records a consumer activity parented to the context the item carried.</summary>
-    public static void Received(TraceParent? parent, long channelId)
+    public static void Received(TraceParent? parent, Channels.ChannelCore channel)
     {
         if (parent is null || !Source.HasListeners())
         {
@@ -111,18 +111,14 @@ internal static class Tracing
         Activity? receive = Source.StartActivity(ReceiveActivityName, ActivityKind.Consumer, parent.Context, links: [new ActivityLink(parent.Context)]);
         if (receive is not null)
         {
-            Describe(receive, "receive", channelId);
+            Describe(receive, "receive", channel.Name);
             receive.Stop();
             Activity.Current = previous;
         }
     }
 
-    /// <summary>The name channels have in metrics and traces: their process-wide id.</summary>
-    public static string ChannelName(long channelId) => "channel-" + channelId.ToString(System.Globalization.CultureInfo.InvariantCulture);
-
-    private static void Describe(Activity activity, string operation, long channelId)
+    private static void Describe(Activity activity, string operation, string channel)
     {
-        string channel = ChannelName(channelId);
         activity.DisplayName = operation + " " + channel;
         if (activity.IsAllDataRequested)
         {
