@@ -277,3 +277,22 @@ public sealed class BrokenMessageException : Exception
 {
     public override string Message => throw new InvalidOperationException("Message is broken");
 }
+
+/// <summary>Records whether calls ran in the order they were made.</summary>
+public static class OrderLog
+{
+    private static int s_last = -1;
+    private static int s_outOfOrder;
+
+    public static void Record(int n)
+    {
+        if (n < s_last)
+        {
+            s_outOfOrder++;
+        }
+
+        s_last = Math.Max(s_last, n);
+    }
+
+    public static int OutOfOrder() => s_outOfOrder;
+}

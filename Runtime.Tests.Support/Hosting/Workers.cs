@@ -190,3 +190,20 @@ public sealed class WriteThenFaultWorker(ChannelWriter<int> output)
         throw new InvalidOperationException("writer faulted outside any call");
     }
 }
+
+/// <summary>Keeps its isolate's thread busy (synchronously) for 1.5 s, ignoring its token, then returns.</summary>
+public sealed class BlockingWorker
+{
+    public Task RunAsync(CancellationToken cancellationToken)
+    {
+        Thread.Sleep(1500);
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>Initializers for start-up races.</summary>
+public static class StartupFunctions
+{
+    /// <summary>A start-up that takes 4 s (and does not watch any token).</summary>
+    public static void VerySlowInitializer() => Thread.Sleep(4000);
+}

@@ -74,6 +74,60 @@ public class QueueBoundTests
             Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("MaxQueuedCalls"));
     }
 
+    [Test]
+    public async Task CallAsync_TokenArgumentCancelledWhileWaitingForRoom_IsCancelledWithoutWaitingForRoom()
+    {
+        // Without a bound, cancelling a call's CancellationToken *argument* cancels the call at once while it is queued;
+        // waiting for room must not change that.
+        await using Isolate isolate = await Isolate.CreateAsync(new IsolateOptions { MaxQueuedCalls = 1 });
+        Channel<int> signal = IsolateChannel.CreateBounded<int>(1);
+        Task running = isolate.CallAsync(TelemetryWork.BlockUntilSignalled, signal.Reader); // holds the thread
+        await Diagnostics.Poll.Until(() => isolate.QueueLength == 0, "the blocking call to start");
+        Task<int> queued = isolate.CallAsync(Counter.Bump);
+        using var cts = new CancellationTokenSource();
+        Task<int> waiting = isolate.CallAsync(Work.CountUntilCancelledAsync, cts.Token);
+
+        await cts.CancelAsync();
+        Task finished = await Task.WhenAny(waiting, Task.Delay(2000));
+        bool cancelledPromptly = finished == waiting && waiting.IsCanceled;
+
+        await signal.Writer.WriteAsync(1);
+        await Wait.Bounded(running);
+        await Wait.Bounded(queued);
+        try
+        {
+            await Wait.Bounded(waiting);
+        }
+        catch (Exception)
+        {
+            // its outcome after room freed is not the point
+        }
+
+        Assert.That(cancelledPromptly, Is.True, "a call whose token argument was cancelled while it waited for room ended cancelled at once");
+    }
+
+    [Test]
+    public async Task CallAsync_ManyCallsFromOneCallerPastTheBound_RunInTheOrderMade()
+    {
+        // Past the bound, calls wait in line and each place given back goes to the oldest, queued by the giver itself, so
+        // calls made one after another still run in that order (granting through a semaphore let waiters swap places).
+        int outOfOrder = 0;
+        for (int round = 0; round < 5 && outOfOrder == 0; round++)
+        {
+            await using Isolate isolate = await Isolate.CreateAsync(new IsolateOptions { MaxQueuedCalls = 2 });
+            var calls = new Task[20_000];
+            for (int i = 0; i < calls.Length; i++)
+            {
+                calls[i] = isolate.CallAsync(OrderLog.Record, i);
+            }
+
+            await Task.WhenAll(calls).WaitAsync(TimeSpan.FromSeconds(20));
+            outOfOrder = await isolate.CallAsync(OrderLog.OutOfOrder);
+        }
+
+        Assert.That(outOfOrder, Is.Zero, "calls made one after another by one caller ran in that order");
+    }
+
     /// <summary>The blocking call was queued before this is called, so an empty queue means it has started.</summary>
     private static Task WaitUntilStartedAsync(Isolate isolate) =>
         Diagnostics.Poll.Until(() => isolate.QueueLength == 0, "the blocking call to start");

@@ -19,12 +19,13 @@ internal sealed partial class IsolateHost
         Task<Task> stopping;
         lock (_retiring)
         {
-            if (_phase == Starting && _stopTask is null)
+            if (_phase != Created && !_startFinished.Task.IsCompleted)
             {
-                // Asked to stop while starting (the host was told to shut down during start-up): wait for the start to
-                // finish, then stop whatever it started, rather than leave it running.
-                _stopTask = StopAfterStartAsync(cancellationToken);
-                return _stopTask;
+                // Asked to stop while starting (the host was told to shut down during start-up), or while a failed start
+                // is still closing what it started: wait for the start to finish, then stop whatever it started, rather
+                // than leave it running. The caller's token ends the caller's wait; the stop itself still happens.
+                _stopTask ??= StopAfterStartAsync(cancellationToken);
+                return WaitUnlessGivenUpAsync(_stopTask, cancellationToken);
             }
 
             if (_phase != Started)
@@ -39,6 +40,22 @@ internal sealed partial class IsolateHost
 
         stopping.Start(TaskScheduler.Default);
         return _stopTask;
+    }
+
+    /// <summary>
+    /// Waits for <paramref name="stop"/>, or returns (without throwing, as <c>BackgroundService.StopAsync</c> does) once
+    /// the host cancels the token: its shutdown is no longer graceful. The stop still runs to its end.
+    /// </summary>
+    private static async Task WaitUnlessGivenUpAsync(Task stop, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await stop.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // given up on; the start's isolates are stopped as soon as the start has finished
+        }
     }
 
     private async Task StopAfterStartAsync(CancellationToken cancellationToken)

@@ -45,54 +45,35 @@ public sealed partial class Isolate
 
         var item = new CallItem<TArgs, TResult>(this, plan, args, payload, attachments, direct, cancellationToken);
         item.Telemetry = CallTelemetry.Begin(this); // null unless someone listens to the Isolates meter or activity source
-        if (_callSlots is { } slots)
+        if (!item.RegisterCancellation())
         {
-            if (!slots.Wait(0))
-            {
-                return EnqueueWhenRoomAsync(item, slots, cancellationToken); // MaxQueuedCalls reached
-            }
-
-            item.HoldSlot(slots);
+            return item.Task; // a token was cancelled already
         }
 
-        Enqueue(item);
+        if (_callGate is { } gate)
+        {
+            item.WaitAt(gate); // before it can be in the line, so a cancellation always knows where to look
+            if (!gate.TryEnter(item))
+            {
+                return item.Task; // MaxQueuedCalls reached: it waits in line and is queued when a place comes free
+            }
+
+            item.WaitAt(null);
+            item.HoldPlace(gate);
+        }
+
+        _queue.Enqueue(item); // the place is given back when the call starts, or when the queue abandons it
         return item.Task;
     }
 
-    /// <summary>The semaphore that bounds queued calls (<see cref="IsolateOptions.MaxQueuedCalls"/>), or null for no bound.</summary>
-    private SemaphoreSlim? _callSlots;
+    /// <summary>The places in the queue for calls (<see cref="IsolateOptions.MaxQueuedCalls"/>), or null for no bound.</summary>
+    private CallGate? _callGate;
 
-    private static SemaphoreSlim? CallSlots(IsolateOptions options) =>
-        options.MaxQueuedCalls > 0 ? new SemaphoreSlim(options.MaxQueuedCalls, options.MaxQueuedCalls) : null;
+    private CallGate? CallGateFor(IsolateOptions options) =>
+        options.MaxQueuedCalls > 0 ? new CallGate(options.MaxQueuedCalls, () => ClosedReason("before the call was made (it was waiting for room in the isolate's queue)")) : null;
 
-    private void Enqueue<TArgs, TResult>(CallItem<TArgs, TResult> item)
-        where TArgs : struct, IArgs
-    {
-        if (item.RegisterCancellation())
-        {
-            _queue.Enqueue(item); // the slot is given back when the call starts, or when the queue abandons it
-        }
-        else
-        {
-            item.ReleaseSlot(); // cancelled before it was queued
-        }
-    }
-
-    /// <summary>Waits for a free place in the queue, then queues the call; cancelled while waiting, it never runs.</summary>
-    private async Task<TResult> EnqueueWhenRoomAsync<TArgs, TResult>(CallItem<TArgs, TResult> item, SemaphoreSlim slots, CancellationToken cancellationToken)
-        where TArgs : struct, IArgs
-    {
-        await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
-        item.HoldSlot(slots);
-        if (Volatile.Read(ref _stopRequested) != 0)
-        {
-            item.ReleaseSlot();
-            throw ClosedReason("before the call was made (it was waiting for room in the isolate's queue)");
-        }
-
-        Enqueue(item);
-        return await item.Task.ConfigureAwait(false);
-    }
+    /// <summary>Queues a call whose turn came at the gate (on the thread that gave the place back).</summary>
+    internal void EnqueueAdmitted(Dispatcher.WorkItem item) => _queue.Enqueue(item);
 
     private static byte[] EncodeArguments<TArgs>(CallPlan plan, TArgs args, out object[]? attachments)
         where TArgs : struct, IArgs

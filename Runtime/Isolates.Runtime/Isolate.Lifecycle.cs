@@ -278,6 +278,7 @@ public sealed partial class Isolate
         }
 
         ThreadPool.UnsafeQueueUserWorkItem(static isolate => isolate.CancelClosingToken(), this, preferLocal: false);
+        _callGate?.Close(); // calls waiting for room in the queue fail now
         _queue.Close(ClosedReason("before it ran"));
         IInFlightCall[] unfinished;
         lock (_inFlight)

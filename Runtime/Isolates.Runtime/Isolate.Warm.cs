@@ -92,7 +92,7 @@ public sealed partial class Isolate
         Name = options.Name ?? $"isolate-{Id}";
         _logger = options.LoggerFactory?.CreateLogger("Isolates.Isolate") ?? NullLogger.Instance;
         _timeProvider = options.TimeProvider ?? TimeProvider.System;
-        _callSlots = CallSlots(options);
+        _callGate = CallGateFor(options);
         try
         {
             if (_thread is { } thread)

@@ -47,7 +47,7 @@ public sealed partial class Isolate : IAsyncDisposable
         Name = options.Name ?? $"isolate-{Id}";
         _logger = options.LoggerFactory?.CreateLogger("Isolates.Isolate") ?? NullLogger.Instance;
         _timeProvider = options.TimeProvider ?? TimeProvider.System;
-        _callSlots = CallSlots(options);
+        _callGate = CallGateFor(options);
         _synchronizationContext = new IsolateSynchronizationContext(_queue, this);
         _contextReference = CreateContext(options, Name, this, out _context);
     }

@@ -11,7 +11,7 @@ namespace Isolates.Calls;
 /// </summary>
 /// <typeparam name="TArgs">The arguments, in their caller-side static types.</typeparam>
 /// <typeparam name="TResult">The caller's result type (an internal unit type for calls that return nothing).</typeparam>
-internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
+internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGatedCall
     where TArgs : struct, IArgs
 {
     private readonly Isolate _isolate;
@@ -28,7 +28,8 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
     private TargetPlan? _target;
     private Task? _pending;
     private Diagnostics.CallTelemetry? _telemetry;
-    private SemaphoreSlim? _slot; // the queue place this call holds (IsolateOptions.MaxQueuedCalls) until it starts
+    private CallGate? _place; // the queue place this call holds (IsolateOptions.MaxQueuedCalls) until it starts
+    private CallGate? _waitingAt; // the gate whose line it waits in, until its turn comes
 
     public CallItem(Isolate isolate, CallPlan plan, TArgs args, byte[]? payload, object[]? attachments, Func<Delegate, TArgs, object?> direct, CancellationToken cancellation)
     {
@@ -83,14 +84,38 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
     }
 
     /// <summary>Records that this call holds a place in a bounded queue, to give back when it starts or is abandoned.</summary>
-    public void HoldSlot(SemaphoreSlim slots) => _slot = slots;
+    public void HoldPlace(CallGate gate) => _place = gate;
 
-    /// <summary>Gives the queue place back, once, however many ways the call leaves the queue.</summary>
-    public void ReleaseSlot() => Interlocked.Exchange(ref _slot, null)?.Release();
+    bool IGatedCall.IsCompleted => _completion.Task.IsCompleted;
+
+    void IGatedCall.Admit(CallGate gate)
+    {
+        Volatile.Write(ref _waitingAt, null);
+        HoldPlace(gate);
+        _isolate.EnqueueAdmitted(this);
+    }
+
+    void IGatedCall.Refuse(Exception reason)
+    {
+        Volatile.Write(ref _waitingAt, null);
+        Fail(reason);
+    }
+
+    /// <summary>Records that the call waits in <paramref name="gate"/>'s line (so its cancellation can take it out).</summary>
+    public void WaitAt(CallGate? gate) => Volatile.Write(ref _waitingAt, gate);
+
+    /// <summary>Gives the queue place back, once, however many ways the call leaves the queue; free when there is no bound.</summary>
+    private void ReleasePlace()
+    {
+        if (_place is not null)
+        {
+            Interlocked.Exchange(ref _place, null)?.Release();
+        }
+    }
 
     public override void Execute()
     {
-        ReleaseSlot(); // started (or found cancelled): the next waiting caller may queue
+        ReleasePlace(); // started (or found cancelled): the next waiting call goes into the queue
         try
         {
             ExecuteCore();
@@ -209,7 +234,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
 
     public override void Abandon(Exception reason)
     {
-        ReleaseSlot(); // a caller waiting for room then finds the isolate closed
+        ReleasePlace();
         _completion.TrySetException(reason);
         Release();
     }
@@ -385,6 +410,11 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall
     private void OnCallerCancelled(CancellationToken token)
     {
         _completion.TrySetCanceled(token);
+        if (Volatile.Read(ref _waitingAt) is { } gate && gate.Remove(this))
+        {
+            Release(); // it waited for room in the queue and will never be queued: undo its registrations now
+        }
+
         _telemetry?.End(_isolate, _completion.Task);
         if (Volatile.Read(ref _isolateTokenSource) is { } source)
         {
