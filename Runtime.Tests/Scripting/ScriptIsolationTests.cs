@@ -67,6 +67,21 @@ public class ScriptIsolationTests
     }
 
     [Test]
+    public async Task RunFileAsync_ReferencedAssemblyWithADependencyBesideIt_DependencyLoadsInTheIsolate()
+    {
+        using var temp = new TempScripts();
+        string suffix = Guid.NewGuid().ToString("N")[..8]; // assembly names are process-wide
+        string dependency = Path.Combine(temp.Directory, "libs", $"Dep{suffix}.dll");
+        EmitLibrary(dependency, $"public static class Dep{suffix} {{ public static int Value => 41; }}");
+        EmitLibrary(Path.Combine(temp.Directory, "libs", $"Lib{suffix}.dll"), $"public static class Lib{suffix} {{ public static int Answer() => Dep{suffix}.Value + 1; }}", dependency);
+        string path = temp.Write("uses-lib-with-dependency.csx", $"#r \"libs/Lib{suffix}.dll\"\nreturn Lib{suffix}.Answer() == 42 ? 0 : 1;\n");
+
+        int code = await Wait.Bounded(ScriptRunner.RunFileAsync(path));
+
+        Assert.That(code, Is.EqualTo(0), "the script's #r assembly found the assembly it depends on in its own folder");
+    }
+
+    [Test]
     public void CompileFile_MissingReference_ReportsItsPath()
     {
         using var temp = new TempScripts();
@@ -97,13 +112,13 @@ public class ScriptIsolationTests
         Assert.That(iso.UnloadStatus, Is.EqualTo(UnloadStatus.Unloaded), iso.UnloadDiagnostic);
     }
 
-    private static void EmitLibrary(string path, string source)
+    private static void EmitLibrary(string path, string source, params string[] references)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         CSharpCompilation compilation = CSharpCompilation.Create(
             Path.GetFileNameWithoutExtension(path),
             [CSharpSyntaxTree.ParseText(source)],
-            Basic.Reference.Assemblies.Net100.References.All,
+            [.. Basic.Reference.Assemblies.Net100.References.All, .. references.Select(r => MetadataReference.CreateFromFile(r))],
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary));
         var result = compilation.Emit(path);
         Assert.That(result.Success, Is.True, string.Join("\n", result.Diagnostics));

@@ -213,9 +213,13 @@ public static class ScriptCompiler
         return new CompileOutcome(script, diagnostics);
     }
 
-    /// <summary>Makes a <c>#r</c> assembly loadable in isolates (each loads its own copy, as with any user assembly).</summary>
+    /// <summary>
+    /// Makes a <c>#r</c> assembly loadable in isolates (each loads its own copy, as with any user assembly), and its
+    /// folder a place where isolates look for its dependencies.
+    /// </summary>
     private static void RegisterReference(string path)
     {
+        AssemblyLocator.AddProbingDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         string? name = AssemblyName.GetAssemblyName(path).Name;
         if (name is null)
         {

@@ -6,12 +6,14 @@ namespace Isolates.Loader;
 
 /// <summary>
 /// Finds the bytes of an assembly an isolate must load privately: a registered in-memory image (scripts), the file
-/// the default context loaded it from, the application's trusted-platform list, or the application folder.
+/// the default context loaded it from, the application's trusted-platform list, the application folder, or a folder
+/// added for probing (that of a script's <c>#r</c> assembly).
 /// </summary>
 internal static class AssemblyLocator
 {
     private static readonly Lazy<Dictionary<string, string>> TrustedPlatformAssemblies = new(ReadTrustedPlatformAssemblies);
     private static readonly ConcurrentDictionary<string, InMemoryAssembly> InMemory = new(StringComparer.OrdinalIgnoreCase);
+    private static readonly ConcurrentDictionary<string, bool> ProbingDirectories = new(StringComparer.Ordinal);
 
     /// <summary>An assembly image held in memory, with its symbols, so every isolate can load the same bytes.</summary>
     public sealed record InMemoryAssembly(byte[] Image, byte[]? Symbols);
@@ -23,6 +25,12 @@ internal static class AssemblyLocator
     /// <summary>The registered in-memory image for a simple name, if any.</summary>
     public static InMemoryAssembly? FindInMemory(string simpleName) =>
         InMemory.TryGetValue(simpleName, out InMemoryAssembly? found) ? found : null;
+
+    /// <summary>
+    /// Adds a folder where isolates look for an assembly that nothing else provides (after the application's own): the
+    /// folder of a script's <c>#r</c> assembly, where its dependencies usually sit beside it.
+    /// </summary>
+    public static void AddProbingDirectory(string directory) => ProbingDirectories.TryAdd(Path.GetFullPath(directory), true);
 
     /// <summary>The file to load the named assembly from, or null when it is not known.</summary>
     public static string? FindPath(string simpleName)
@@ -41,7 +49,21 @@ internal static class AssemblyLocator
         }
 
         string candidate = Path.Combine(AppContext.BaseDirectory, simpleName + ".dll");
-        return File.Exists(candidate) ? candidate : null;
+        if (File.Exists(candidate))
+        {
+            return candidate;
+        }
+
+        foreach (string directory in ProbingDirectories.Keys)
+        {
+            candidate = Path.Combine(directory, simpleName + ".dll");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
     }
 
     private static Dictionary<string, string> ReadTrustedPlatformAssemblies()
