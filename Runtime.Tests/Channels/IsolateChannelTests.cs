@@ -27,6 +27,43 @@ public class IsolateChannelTests
         GC.KeepAlive(orders);
     }
 
+    [TestCase(4)]
+    [TestCase(65_537)] // above the ring's largest capacity: the framework's bounded channel
+    public async Task CloseAsync_IsolateBlockedWritingToAFullChannelTheHostKeeps_IsCollectedAndItsWriteNeverArrives(int capacity)
+    {
+        // The blocked write's waiter holds the isolate's continuation. Closing the isolate cancels it, so the channel
+        // neither pins the closed isolate nor delivers, later, an item whose writer is gone.
+        Isolate producer = await Isolate.CreateAsync(new IsolateOptions { Name = "blocked-producer" });
+        Channel<int> numbers = IsolateChannel.CreateBounded<int>(capacity);
+        for (int i = 0; i < capacity; i++)
+        {
+            Assert.That(numbers.Writer.TryWrite(-1), Is.True);
+        }
+
+        Task producing = producer.CallAsync(ChannelWork.ProduceAsync, numbers.Writer, 1);
+        await Diagnostics.Poll.Until(() => producer.QueueLength == 0, "the producer to block on the full channel");
+        await Task.Delay(50);
+
+        await Wait.Bounded(producer.CloseAsync());
+        Assert.That(async () => await producing, Throws.InstanceOf<IsolateClosedException>());
+        Assert.That(producer.UnloadStatus, Is.EqualTo(UnloadStatus.Unloaded), producer.UnloadDiagnostic);
+
+        var left = new List<int>();
+        while (numbers.Reader.TryRead(out int item))
+        {
+            left.Add(item);
+        }
+
+        await Task.Delay(100);
+        while (numbers.Reader.TryRead(out int item))
+        {
+            left.Add(item);
+        }
+
+        Assert.That(left, Has.Count.EqualTo(capacity).And.All.EqualTo(-1), "the closed isolate's blocked write never went in");
+        GC.KeepAlive(numbers);
+    }
+
     [Test]
     public async Task WriterPassedToIsolate_HostReadsEveryItemThenCompletion()
     {

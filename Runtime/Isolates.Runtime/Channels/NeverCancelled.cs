@@ -1,10 +1,12 @@
 namespace Isolates.Channels;
 
 /// <summary>
-/// A token that can be cancelled but never is. System.Threading.Channels reuses one waiter object per channel for
-/// waits with an uncancellable token, and that object keeps the last waiter's continuation (an isolate's state
-/// machine) reachable from the channel after the wait is over, which would keep a closed isolate in memory for as
-/// long as the channel lives. Passing this token instead makes every wait allocate its own waiter.
+/// The token a channel end passes to the buffer when its caller passed none that can be cancelled. On an isolate's
+/// thread it is the isolate's <see cref="Isolate.ClosingToken"/>: a wait left pending when the isolate closes (a write
+/// blocked on a full channel, say) is then cancelled, so the channel neither keeps the closed isolate's code alive
+/// through the waiter's continuation nor puts in, later, an item whose writer is gone. Elsewhere it is a token that can
+/// be cancelled but never is: System.Threading.Channels reuses one waiter object per channel for uncancellable waits,
+/// and that object keeps the last waiter's continuation reachable after the wait is over.
 /// </summary>
 internal static class NeverCancelled
 {
@@ -12,5 +14,6 @@ internal static class NeverCancelled
 
     public static CancellationToken Token => Source.Token;
 
-    public static CancellationToken Or(CancellationToken token) => token.CanBeCanceled ? token : Source.Token;
+    public static CancellationToken Or(CancellationToken token) =>
+        token.CanBeCanceled ? token : Isolate.OnThisThread is { } isolate ? isolate.ClosingToken : Source.Token;
 }
