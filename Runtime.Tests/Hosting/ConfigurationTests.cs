@@ -32,6 +32,9 @@ public sealed class ConfigurationTests
             ["Isolates:Isolates:side:Type"] = IdleWorkerType,
             ["Isolates:Isolates:side:Restart:Strategy"] = "AllForOne",
             ["Isolates:Isolates:side:Restart:Group"] = "g",
+            ["Isolates:Isolates:tail:Type"] = IdleWorkerType,
+            ["Isolates:Isolates:tail:Restart:Strategy"] = "RestForOne",
+            ["Isolates:Isolates:tail:Restart:Group"] = "chain",
             ["Isolates:Channels:jobs:Type"] = "System.Int32",
             ["Isolates:Channels:jobs:Capacity"] = "16",
         });
@@ -51,6 +54,7 @@ public sealed class ConfigurationTests
             Assert.That(ingest.Policy, Is.EqualTo(RestartPolicy.OneForOne(5, TimeSpan.FromSeconds(30)).WithBackoff(TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(2))));
             Assert.That(ingest.Isolate!.Options.CloseTimeout, Is.EqualTo(TimeSpan.FromSeconds(3)));
             Assert.That(isolates.GetStatus("side").Policy.Group, Is.EqualTo("g"));
+            Assert.That(isolates.GetStatus("tail").Policy, Is.EqualTo(RestartPolicy.RestForOne("chain", 3, TimeSpan.FromSeconds(30))));
             Assert.That(isolates.GetChannel<int>("jobs").Writer.TryWrite(1), Is.True);
             Assert.That(host.Services.GetRequiredService<IsolateHostOptions>().FailureExitCode, Is.EqualTo(4));
         });
@@ -96,12 +100,12 @@ public sealed class ConfigurationTests
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Isolates:Isolates:x:Type"] = IdleWorkerType,
-            ["Isolates:Isolates:x:Restart:Strategy"] = "RestForOne",
+            ["Isolates:Isolates:x:Restart:Strategy"] = "OneForAll",
         }).Build();
 
         Assert.That(
             () => new ServiceCollection().AddIsolates(configuration.GetSection("Isolates")),
-            Throws.InvalidOperationException.With.Message.Contains("Isolates:Isolates:x:Restart:Strategy").And.Message.Contains("Never, OneForOne, AllForOne"));
+            Throws.InvalidOperationException.With.Message.Contains("Isolates:Isolates:x:Restart:Strategy").And.Message.Contains("Never, OneForOne, AllForOne, RestForOne"));
     }
 
     [Test]
@@ -139,6 +143,8 @@ public sealed class ConfigurationTests
         {
             Assert.That(() => options.AddIsolate<IdleWorker>("a"), Throws.ArgumentException.With.Message.Contains("already configured"));
             Assert.That(() => options.AddIsolate<IdleWorker>("b", RestartPolicy.AllForOne("g", 5, TimeSpan.FromSeconds(10))), Throws.ArgumentException.With.Message.Contains("same policy"));
+            Assert.That(() => options.AddIsolate<IdleWorker>("c", RestartPolicy.RestForOne("g", 3, TimeSpan.FromSeconds(10))), Throws.ArgumentException.With.Message.Contains("same policy").And.Message.Contains("RestForOne(g"));
+            Assert.That(() => RestartPolicy.RestForOne(" ", 3, TimeSpan.FromSeconds(10)), Throws.ArgumentException);
             Assert.That(() => RestartPolicy.OneForOne(-1, TimeSpan.FromSeconds(1)), Throws.TypeOf<ArgumentOutOfRangeException>());
             Assert.That(() => RestartPolicy.OneForOne(1, TimeSpan.Zero), Throws.TypeOf<ArgumentOutOfRangeException>());
             Assert.That(() => RestartPolicy.Default.WithBackoff(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(1)), Throws.TypeOf<ArgumentOutOfRangeException>());

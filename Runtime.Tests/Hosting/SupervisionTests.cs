@@ -263,6 +263,38 @@ public sealed class SupervisionTests
     }
 
     [Test]
+    public async Task RestForOne_MiddleMemberFaults_ItAndTheMembersAfterItRestartTheOnesBeforeKeepRunning()
+    {
+        var logs = new ListLoggerProvider();
+        RestartPolicy chain = RestartPolicy.RestForOne("chain", 3, TimeSpan.FromSeconds(30)).WithBackoff(TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(10));
+        (IHost started, IIsolateHost isolates) = await TestHost.StartAsync(logs, o =>
+        {
+            o.AddChannel<int>("commands", capacity: 8);
+            o.AddIsolate<IdleWorker>("first", chain);
+            o.AddIsolate<ScriptedWorker, ChannelReader<int>>("middle", TestHost.Commands, chain);
+            o.AddIsolate<IdleWorker>("last", chain);
+        });
+        using IHost host = started;
+        long firstBefore = isolates.GetStatus("first").Isolate!.Id;
+        long lastBefore = isolates.GetStatus("last").Isolate!.Id;
+
+        await isolates.GetChannel<int>("commands").Writer.WriteAsync(WorkerCommand.Throw);
+        await TestHost.WaitUntilAsync(
+            () => isolates.GetStatus("middle") is { Restarts: 1, State: SupervisedIsolateState.Running } && isolates.GetStatus("last") is { Restarts: 1, State: SupervisedIsolateState.Running },
+            "the faulted member and the one after it restarted");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(isolates.GetStatus("first") is { Restarts: 0, State: SupervisedIsolateState.Running }, Is.True, "a member registered before the faulted one keeps running");
+            Assert.That(isolates.GetStatus("first").Isolate!.Id, Is.EqualTo(firstBefore));
+            Assert.That(isolates.GetStatus("last").Isolate!.Id, Is.Not.EqualTo(lastBefore), "the member after it runs in a fresh isolate");
+            Assert.That(isolates.GetStatus("last").LastFault, Is.Null, "last was restarted for middle's fault, not its own");
+            Assert.That(isolates.GetStatus("middle").LastFault, Is.Not.Null);
+        });
+        await Wait.Bounded(host.StopAsync());
+    }
+
+    [Test]
     public async Task Restart_ConstructorThrowsInNewIsolate_CountsAsAnotherFaultAndIsRetried()
     {
         var logs = new ListLoggerProvider();

@@ -54,11 +54,12 @@ internal sealed partial class IsolateHost : IIsolateHost, IHostedService, IDispo
         _workers = [.. options.Workers.Select(w => new SupervisedWorker(w))];
         Metrics = new HostingMetrics(services.GetService<IMeterFactory>(), () => _workers.Count(w => w.State == SupervisedIsolateState.Running));
 
-        // One supervisor per one-for-one (or never-restarted) isolate, one per all-for-one group, in registration order.
+        // One supervisor per one-for-one (or never-restarted) isolate, one per all-for-one or rest-for-one group, in
+        // registration order (a group's members keep their registration order: rest-for-one depends on it).
         foreach (SupervisedWorker worker in _workers)
         {
             RestartPolicy policy = worker.Registration.Policy;
-            if (policy.Strategy != RestartStrategy.AllForOne)
+            if (policy.Group is null)
             {
                 _groups.Add(new SupervisorGroup(this, policy, [worker]));
             }

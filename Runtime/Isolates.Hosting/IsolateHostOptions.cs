@@ -168,14 +168,14 @@ public sealed class IsolateHostOptions
     private IsolateHostOptions AddWorker(WorkerRegistration registration)
     {
         EnsureUnique(_workers.Select(w => w.Name), registration.Name, "supervised isolate");
-        if (registration.Policy is { Strategy: RestartStrategy.AllForOne } policy &&
+        if (registration.Policy is { Group: not null } policy &&
             _workers.FirstOrDefault(w => w.Policy.Group == policy.Group) is { } member &&
-            (member.Policy.MaxRestarts != policy.MaxRestarts || member.Policy.Within != policy.Within ||
+            (member.Policy.Strategy != policy.Strategy || member.Policy.MaxRestarts != policy.MaxRestarts || member.Policy.Within != policy.Within ||
              member.Policy.InitialDelay != policy.InitialDelay || member.Policy.MaxDelay != policy.MaxDelay))
         {
             throw new ArgumentException(
-                $"Supervised isolate '{registration.Name}' joins all-for-one group '{policy.Group}' with {policy}, but member '{member.Name}' has {member.Policy}: " +
-                "the members of a group share one restart intensity and backoff, so give them the same policy.", nameof(registration));
+                $"Supervised isolate '{registration.Name}' joins group '{policy.Group}' with {policy}, but member '{member.Name}' has {member.Policy}: " +
+                "the members of a group share one strategy, restart intensity and backoff, so give them the same policy.", nameof(registration));
         }
 
         _workers.Add(registration);

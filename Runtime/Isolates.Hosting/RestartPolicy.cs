@@ -30,7 +30,7 @@ public sealed record RestartPolicy
     /// <summary>What happens on a fault.</summary>
     public RestartStrategy Strategy { get; }
 
-    /// <summary>For <see cref="RestartStrategy.AllForOne"/>: the group whose members restart together; otherwise null.</summary>
+    /// <summary>For <see cref="RestartStrategy.AllForOne"/> and <see cref="RestartStrategy.RestForOne"/>: the group whose members restart together; otherwise null.</summary>
     public string? Group { get; }
 
     /// <summary>How many restarts are allowed within <see cref="Within"/> before the host is stopped.</summary>
@@ -74,6 +74,24 @@ public sealed record RestartPolicy
         return new RestartPolicy(RestartStrategy.AllForOne, group, maxRestarts, within);
     }
 
+    /// <summary>
+    /// Restart the member of <paramref name="group"/> that faulted and every running member registered after it, in
+    /// registration order; members registered before it keep running. As with <see cref="AllForOne"/>, the intensity
+    /// counts the group's restarts, so every member must be registered with the same policy.
+    /// </summary>
+    /// <param name="group">The group's name; members share it, in the order they are registered.</param>
+    /// <param name="maxRestarts">Group restarts allowed in the window; 0 means the first fault stops the host.</param>
+    /// <param name="within">The window, greater than zero.</param>
+    /// <returns>The policy.</returns>
+    /// <exception cref="ArgumentException">The group name is null or blank.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A value is negative or the window is not positive.</exception>
+    public static RestartPolicy RestForOne(string group, int maxRestarts, TimeSpan within)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(group);
+        Validate(maxRestarts, within);
+        return new RestartPolicy(RestartStrategy.RestForOne, group, maxRestarts, within);
+    }
+
     /// <summary>A copy of this policy with another backoff between restarts.</summary>
     /// <param name="initialDelay">The wait before the first restart in a window; zero or positive.</param>
     /// <param name="maxDelay">The cap on the wait; at least <paramref name="initialDelay"/>.</param>
@@ -95,6 +113,7 @@ public sealed record RestartPolicy
     {
         RestartStrategy.Never => "Never",
         RestartStrategy.AllForOne => $"AllForOne({Group}, {MaxRestarts} within {Within})",
+        RestartStrategy.RestForOne => $"RestForOne({Group}, {MaxRestarts} within {Within})",
         _ => $"OneForOne({MaxRestarts} within {Within})",
     };
 

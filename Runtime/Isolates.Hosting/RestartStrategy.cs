@@ -18,4 +18,12 @@ public enum RestartStrategy
     /// other's state, where restarting one alone would leave the rest inconsistent.
     /// </summary>
     AllForOne,
+
+    /// <summary>
+    /// Restart the member of the isolate's group that faulted and every running member registered after it: those are
+    /// stopped (cancelled, then closed) and all are started again, in registration order. Members registered before it
+    /// are untouched. For a chain where later members depend on earlier ones (a reader of what the faulted member
+    /// produced, say) but not the other way round.
+    /// </summary>
+    RestForOne,
 }

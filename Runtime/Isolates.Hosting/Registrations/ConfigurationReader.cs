@@ -79,6 +79,7 @@ internal static class ConfigurationReader
         {
             RestartStrategy.Never => RestartPolicy.Never,
             RestartStrategy.AllForOne => RestartPolicy.AllForOne(restart["Group"] ?? throw Error(restart, "Group", "an AllForOne policy needs the name of its group."), maxRestarts, within),
+            RestartStrategy.RestForOne => RestartPolicy.RestForOne(restart["Group"] ?? throw Error(restart, "Group", "a RestForOne policy needs the name of its group."), maxRestarts, within),
             _ => RestartPolicy.OneForOne(maxRestarts, within),
         });
         TimeSpan initial = Time(restart, "InitialDelay") ?? policy.InitialDelay;

@@ -5,7 +5,7 @@ namespace Isolates.Hosting.Supervision;
 
 /// <summary>
 /// A supervisor in the Erlang/OTP sense: one for each one-for-one (or never-restarted) isolate, one for each
-/// all-for-one group. It waits for any member's run to end and applies the policy: a normal return completes the
+/// all-for-one or rest-for-one group. It waits for any member's run to end and applies the policy: a normal return completes the
 /// member, a fault restarts it (or the whole group) after a backoff, unless the restart intensity is exceeded, which
 /// stops the host.
 /// </summary>
@@ -122,10 +122,14 @@ internal sealed class SupervisorGroup(IsolateHost host, RestartPolicy policy, IR
         int attempt = _restartTimes.Count;
         TimeSpan delay = policy.DelayFor(attempt);
 
-        // One-for-one restarts the members that faulted; all-for-one also stops and restarts every running member.
-        List<SupervisedWorker> restart = policy.Strategy == RestartStrategy.AllForOne
-            ? [.. members.Where(m => !m.IsDone)]
-            : [.. faulted.Select(f => f.Member)];
+        // One-for-one restarts the members that faulted; all-for-one also stops and restarts every running member;
+        // rest-for-one the first member that faulted and every running member registered after it.
+        List<SupervisedWorker> restart = policy.Strategy switch
+        {
+            RestartStrategy.AllForOne => [.. members.Where(m => !m.IsDone)],
+            RestartStrategy.RestForOne => [.. members.SkipWhile(m => !faulted.Any(f => f.Member == m)).Where(m => !m.IsDone)],
+            _ => [.. faulted.Select(f => f.Member)],
+        };
         await Task.WhenAll(restart.Where(m => m.Instance is { Handled: false }).Select(m => StopSiblingAsync(m, m.Instance!, stopping))).ConfigureAwait(false);
         try
         {
@@ -153,7 +157,7 @@ internal sealed class SupervisorGroup(IsolateHost host, RestartPolicy policy, IR
         return true;
     }
 
-    /// <summary>Stops a healthy member of an all-for-one group so the whole group can start again together.</summary>
+    /// <summary>Stops a healthy member of an all-for-one or rest-for-one group so it can start again with the one that faulted.</summary>
     private async Task StopSiblingAsync(SupervisedWorker member, WorkerInstance instance, CancellationToken stopping)
     {
         instance.Handled = true;
