@@ -28,8 +28,9 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
     private TargetPlan? _target;
     private Task? _pending;
     private Diagnostics.CallTelemetry? _telemetry;
-    private CallGate? _place; // the queue place this call holds (IsolateOptions.MaxQueuedCalls) until it starts
-    private CallGate? _waitingAt; // the gate whose line it waits in, until its turn comes
+    // IsolateOptions.MaxQueuedCalls: the CallGate whose queue place this call holds until it starts, or a WaitingIn
+    // while it waits in that gate's line; one field, as a call never does both (null without a bound).
+    private object? _gate;
 
     public CallItem(Isolate isolate, CallPlan plan, TArgs args, byte[]? payload, object[]? attachments, Func<Delegate, TArgs, object?> direct, CancellationToken cancellation)
     {
@@ -84,33 +85,38 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
     }
 
     /// <summary>Records that this call holds a place in a bounded queue, to give back when it starts or is abandoned.</summary>
-    public void HoldPlace(CallGate gate) => _place = gate;
+    public void HoldPlace(CallGate gate) => Volatile.Write(ref _gate, gate);
 
     bool IGatedCall.IsCompleted => _completion.Task.IsCompleted;
 
     void IGatedCall.Admit(CallGate gate)
     {
-        Volatile.Write(ref _waitingAt, null);
-        HoldPlace(gate);
+        HoldPlace(gate); // no longer waiting
         _isolate.EnqueueAdmitted(this);
     }
 
     void IGatedCall.Refuse(Exception reason)
     {
-        Volatile.Write(ref _waitingAt, null);
+        Volatile.Write(ref _gate, null);
         Fail(reason);
     }
 
-    /// <summary>Records that the call waits in <paramref name="gate"/>'s line (so its cancellation can take it out).</summary>
-    public void WaitAt(CallGate? gate) => Volatile.Write(ref _waitingAt, gate);
+    /// <summary>Records that the call waits in <paramref name="gate"/>'s line (so its cancellation can take it out), or no longer does.</summary>
+    public void WaitAt(CallGate? gate) => Volatile.Write(ref _gate, gate is null ? null : new WaitingIn(gate));
 
     /// <summary>Gives the queue place back, once, however many ways the call leaves the queue; free when there is no bound.</summary>
     private void ReleasePlace()
     {
-        if (_place is not null)
+        if (Volatile.Read(ref _gate) is CallGate gate && Interlocked.CompareExchange(ref _gate, null, gate) == gate)
         {
-            Interlocked.Exchange(ref _place, null)?.Release();
+            gate.Release();
         }
+    }
+
+    /// <summary>The mark of a call waiting in a gate's line (rare: only past the bound).</summary>
+    private sealed class WaitingIn(CallGate gate)
+    {
+        public CallGate Gate => gate;
     }
 
     public override void Execute()
@@ -410,7 +416,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
     private void OnCallerCancelled(CancellationToken token)
     {
         _completion.TrySetCanceled(token);
-        if (Volatile.Read(ref _waitingAt) is { } gate && gate.Remove(this))
+        if (Volatile.Read(ref _gate) is WaitingIn waiting && waiting.Gate.Remove(this))
         {
             Release(); // it waited for room in the queue and will never be queued: undo its registrations now
         }
