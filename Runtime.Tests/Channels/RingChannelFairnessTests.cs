@@ -273,6 +273,41 @@ public class RingChannelFairnessTests
         Assert.That(ring, Is.EqualTo(framework));
     }
 
+    [Test]
+    public async Task Complete_OneWaitersContextRefusesThePost_TheOtherWaitersAreStillReleased()
+    {
+        // A UI context whose window is gone throws from Post. The framework channel lets that exception out of the
+        // operation that completed the waiter; the ring does too, but only after every other waiter got its answer.
+        var ring = new RingChannel<int>(1);
+        ValueTask<bool> broken;
+        SynchronizationContext? previous = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(new RefusingContext());
+        try
+        {
+            broken = ring.Reader.WaitToReadAsync();
+            _ = broken.AsTask(); // nothing captured yet: AsTask registers without the context
+            ValueTask<bool> capturing = ring.Reader.WaitToReadAsync();
+            capturing.GetAwaiter().OnCompleted(() => { }); // captures the refusing context
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(previous);
+        }
+
+        Task<bool> healthy = ring.Reader.WaitToReadAsync().AsTask();
+        Assert.That(() => ring.Writer.TryComplete(), Throws.InvalidOperationException.With.Message.Contains("refused"));
+
+        Assert.That(await healthy.WaitAsync(TimeSpan.FromSeconds(5)), Is.False, "the healthy waiter learned of the completion");
+        Assert.That(await broken.AsTask().WaitAsync(TimeSpan.FromSeconds(5)), Is.False);
+        Assert.That(ring.Reader.Completion.IsCompletedSuccessfully, Is.True);
+    }
+
+    /// <summary>A synchronization context that refuses every post, like a UI context whose window is gone.</summary>
+    private sealed class RefusingContext : SynchronizationContext
+    {
+        public override void Post(SendOrPostCallback d, object? state) => throw new InvalidOperationException("the context refused the post");
+    }
+
     private static int Registrations(CancellationTokenSource source)
     {
         object? registrations = typeof(CancellationTokenSource).GetField("_registrations", BindingFlags.Instance | BindingFlags.NonPublic)!.GetValue(source);

@@ -24,12 +24,31 @@ internal sealed partial class RingChannel<T>
             Interlocked.Or(ref _tail.Value, ClosedBit); // from here on no write can claim a slot
         }
 
-        settled.Complete(this);
-        WakeReaders(); // each learns whether items are left or the channel is drained
-        ReleaseWriters(); // blocked writes are refused, waiting writers learn of the completion
-        if (IsDrained)
+        // Each step runs even if an awaiter's context refuses a post in the one before (see CompleteAll).
+        try
         {
-            CompleteCompletion();
+            settled.Complete(this);
+        }
+        finally
+        {
+            try
+            {
+                WakeReaders(); // each learns whether items are left or the channel is drained
+            }
+            finally
+            {
+                try
+                {
+                    ReleaseWriters(); // blocked writes are refused, waiting writers learn of the completion
+                }
+                finally
+                {
+                    if (IsDrained)
+                    {
+                        CompleteCompletion();
+                    }
+                }
+            }
         }
 
         return true;

@@ -238,9 +238,32 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
             Volatile.Write(ref _readersWaiting, 0);
         }
 
-        foreach (RingWaiter waiter in woken)
+        CompleteAll(woken, this, static (ring, waiter) => ring.Release(waiter, reader: true));
+    }
+
+    /// <summary>
+    /// Completes every waiter even if completing one throws (a continuation's own SynchronizationContext can refuse
+    /// the post, e.g. a UI context whose window is gone), then throws the first such exception to the caller, as the
+    /// framework channel would: one broken awaiter must not strand the others.
+    /// </summary>
+    private static void CompleteAll<TWaiter, TState>(IReadOnlyList<TWaiter> waiters, TState state, Action<TState, TWaiter> complete)
+    {
+        Exception? first = null;
+        for (int i = 0; i < waiters.Count; i++)
         {
-            Release(waiter, reader: true);
+            try
+            {
+                complete(state, waiters[i]);
+            }
+            catch (Exception ex)
+            {
+                first ??= ex;
+            }
+        }
+
+        if (first is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
         }
     }
 
@@ -277,20 +300,25 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
             Volatile.Write(ref _writersWaiting, _writers.Count + _blocked.Count);
         }
 
-        settled.Complete(this);
-        if (refused is not null)
+        try
         {
-            foreach (BlockedWrite blocked in refused)
-            {
-                blocked.Waiter.TrySetException(ClosedError(done!));
-            }
+            settled.Complete(this);
         }
-
-        if (woken is not null)
+        finally
         {
-            foreach (RingWaiter waiter in woken)
+            try
             {
-                Release(waiter, reader: false);
+                if (refused is not null)
+                {
+                    CompleteAll(refused, done!, static (error, blocked) => blocked.Waiter.TrySetException(ClosedError(error)));
+                }
+            }
+            finally
+            {
+                if (woken is not null)
+                {
+                    CompleteAll(woken, this, static (ring, waiter) => ring.Release(waiter, reader: false));
+                }
             }
         }
     }
@@ -409,22 +437,26 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
 
         public readonly void Complete(RingChannel<T> ring)
         {
-            if (Cancelled is not null)
+            try
             {
-                foreach (RingWaiter waiter in Cancelled)
+                if (Cancelled is not null)
                 {
-                    waiter.SetCanceled();
+                    CompleteAll(Cancelled, 0, static (_, waiter) => waiter.SetCanceled());
                 }
             }
-
-            if (Written is not null)
+            finally
             {
-                foreach (RingWaiter waiter in Written)
+                if (Written is not null)
                 {
-                    waiter.SetResult(true);
+                    try
+                    {
+                        CompleteAll(Written, 0, static (_, waiter) => waiter.SetResult(true));
+                    }
+                    finally
+                    {
+                        ring.Written(); // readers may be waiting for what just went in
+                    }
                 }
-
-                ring.Written(); // readers may be waiting for what just went in
             }
         }
     }
