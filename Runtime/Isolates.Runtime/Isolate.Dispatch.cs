@@ -72,9 +72,6 @@ public sealed partial class Isolate
     private CallGate? CallGateFor(IsolateOptions options) =>
         options.MaxQueuedCalls > 0 ? new CallGate(options.MaxQueuedCalls, () => ClosedReason("before the call was made (it was waiting for room in the isolate's queue)")) : null;
 
-    /// <summary>Queues a call whose turn came at the gate (on the thread that gave the place back).</summary>
-    internal void EnqueueAdmitted(Dispatcher.WorkItem item) => _queue.Enqueue(item);
-
     private static byte[] EncodeArguments<TArgs>(CallPlan plan, TArgs args, out object[]? attachments)
         where TArgs : struct, IArgs
     {

@@ -11,12 +11,6 @@ internal static class BenchCommand
     public static async Task<int> ExecuteAsync(Terminal terminal, Settings settings, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        if (settings.Only is not null && settings.Write is not null)
-        {
-            terminal.ErrorLine("[red]error[/]: --only measures one figure, and --write needs a report of them all: use one or the other.");
-            return 2;
-        }
-
         var args = new List<string> { "--quick" };
         if (settings.Ci)
         {
@@ -40,10 +34,9 @@ internal static class BenchCommand
             args.Add(write.FullName);
         }
 
-        if (QuickOptions.Parse([.. args]) is not { } options)
+        if (QuickOptions.Parse([.. args], terminal.Error) is not { } options)
         {
-            terminal.ErrorLine("[red]error[/]: the benchmark options were not understood.");
-            return 2;
+            return 2; // the parser said why on the terminal's error stream
         }
 
         return await QuickRunner.RunAsync(options);

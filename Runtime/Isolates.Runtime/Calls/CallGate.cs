@@ -29,18 +29,6 @@ internal sealed class CallGate(int places, Func<Exception> closedReason)
     private int _free = places;
     private bool _closed;
 
-    /// <summary>How many calls wait for a place now (for tests and diagnostics).</summary>
-    public int Waiting
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _waiting.Count;
-            }
-        }
-    }
-
     /// <summary>True when <paramref name="call"/> got a place and may be queued now; false when it waits in line (or was refused).</summary>
     public bool TryEnter(IGatedCall call)
     {

@@ -92,7 +92,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
     void IGatedCall.Admit(CallGate gate)
     {
         HoldPlace(gate); // no longer waiting
-        _isolate.EnqueueAdmitted(this);
+        _isolate.Enqueue(this); // on the thread that gave the place back; abandoned if the isolate is stopping
     }
 
     void IGatedCall.Refuse(Exception reason)

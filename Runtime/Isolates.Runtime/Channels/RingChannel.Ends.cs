@@ -25,32 +25,16 @@ internal sealed partial class RingChannel<T>
         }
 
         // Each step runs even if an awaiter's context refuses a post in the one before (see CompleteAll).
-        try
+        Exception? refused = null;
+        settled.Complete(this, ref refused);
+        WakeReaders(ref refused); // each learns whether items are left or the channel is drained
+        ReleaseWriters(ref refused); // blocked writes are refused, waiting writers learn of the completion
+        if (IsDrained)
         {
-            settled.Complete(this);
-        }
-        finally
-        {
-            try
-            {
-                WakeReaders(); // each learns whether items are left or the channel is drained
-            }
-            finally
-            {
-                try
-                {
-                    ReleaseWriters(); // blocked writes are refused, waiting writers learn of the completion
-                }
-                finally
-                {
-                    if (IsDrained)
-                    {
-                        CompleteCompletion();
-                    }
-                }
-            }
+            CompleteCompletion();
         }
 
+        ThrowFirst(refused);
         return true;
     }
 
@@ -70,9 +54,6 @@ internal sealed partial class RingChannel<T>
             _completion.TrySetException(done);
         }
     }
-
-    /// <summary>What WaitToReadAsync and WaitToWriteAsync throw once completed with an error: the error itself.</summary>
-    private static Exception WaitError(Exception done) => done;
 
     /// <summary>What WriteAsync throws on a completed channel, and what a ReadAsync or WriteAsync that was waiting when it completed throws.</summary>
     private static Exception ClosedError(Exception done) =>

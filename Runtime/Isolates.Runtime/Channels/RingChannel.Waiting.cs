@@ -182,6 +182,13 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
     /// <summary>After a write: wakes readers if any wait.</summary>
     private void Written()
     {
+        Exception? refused = null;
+        Written(ref refused);
+        ThrowFirst(refused);
+    }
+
+    private void Written(ref Exception? refused)
+    {
         if (WeaklyOrdered)
         {
             Interlocked.MemoryBarrier();
@@ -189,7 +196,7 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
 
         if (Volatile.Read(ref _readersWaiting) != 0)
         {
-            WakeReaders();
+            WakeReaders(ref refused);
         }
     }
 
@@ -225,6 +232,13 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
 
     private void WakeReaders()
     {
+        Exception? refused = null;
+        WakeReaders(ref refused);
+        ThrowFirst(refused);
+    }
+
+    private void WakeReaders(ref Exception? refused)
+    {
         RingWaiter[] woken;
         lock (_sync)
         {
@@ -238,17 +252,22 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
             Volatile.Write(ref _readersWaiting, 0);
         }
 
-        CompleteAll(woken, this, static (ring, waiter) => ring.Release(waiter, reader: true));
+        CompleteAll(woken, this, static (ring, waiter) => ring.Release(waiter, reader: true), ref refused);
     }
 
     /// <summary>
     /// Completes every waiter even if completing one throws (a continuation's own SynchronizationContext can refuse
-    /// the post, e.g. a UI context whose window is gone), then throws the first such exception to the caller, as the
-    /// framework channel would: one broken awaiter must not strand the others.
+    /// the post, e.g. a UI context whose window is gone), keeping the first such exception in <paramref name="refused"/>;
+    /// the public operation throws it at its end (<see cref="ThrowFirst"/>), as the framework channel would, but one
+    /// broken awaiter never strands the others.
     /// </summary>
-    private static void CompleteAll<TWaiter, TState>(IReadOnlyList<TWaiter> waiters, TState state, Action<TState, TWaiter> complete)
+    private static void CompleteAll<TWaiter, TState>(IReadOnlyList<TWaiter>? waiters, TState state, Action<TState, TWaiter> complete, ref Exception? refused)
     {
-        Exception? first = null;
+        if (waiters is null)
+        {
+            return;
+        }
+
         for (int i = 0; i < waiters.Count; i++)
         {
             try
@@ -257,13 +276,16 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
             }
             catch (Exception ex)
             {
-                first ??= ex;
+                refused ??= ex;
             }
         }
+    }
 
-        if (first is not null)
+    private static void ThrowFirst(Exception? refused)
+    {
+        if (refused is not null)
         {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(refused);
         }
     }
 
@@ -273,8 +295,15 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
     /// </summary>
     private void ReleaseWriters()
     {
+        Exception? refused = null;
+        ReleaseWriters(ref refused);
+        ThrowFirst(refused);
+    }
+
+    private void ReleaseWriters(ref Exception? refused)
+    {
         var settled = default(SettledWrites);
-        BlockedWrite[]? refused = null;
+        BlockedWrite[]? turnedAway = null;
         RingWaiter[]? woken = null;
         Exception? done;
         lock (_sync)
@@ -282,7 +311,7 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
             done = _doneWriting;
             if (done is not null)
             {
-                refused = [.. _blocked];
+                turnedAway = [.. _blocked];
                 _blocked.Clear();
             }
             else
@@ -300,27 +329,9 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
             Volatile.Write(ref _writersWaiting, _writers.Count + _blocked.Count);
         }
 
-        try
-        {
-            settled.Complete(this);
-        }
-        finally
-        {
-            try
-            {
-                if (refused is not null)
-                {
-                    CompleteAll(refused, done!, static (error, blocked) => blocked.Waiter.TrySetException(ClosedError(error)));
-                }
-            }
-            finally
-            {
-                if (woken is not null)
-                {
-                    CompleteAll(woken, this, static (ring, waiter) => ring.Release(waiter, reader: false));
-                }
-            }
-        }
+        settled.Complete(this, ref refused);
+        CompleteAll(turnedAway, done!, static (error, blocked) => blocked.Waiter.TrySetException(ClosedError(error)), ref refused);
+        CompleteAll(woken, this, static (ring, waiter) => ring.Release(waiter, reader: false), ref refused);
     }
 
     /// <summary>
@@ -394,7 +405,7 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
         }
         else
         {
-            waiter.SetException(WaitError(done!));
+            waiter.SetException(done!); // WaitToReadAsync/WaitToWriteAsync throw the completion error itself, as the framework does
         }
     }
 
@@ -419,7 +430,7 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
     }
 
     private static ValueTask<bool> Completed(Exception done, bool reportsErrors) =>
-        ReferenceEquals(done, DoneWithoutError) || !reportsErrors ? new ValueTask<bool>(false) : ValueTask.FromException<bool>(WaitError(done));
+        ReferenceEquals(done, DoneWithoutError) || !reportsErrors ? new ValueTask<bool>(false) : ValueTask.FromException<bool>(done); // the completion error itself
 
     /// <summary>A write waiting with its item.</summary>
     private sealed class BlockedWrite(RingWaiter waiter, T item)
@@ -435,28 +446,13 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
         public List<RingWaiter>? Written;
         public List<RingWaiter>? Cancelled;
 
-        public readonly void Complete(RingChannel<T> ring)
+        public readonly void Complete(RingChannel<T> ring, ref Exception? refused)
         {
-            try
+            CompleteAll(Cancelled, 0, static (_, waiter) => waiter.SetCanceled(), ref refused);
+            CompleteAll(Written, 0, static (_, waiter) => waiter.SetResult(true), ref refused);
+            if (Written is not null)
             {
-                if (Cancelled is not null)
-                {
-                    CompleteAll(Cancelled, 0, static (_, waiter) => waiter.SetCanceled());
-                }
-            }
-            finally
-            {
-                if (Written is not null)
-                {
-                    try
-                    {
-                        CompleteAll(Written, 0, static (_, waiter) => waiter.SetResult(true));
-                    }
-                    finally
-                    {
-                        ring.Written(); // readers may be waiting for what just went in
-                    }
-                }
+                ring.Written(ref refused); // readers may be waiting for what just went in
             }
         }
     }

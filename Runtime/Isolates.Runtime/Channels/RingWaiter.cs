@@ -122,18 +122,6 @@ internal sealed class RingWaiter : IValueTaskSource<bool>, IValueTaskSource
     /// <summary>Fails a waiter this caller claimed.</summary>
     public void SetException(Exception error) => _core.SetException(error);
 
-    /// <summary>Claims and completes; false if it was already claimed.</summary>
-    public bool TrySetResult(bool result)
-    {
-        if (!TryClaim())
-        {
-            return false;
-        }
-
-        _core.SetResult(result);
-        return true;
-    }
-
     /// <summary>Claims and fails; false if it was already claimed.</summary>
     public bool TrySetException(Exception error)
     {

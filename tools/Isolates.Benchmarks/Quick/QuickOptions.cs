@@ -14,9 +14,10 @@ internal sealed record QuickOptions(bool Ci, string? WritePath, int Spawns, int 
     /// <summary>Whether the figure named <paramref name="figure"/> runs in this invocation.</summary>
     public bool Runs(string figure) => Only is null || Only == figure;
 
-    /// <summary>Parses the arguments; null (after printing why) when they are not understood.</summary>
-    public static QuickOptions? Parse(string[] args)
+    /// <summary>Parses the arguments; null (after printing why to <paramref name="errors"/>, stderr by default) when they are not understood.</summary>
+    public static QuickOptions? Parse(string[] args, TextWriter? errors = null)
     {
+        errors ??= Console.Error;
         bool ci = false, peers = true;
         string? write = null, only = null;
         for (int i = 0; i < args.Length; i++)
@@ -38,21 +39,21 @@ internal sealed record QuickOptions(bool Ci, string? WritePath, int Spawns, int 
                     only = args[++i];
                     break;
                 default:
-                    Console.Error.WriteLine($"unknown or incomplete argument '{args[i]}' (--only takes one of: {string.Join(", ", Figures)})");
-                    Console.Error.WriteLine(Usage);
+                    errors.WriteLine($"unknown or incomplete argument '{args[i]}' (--only takes one of: {string.Join(", ", Figures)})");
+                    errors.WriteLine(Usage);
                     return null;
             }
         }
 
         if (only is not null && write is not null)
         {
-            Console.Error.WriteLine("--only measures one figure, and docs/performance.md must hold them all: use --only without --write");
+            errors.WriteLine("--only measures one figure, and --write needs a report of them all: use one or the other.");
             return null;
         }
 
         if (only == "peers" && !peers)
         {
-            Console.Error.WriteLine("--only peers and --no-peers contradict each other");
+            errors.WriteLine("--only peers and --no-peers contradict each other");
             return null;
         }
 
