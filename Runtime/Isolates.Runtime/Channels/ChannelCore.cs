@@ -94,14 +94,14 @@ internal abstract class ChannelCore
 
             public override bool TryPeek(out TElement item) => Inner.TryPeek(out item!);
 
-            public override ValueTask<TElement> ReadAsync(CancellationToken cancellationToken = default) => ChannelTelemetry.Received(Core, Inner.ReadAsync(NeverCancelled.Or(cancellationToken)));
+            public override ValueTask<TElement> ReadAsync(CancellationToken cancellationToken = default) => ChannelTelemetry.Received(Core, Inner.ReadAsync(WaitToken.For(cancellationToken)));
         }
 
         private sealed class DirectWriter(ChannelCore core, ChannelWriter<TElement> inner) : WriterEnd<TElement, TElement>(core, inner)
         {
             public override bool TryWrite(TElement item) => ChannelTelemetry.Sent(Core, Inner.TryWrite(item));
 
-            public override ValueTask WriteAsync(TElement item, CancellationToken cancellationToken = default) => ChannelTelemetry.Sent(Core, Inner.WriteAsync(item, NeverCancelled.Or(cancellationToken)));
+            public override ValueTask WriteAsync(TElement item, CancellationToken cancellationToken = default) => ChannelTelemetry.Sent(Core, Inner.WriteAsync(item, WaitToken.For(cancellationToken)));
         }
     }
 

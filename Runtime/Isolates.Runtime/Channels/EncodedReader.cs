@@ -35,7 +35,7 @@ internal sealed class EncodedReader<T>(ChannelCore core, ChannelReader<Message> 
 
     public override ValueTask<T> ReadAsync(CancellationToken cancellationToken = default)
     {
-        ValueTask<Message> read = Inner.ReadAsync(NeverCancelled.Or(cancellationToken));
+        ValueTask<Message> read = Inner.ReadAsync(WaitToken.For(cancellationToken));
         return read.IsCompletedSuccessfully ? new(Take(read.Result)) : ReadSlowAsync(read);
     }
 

@@ -24,7 +24,7 @@ internal abstract class ReaderEnd<T, TBuffered>(ChannelCore core, ChannelReader<
     /// <summary>The core's buffer this end reads from.</summary>
     protected ChannelReader<TBuffered> Inner => inner;
 
-    public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) => inner.WaitToReadAsync(NeverCancelled.Or(cancellationToken));
+    public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) => inner.WaitToReadAsync(WaitToken.For(cancellationToken));
 
     public override IAsyncEnumerable<T> ReadAllAsync(CancellationToken cancellationToken = default) => ReadAll.Of(this, cancellationToken);
 }

@@ -55,7 +55,7 @@ internal sealed class RingWaiter : IValueTaskSource<bool>, IValueTaskSource
     /// </summary>
     public void CancelWith(CancellationToken token, Action<RingWaiter> onCancelled)
     {
-        if (!token.CanBeCanceled || token == NeverCancelled.Token)
+        if (!token.CanBeCanceled || token == WaitToken.Never)
         {
             return;
         }

@@ -49,7 +49,7 @@ internal sealed class TracedDirectCore<TElement> : ChannelCore
 
         public override ValueTask<TElement> ReadAsync(CancellationToken cancellationToken = default)
         {
-            ValueTask<Traced> read = Inner.ReadAsync(NeverCancelled.Or(cancellationToken));
+            ValueTask<Traced> read = Inner.ReadAsync(WaitToken.For(cancellationToken));
             return read.IsCompletedSuccessfully ? new(Take(read.Result, true)) : ReadSlowAsync(read);
         }
 
@@ -77,6 +77,6 @@ internal sealed class TracedDirectCore<TElement> : ChannelCore
         public override ValueTask WriteAsync(TElement item, CancellationToken cancellationToken = default) =>
             cancellationToken.IsCancellationRequested
                 ? ValueTask.FromCanceled(cancellationToken)
-                : ChannelTelemetry.Sent(Core, Inner.WriteAsync(new Traced(item, Tracing.CaptureForSend(Core)), NeverCancelled.Or(cancellationToken)));
+                : ChannelTelemetry.Sent(Core, Inner.WriteAsync(new Traced(item, Tracing.CaptureForSend(Core)), WaitToken.For(cancellationToken)));
     }
 }

@@ -8,12 +8,14 @@ namespace Isolates.Channels;
 /// be cancelled but never is: System.Threading.Channels reuses one waiter object per channel for uncancellable waits,
 /// and that object keeps the last waiter's continuation reachable after the wait is over.
 /// </summary>
-internal static class NeverCancelled
+internal static class WaitToken
 {
     private static readonly CancellationTokenSource Source = new();
 
-    public static CancellationToken Token => Source.Token;
+    /// <summary>The token that can be cancelled but never is.</summary>
+    public static CancellationToken Never => Source.Token;
 
-    public static CancellationToken Or(CancellationToken token) =>
-        token.CanBeCanceled ? token : Isolate.OnThisThread is { } isolate ? isolate.ClosingToken : Source.Token;
+    /// <summary>The caller's token if it can be cancelled; else the isolate's closing token, or <see cref="Never"/> outside isolates.</summary>
+    public static CancellationToken For(CancellationToken token) =>
+        token.CanBeCanceled ? token : Isolate.OnThisThread is { } isolate ? isolate.ClosingToken : Never;
 }
