@@ -94,7 +94,7 @@ internal abstract class ChannelCore
 
             public override bool TryPeek(out TElement item) => Inner.TryPeek(out item!);
 
-            public override ValueTask<TElement> ReadAsync(CancellationToken cancellationToken = default) => ChannelTelemetry.Received(Core, Inner.ReadAsync(WaitToken.For(cancellationToken)));
+            protected override ValueTask<TElement> ReadBufferedAsync(CancellationToken cancellationToken) => ChannelTelemetry.Received(Core, Inner.ReadAsync(cancellationToken));
         }
 
         private sealed class DirectWriter(ChannelCore core, ChannelWriter<TElement> inner) : WriterEnd<TElement, TElement>(core, inner)

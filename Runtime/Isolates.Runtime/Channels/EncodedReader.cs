@@ -33,9 +33,9 @@ internal sealed class EncodedReader<T>(ChannelCore core, ChannelReader<Message> 
         return false;
     }
 
-    public override ValueTask<T> ReadAsync(CancellationToken cancellationToken = default)
+    protected override ValueTask<T> ReadBufferedAsync(CancellationToken cancellationToken)
     {
-        ValueTask<Message> read = Inner.ReadAsync(WaitToken.For(cancellationToken));
+        ValueTask<Message> read = Inner.ReadAsync(cancellationToken);
         return read.IsCompletedSuccessfully ? new(Take(read.Result)) : ReadSlowAsync(read);
     }
 

@@ -47,9 +47,9 @@ internal sealed class TracedDirectCore<TElement> : ChannelCore
             return peeked;
         }
 
-        public override ValueTask<TElement> ReadAsync(CancellationToken cancellationToken = default)
+        protected override ValueTask<TElement> ReadBufferedAsync(CancellationToken cancellationToken)
         {
-            ValueTask<Traced> read = Inner.ReadAsync(WaitToken.For(cancellationToken));
+            ValueTask<Traced> read = Inner.ReadAsync(cancellationToken);
             return read.IsCompletedSuccessfully ? new(Take(read.Result, true)) : ReadSlowAsync(read);
         }
 

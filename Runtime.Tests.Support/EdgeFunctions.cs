@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+
+namespace Isolates.Tests.Support;
+
+/// <summary>Isolate code for tests of the edges of work: closing, cancelling and faulting while it runs.</summary>
+public static class Edges
+{
+    /// <summary>Keeps the isolate's thread busy for <paramref name="milliseconds"/>, ignoring every token (a runaway loop that ends).</summary>
+    public static int SpinIgnoringTokens(int milliseconds)
+    {
+        var watch = Stopwatch.StartNew();
+        while (watch.ElapsedMilliseconds < milliseconds)
+        {
+            Thread.SpinWait(100);
+        }
+
+        return 42;
+    }
+
+    /// <summary>Yields once (so the call is in flight as an async call), then spins like <see cref="SpinIgnoringTokens"/>.</summary>
+    public static async Task<int> YieldThenSpinAsync(int milliseconds)
+    {
+        await Task.Yield();
+        return SpinIgnoringTokens(milliseconds);
+    }
+
+    /// <summary>
+    /// Forwards every item it reads from <paramref name="input"/> to <paramref name="output"/> until the input completes,
+    /// reading the way <paramref name="mode"/> says: 0 ReadAsync, 1 ReadAllAsync, 2 WaitToReadAsync + TryRead,
+    /// 3 SelectAsync over the input and a second reader that never gets an item.
+    /// </summary>
+    public static async Task ForwardAsync<T>(ChannelReader<T> input, ChannelWriter<T> output, ChannelReader<T> idle, int mode)
+    {
+        switch (mode)
+        {
+            case 0:
+                while (true)
+                {
+                    T item;
+                    try
+                    {
+                        item = await input.ReadAsync();
+                    }
+                    catch (ChannelClosedException)
+                    {
+                        return;
+                    }
+
+                    Put(output, item);
+                }
+
+            case 1:
+                await foreach (T item in input.ReadAllAsync())
+                {
+                    Put(output, item);
+                }
+
+                return;
+            case 2:
+                while (await input.WaitToReadAsync())
+                {
+                    while (input.TryRead(out T? item))
+                    {
+                        Put(output, item);
+                    }
+                }
+
+                return;
+            default:
+                while (true)
+                {
+                    Selected<T> selected;
+                    try
+                    {
+                        selected = await IsolateChannel.SelectAsync([input, idle]);
+                    }
+                    catch (ChannelClosedException)
+                    {
+                        return;
+                    }
+
+                    Put(output, selected.Item);
+                }
+        }
+    }
+
+    /// <summary>Blocks the isolate's thread on a read (sync over async), the way legacy code does: 0 ReadAsync, 1 SelectAsync, 2 SelectAsync with a timeout.</summary>
+    public static int ReadBlocking(ChannelReader<int> input, int mode) => mode switch
+    {
+        0 => input.ReadAsync().AsTask().GetAwaiter().GetResult(),
+        1 => IsolateChannel.SelectAsync([input]).AsTask().GetAwaiter().GetResult().Item,
+        _ => IsolateChannel.SelectAsync([input], TimeSpan.FromSeconds(10)).AsTask().GetAwaiter().GetResult().Item,
+    };
+
+    private static void Put<T>(ChannelWriter<T> output, T item)
+    {
+        if (!output.TryWrite(item))
+        {
+            throw new InvalidOperationException($"the output channel refused item {item}");
+        }
+    }
+}
