@@ -102,7 +102,8 @@ public class CloseTests
 
         Assert.That(queued.IsCompleted, Is.True, "a call queued behind stuck code fails when CloseAsync is called, not when the code returns");
         Assert.ThrowsAsync<IsolateClosedException>(() => queued);
-        await Wait.Bounded(stuck);
+        Assert.ThrowsAsync<IsolateClosedException>(() => Wait.Bounded(stuck), "the running call fails when close gives up on it");
+        await Wait.Bounded(iso.Unloaded);
     }
 
     [Test]
@@ -124,7 +125,7 @@ public class CloseTests
         });
 
         // Once the code returns, the isolate finishes closing and unloads after all.
-        await Wait.Bounded(stuck);
+        Assert.That(stuck.IsFaulted, Is.True, "the call that held the thread failed when close gave up on it");
         Assert.That(await Wait.Bounded(iso.Unloaded), Is.EqualTo(UnloadStatus.Unloaded));
         Assert.That(Isolate.All, Does.Not.Contain(iso));
     }

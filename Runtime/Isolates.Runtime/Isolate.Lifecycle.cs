@@ -340,6 +340,13 @@ public sealed partial class Isolate
                 "A thread cannot be stopped from outside in .NET; the code must return or watch Isolate.Current.ClosingToken. " +
                 "The isolate refuses new calls, and its memory stays in use until the thread returns.";
             TryLog(static (logger, isolate, _) => Log.Stuck(logger, isolate.Name, isolate.Id, isolate._options.CloseTimeout, isolate.RunningDescription));
+
+            // Every call completes: the one that holds the thread is failed now. Its completion is a Try-set, so if the
+            // code ever returns, its result (or error) is discarded instead of reaching a caller that has moved on.
+            Volatile.Read(ref _running)?.Abandon(new IsolateClosedException(Id, Name,
+                $"Isolate '{Name}' ({Id}) was declared stuck: its thread did not return within CloseTimeout ({timeout}) while running {running}. " +
+                "The call was abandoned; if it ever returns, its result is discarded. Long-running isolate code should watch the call's CancellationToken or Isolate.Current.ClosingToken.",
+                _fault));
             ReportExit(IsolateExitReason.Stuck, UnloadStatus.Pending);
             return;
         }
