@@ -207,3 +207,39 @@ public static class StartupFunctions
     /// <summary>A start-up that takes 4 s (and does not watch any token).</summary>
     public static void VerySlowInitializer() => Thread.Sleep(4000);
 }
+
+/// <summary>The two ends a <see cref="ForwardingWorker"/> uses.</summary>
+[MessagePack.MessagePackObject]
+public sealed record ForwardingEnds(
+    [property: MessagePack.Key(0)] ChannelReader<int> Input,
+    [property: MessagePack.Key(1)] ChannelWriter<int> Output,
+    [property: MessagePack.Key(2)] int FaultEvery);
+
+/// <summary>
+/// Forwards every item from its input to its output with ReadAllAsync, and faults (outside any call, like a crash in a
+/// callback) after forwarding every <see cref="ForwardingEnds.FaultEvery"/>-th item, so the host restarts it mid-stream.
+/// </summary>
+public sealed class ForwardingWorker(ForwardingEnds ends)
+{
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        await foreach (int item in ends.Input.ReadAllAsync(cancellationToken))
+        {
+            if (!ends.Output.TryWrite(item))
+            {
+                throw new InvalidOperationException($"output refused {item}");
+            }
+
+            if (item % ends.FaultEvery == ends.FaultEvery - 1)
+            {
+                Crash(item);
+            }
+        }
+    }
+
+    private static async void Crash(int item)
+    {
+        await Task.Yield();
+        throw new InvalidOperationException($"crashed after forwarding {item}");
+    }
+}
