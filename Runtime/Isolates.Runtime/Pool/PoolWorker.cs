@@ -9,7 +9,9 @@ namespace Isolates.Pool;
 internal sealed class PoolWorker
 {
     private readonly IsolatePool _pool;
+    private readonly Lock _replacing = new(); // orders a replacement's publication against CloseAsync; taken only on a fault and on close
     private Task<Isolate> _current;
+    private bool _closed;
     private int _outstanding;
 
     public PoolWorker(IsolatePool pool, int index, Isolate isolate)
@@ -54,22 +56,72 @@ internal sealed class PoolWorker
             TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);
 
-    private void Replace(Isolate faulted)
+    /// <summary>
+    /// Closes the slot's isolate: the current one, or the replacement that was starting (whose start the pool's
+    /// abort cancels). After this, a fault no longer publishes a replacement, so none is left running.
+    /// </summary>
+    public async Task CloseAsync()
     {
-        if (_pool.IsClosing)
+        Task<Isolate> current;
+        lock (_replacing)
         {
-            return;
+            _closed = true;
+            current = _current;
         }
 
+        await CloseWhenStartedAsync(current).ConfigureAwait(false);
+    }
+
+    private static async Task CloseWhenStartedAsync(Task<Isolate> starting)
+    {
+        Isolate isolate;
+        try
+        {
+            isolate = await starting.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IsolateException or OperationCanceledException)
+        {
+            return; // a replacement that failed to start, or whose start was cancelled, has already closed itself
+        }
+
+        await isolate.CloseAsync().ConfigureAwait(false);
+    }
+
+    private void Replace(Isolate faulted)
+    {
+        if (_pool.IsAborting)
+        {
+            return; // the pool is closing its isolates: nothing will run on a replacement
+        }
+
+        // While a dispose waits for running work, a faulted isolate is still replaced so that work can go on.
+        // The close and the publication decide under one lock, so that either CloseAsync sees the replacement
+        // (and closes it) or the replacement sees the slot closed (and closes itself): none is left running.
         Task<Isolate> replacement = ReplaceAsync(faulted);
-        Volatile.Write(ref _current, replacement);
+        bool published;
+        lock (_replacing)
+        {
+            published = !_closed;
+            if (published)
+            {
+                Volatile.Write(ref _current, replacement);
+            }
+        }
+
+        if (published)
+        {
+            _pool.CountReplacement(); // after the publication: whoever sees the count sees the replacement
+        }
+        else
+        {
+            _ = CloseWhenStartedAsync(replacement);
+        }
     }
 
     private async Task<Isolate> ReplaceAsync(Isolate faulted)
     {
         Log.PoolIsolateReplaced(_pool.Logger, _pool.Name, faulted.Name, faulted.Id);
-        _pool.CountReplacement();
-        Isolate fresh = await _pool.StartIsolateAsync(Index, CancellationToken.None).ConfigureAwait(false);
+        Isolate fresh = await _pool.StartIsolateAsync(Index, _pool.AbortToken).ConfigureAwait(false); // a slow initializer must not hold up the pool's close
         Watch(fresh);
         return fresh;
     }
