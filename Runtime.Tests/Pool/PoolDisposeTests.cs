@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using Isolates.Calls;
 using Isolates.Tests.Diagnostics;
 using Isolates.Tests.Support;
 
@@ -340,6 +341,19 @@ public class PoolDisposeTests
 
         Assert.That(disposing, Is.LessThan(TimeSpan.FromSeconds(5)));
         await AssertClosedAsync(pool, "replacing");
+    }
+
+    [Test]
+    public async Task TrySteal_ChunkRefusedByItsClosedIsolate_IsNotStolenAfterItFailed()
+    {
+        Isolate isolate = await Isolate.CreateAsync(new IsolateOptions { Name = "refusing" });
+        await Wait.Bounded(isolate.CloseAsync());
+        var batch = new BatchItem<int, int>(isolate, CallPlan.Get((Func<int, int>)PoolWork.Square, ResultShape.Value), [1, 2, 3], 0, 3, 0, new int[3], 0, CancellationToken.None);
+
+        batch.Enqueue(); // the closed isolate refuses it: the chunk fails as "did not complete"
+
+        Assert.ThrowsAsync<IsolateClosedException>(() => Wait.Bounded(batch.Task));
+        Assert.That(batch.TrySteal(), Is.False, "a thief would run and deliver items the map reports as not done");
     }
 
     private static Task<IsolatePool> CreateAsync(string name, TimeSpan disposeTimeout) =>
