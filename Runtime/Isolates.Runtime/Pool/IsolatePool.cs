@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Isolates.Diagnostics;
 using Isolates.Pool;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -144,14 +145,27 @@ public sealed partial class IsolatePool : IAsyncDisposable
 
     internal void CountReplacement() => Interlocked.Increment(ref _replacements);
 
-    /// <summary>Marks the start of a pool operation; fails if the pool is closing.</summary>
+    /// <summary>Logs on a rare path (a fault, a dispose); a logger that throws must not break a replacement or a dispose.</summary>
+    internal void TryLog(Action<ILogger> write)
+    {
+        try
+        {
+            write(Logger);
+        }
+        catch (Exception)
+        {
+            // nothing else to tell: the logger itself is what failed
+        }
+    }
+
+    /// <summary>Marks the start of a pool operation (a dispose waits for it to end); fails if the pool is closing.</summary>
     private void BeginOperation()
     {
         Interlocked.Increment(ref _activeOperations);
         if (_closing.IsCancellationRequested)
         {
             EndOperation();
-            throw new ObjectDisposedException(nameof(IsolatePool), $"Isolate pool '{Name}' is closed; create a new pool.");
+            throw new ObjectDisposedException(nameof(IsolatePool), $"Isolate pool '{Name}' is disposed (or being disposed) and takes no new work; create a new pool.");
         }
     }
 
@@ -181,6 +195,8 @@ public sealed partial class IsolatePool : IAsyncDisposable
         catch (TimeoutException)
         {
             // Cut short below; each piece of running work then fails with IsolatePoolClosedException.
+            int running = Math.Max(Volatile.Read(ref _activeOperations), 0);
+            TryLog(logger => Log.PoolDisposeTimedOut(logger, Name, _options.DisposeTimeout, running));
         }
 
         // Maps stop taking chunks and cancel the ones queued, a replacement still starting is cancelled, and no

@@ -120,7 +120,7 @@ internal sealed class PoolWorker
 
     private async Task<Isolate> ReplaceAsync(Isolate faulted)
     {
-        Log.PoolIsolateReplaced(_pool.Logger, _pool.Name, faulted.Name, faulted.Id);
+        _pool.TryLog(logger => Log.PoolIsolateReplaced(logger, _pool.Name, faulted.Name, faulted.Id));
         Isolate fresh = await _pool.StartIsolateAsync(Index, _pool.AbortToken).ConfigureAwait(false); // a slow initializer must not hold up the pool's close
         Watch(fresh);
         return fresh;
