@@ -79,6 +79,7 @@ public class PoolDisposeTests
         var error = Assert.ThrowsAsync<IsolatePoolClosedException>(() => Wait.Bounded(consuming));
         AssertCutShort(error!, "unordered-short", total: 20_000);
         Assert.That(seen, Has.Count.EqualTo(error!.ItemsFinished), "the enumeration yielded exactly the items reported finished");
+        Assert.That(error.Message, Does.Contain($"yielded the {error.ItemsFinished.ToString("N0", CultureInfo.InvariantCulture)} finished results"));
         Assert.That(seen, Is.Unique);
         Assert.That(seen, Is.All.InRange(1, 20_000));
         AssertWaitedThenStopped(disposing);

@@ -78,7 +78,7 @@ public sealed partial class IsolatePool
                     results[(int)chunk.FirstIndex + i] = buffer[offset + i];
                 }
             }
-        }, cancellationToken).ConfigureAwait(false);
+        }, ordered: true, cancellationToken).ConfigureAwait(false);
         return results;
     }
 
@@ -149,7 +149,7 @@ public sealed partial class IsolatePool
             CallPlan plan = PlanFor<T>(function, shape);
             MapRun<T, TResult> run = NewRun<T, TResult>(plan, new ChunkSource<T>.FromList(list), chunk => (results, chunk.Start), static (_, _, _) => { }, cancellationToken);
             await run.RunAsync().ConfigureAwait(false);
-            EnsureFinished(run.Finished, list.Count, readToEnd: true, "map"); // unfinished slots hold default values: never return them
+            EnsureFinished(run.Finished, list.Count, readToEnd: true, ordered: true); // unfinished slots hold default values: never return them
             return results;
         }
         finally
@@ -158,7 +158,7 @@ public sealed partial class IsolatePool
         }
     }
 
-    private async Task RunStreamAsync<T, TResult>(IAsyncEnumerable<T> items, Delegate function, ResultShape shape, Action<Chunk<T>, TResult[], int> deliver, CancellationToken cancellationToken)
+    private async Task RunStreamAsync<T, TResult>(IAsyncEnumerable<T> items, Delegate function, ResultShape shape, Action<Chunk<T>, TResult[], int> deliver, bool ordered, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(items);
         ArgumentNullException.ThrowIfNull(function);
@@ -189,7 +189,7 @@ public sealed partial class IsolatePool
             }
 
             // The reader has stopped, so the count of items read is final.
-            EnsureFinished(run.Finished, source.ItemsRead, readToEnd, "map");
+            EnsureFinished(run.Finished, source.ItemsRead, readToEnd, ordered);
         }
         finally
         {
@@ -216,7 +216,7 @@ public sealed partial class IsolatePool
         }
 
         Task running = stream is not null
-            ? RunStreamAsync<T, TResult>(stream, function, shape, Deliver, stop.Token)
+            ? RunStreamAsync<T, TResult>(stream, function, shape, Deliver, ordered: false, stop.Token)
             : RunListUnorderedAsync<T, TResult>(listSource!(), function, shape, Deliver, stop.Token);
         _ = running.ContinueWith(
             t => output.Writer.TryComplete(t.Exception?.InnerException ?? (t.IsCanceled ? new OperationCanceledException(cancellationToken) : null)),
@@ -253,7 +253,7 @@ public sealed partial class IsolatePool
             CallPlan plan = PlanFor<T>(function, shape);
             MapRun<T, TResult> run = NewRun<T, TResult>(plan, source, static chunk => (new TResult[chunk.Count], 0), deliver, cancellationToken);
             await run.RunAsync().ConfigureAwait(false);
-            EnsureFinished(run.Finished, source.Total!.Value, readToEnd: true, "map"); // the enumeration must throw, not end as if complete
+            EnsureFinished(run.Finished, source.Total!.Value, readToEnd: true, ordered: false); // the enumeration must throw, not end as if complete
         }
         finally
         {

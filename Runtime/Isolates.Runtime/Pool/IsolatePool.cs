@@ -212,8 +212,8 @@ public sealed partial class IsolatePool : IAsyncDisposable
     /// <param name="finished">Items whose results were delivered.</param>
     /// <param name="total">Items taken in: the list's count, or the items read from a stream.</param>
     /// <param name="readToEnd">Whether the input was read to its end (always true for a list).</param>
-    /// <param name="map">The map, for the message.</param>
-    internal void EnsureFinished(long finished, long total, bool readToEnd, string map)
+    /// <param name="ordered">Whether the map returns a list (which it now will not) or yields as it goes (it has yielded the finished ones).</param>
+    internal void EnsureFinished(long finished, long total, bool readToEnd, bool ordered)
     {
         if (finished == total && readToEnd)
         {
@@ -227,17 +227,20 @@ public sealed partial class IsolatePool : IAsyncDisposable
             string counts = readToEnd
                 ? Invariant($"{finished:N0} of {total:N0} items finished, {missing:N0} did not")
                 : Invariant($"{finished:N0} of {total:N0} items finished, {missing:N0} did not, and the source was not read to its end (only its first {total:N0} items were taken)");
+            string results = ordered
+                ? "A map cut short returns no results."
+                : Invariant($"The enumeration yielded the {finished:N0} finished results before this exception and yields no other.");
             throw new IsolatePoolClosedException(
                 Name,
                 finished,
                 total,
-                $"Isolate pool '{Name}' was disposed and its DisposeTimeout ({Describe(_options.DisposeTimeout)}) elapsed before this {map} finished: {counts}. " +
-                "A map cut short returns no results. Wait for running work before disposing the pool, or give IsolatePoolOptions.DisposeTimeout more time.");
+                $"Isolate pool '{Name}' was disposed and its DisposeTimeout ({Describe(_options.DisposeTimeout)}) elapsed before this map finished: {counts}. " +
+                $"{results} Wait for running work before disposing the pool, or give IsolatePoolOptions.DisposeTimeout more time.");
         }
 
         Debug.Fail("a map ended early without a failure, a cancellation or the pool closing");
         throw new InvalidOperationException(Invariant(
-            $"Isolate pool '{Name}': a {map} ended with {finished:N0} of {total:N0} items finished, without a failure or a cancellation. This is a bug in Isolates; please report it."));
+            $"Isolate pool '{Name}': a map ended with {finished:N0} of {total:N0} items finished, without a failure or a cancellation. This is a bug in Isolates; please report it."));
     }
 
     /// <summary>Whether a submitted call's failure is the pool closing its isolates under it.</summary>
