@@ -345,6 +345,28 @@ public class PoolDisposeTests
     }
 
     [Test]
+    public async Task MapAsync_AnIsolateClosedByOtherCode_MapIsExactOrFailsAndThePoolReplacesTheIsolate()
+    {
+        await using IsolatePool pool = await CreateAsync("closed-outside", Wait.Timeout);
+        Task<IReadOnlyList<int>> map = pool.MapAsync(Enumerable.Range(0, 1_000), PoolDisposeWork.SleepOne);
+        await Task.Delay(100);
+
+        await Wait.Bounded(pool.Isolates[0].CloseAsync()); // not the pool's doing: it is not closing
+
+        try
+        {
+            Assert.That(await Wait.Bounded(map), Is.EqualTo(Enumerable.Range(1, 1_000)), "a map that completes has every result");
+        }
+        catch (IsolateClosedException error)
+        {
+            Assert.That(error.Message, Does.Contain("did not complete"));
+        }
+
+        await Poll.Until(() => pool.Replacements == 1 && pool.Isolates.Count == 2, "the closed isolate to be replaced");
+        Assert.That(await Wait.Bounded(pool.MapAsync(Enumerable.Range(0, 100), PoolDisposeWork.SleepOne)), Is.EqualTo(Enumerable.Range(1, 100)));
+    }
+
+    [Test]
     public async Task TrySteal_ChunkRefusedByItsClosedIsolate_IsNotStolenAfterItFailed()
     {
         Isolate isolate = await Isolate.CreateAsync(new IsolateOptions { Name = "refusing" });

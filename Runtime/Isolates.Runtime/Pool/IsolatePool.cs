@@ -41,7 +41,7 @@ public sealed partial class IsolatePool : IAsyncDisposable
     public IReadOnlyList<Isolate> Isolates =>
         [.. _workers.Select(w => w.CurrentIfReady).OfType<Isolate>().Where(i => i.State is IsolateState.Running or IsolateState.Starting)];
 
-    /// <summary>How many faulted isolates the pool has replaced so far.</summary>
+    /// <summary>How many isolates the pool has replaced so far: faulted ones, and ones closed by code other than the pool.</summary>
     public int Replacements => Volatile.Read(ref _replacements);
 
     /// <summary>The options the pool was created with.</summary>

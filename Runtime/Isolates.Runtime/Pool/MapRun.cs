@@ -184,7 +184,7 @@ internal sealed class MapRun<T, TResult>
             Fail(new IsolateClosedException(
                 closed.IsolateId,
                 closed.IsolateName,
-                $"{closed.Message} Items {chunk.FirstIndex} to {chunk.FirstIndex + chunk.Count - 1} were in flight there and did not complete; the pool replaces a faulted isolate, but does not run them again.",
+                $"{closed.Message} Items {chunk.FirstIndex} to {chunk.FirstIndex + chunk.Count - 1} were in flight there and did not complete; the pool replaces the isolate, but does not run them again.",
                 closed.InnerException ?? closed));
         }
         catch (Exception ex)

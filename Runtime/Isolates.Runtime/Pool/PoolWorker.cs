@@ -4,7 +4,7 @@ namespace Isolates.Pool;
 
 /// <summary>
 /// One slot of a pool: the isolate currently serving it, replaced by a fresh one (initializer included) when it
-/// faults. Work for the slot waits for the replacement instead of failing.
+/// faults or is closed by other code. Work given to the slot once the replacement is published waits for it.
 /// </summary>
 internal sealed class PoolWorker
 {
@@ -45,11 +45,10 @@ internal sealed class PoolWorker
         _ = isolate.Completion.ContinueWith(
             static (completion, state) =>
             {
+                // Faulted, or closed by other code (Isolates hands the isolates out): either way the slot would be
+                // dead for every later map and call. The pool's own close happens only after IsAborting.
                 var (worker, isolate) = ((PoolWorker, Isolate))state!;
-                if (completion.IsFaulted)
-                {
-                    worker.Replace(isolate);
-                }
+                worker.Replace(isolate, completion.IsFaulted);
             },
             (this, isolate),
             CancellationToken.None,
@@ -87,7 +86,7 @@ internal sealed class PoolWorker
         await isolate.CloseAsync().ConfigureAwait(false);
     }
 
-    private void Replace(Isolate faulted)
+    private void Replace(Isolate ended, bool faulted)
     {
         if (_pool.IsAborting)
         {
@@ -97,7 +96,7 @@ internal sealed class PoolWorker
         // While a dispose waits for running work, a faulted isolate is still replaced so that work can go on.
         // The close and the publication decide under one lock, so that either CloseAsync sees the replacement
         // (and closes it) or the replacement sees the slot closed (and closes itself): none is left running.
-        Task<Isolate> replacement = ReplaceAsync(faulted);
+        Task<Isolate> replacement = ReplaceAsync(ended, faulted);
         bool published;
         lock (_replacing)
         {
@@ -118,9 +117,19 @@ internal sealed class PoolWorker
         }
     }
 
-    private async Task<Isolate> ReplaceAsync(Isolate faulted)
+    private async Task<Isolate> ReplaceAsync(Isolate ended, bool faulted)
     {
-        _pool.TryLog(logger => Log.PoolIsolateReplaced(logger, _pool.Name, faulted.Name, faulted.Id));
+        _pool.TryLog(logger =>
+        {
+            if (faulted)
+            {
+                Log.PoolIsolateReplaced(logger, _pool.Name, ended.Name, ended.Id);
+            }
+            else
+            {
+                Log.PoolIsolateClosedReplaced(logger, _pool.Name, ended.Name, ended.Id);
+            }
+        });
         Isolate fresh = await _pool.StartIsolateAsync(Index, _pool.AbortToken).ConfigureAwait(false); // a slow initializer must not hold up the pool's close
         Watch(fresh);
         return fresh;
