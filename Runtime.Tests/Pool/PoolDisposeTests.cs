@@ -450,9 +450,9 @@ public class PoolDisposeTests
             {
                 for (int i = 0; ; i++)
                 {
-                    if (i % 16 == 0)
+                    if (i % 256 == 0)
                     {
-                        await Task.Delay(1, cancellationToken);
+                        await Task.Delay(1, cancellationToken); // still far ahead of the map, so its buffer is full when the pool closes
                     }
 
                     Interlocked.Increment(ref _produced);
