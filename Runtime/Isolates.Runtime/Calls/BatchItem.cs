@@ -25,7 +25,7 @@ internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall
     private readonly CancellationToken _cancellation;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private CancellationTokenRegistration _registration;
-    private int _state; // 0 queued, 1 running, 2 stolen
+    private int _state; // 0 queued, 1 running, 2 stolen, 3 abandoned before it ran
     private long _executionTicks;
 
     public BatchItem(Isolate isolate, CallPlan plan, IReadOnlyList<T> source, int start, int count, long firstIndex, TResult[] results, int resultOffset, CancellationToken cancellation)
@@ -139,6 +139,9 @@ internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall
 
     public override void Abandon(Exception reason)
     {
+        // A queued chunk that its closing isolate refuses is failed here, and must not be stolen afterwards: the
+        // thief would deliver items that this failure reports as not done. (A running one is failed as in flight.)
+        Interlocked.CompareExchange(ref _state, 3, 0);
         _completion.TrySetException(reason);
         _registration.Unregister();
     }

@@ -40,4 +40,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 20, EventName = "PoolIsolateReplaced", Level = LogLevel.Warning,
         Message = "Pool {PoolName}: isolate {IsolateName} ({IsolateId}) faulted and is being replaced")]
     public static partial void PoolIsolateReplaced(ILogger logger, string poolName, string isolateName, long isolateId);
+
+    [LoggerMessage(EventId = 21, EventName = "PoolDisposeTimedOut", Level = LogLevel.Warning,
+        Message = "Pool {PoolName}: DisposeTimeout ({DisposeTimeout}) elapsed with {Running} maps or submitted calls still running; they are cut short and fail with IsolatePoolClosedException")]
+    public static partial void PoolDisposeTimedOut(ILogger logger, string poolName, TimeSpan disposeTimeout, int running);
+
+    [LoggerMessage(EventId = 22, EventName = "PoolIsolateClosedReplaced", Level = LogLevel.Warning,
+        Message = "Pool {PoolName}: isolate {IsolateName} ({IsolateId}) was closed by code other than the pool and is being replaced")]
+    public static partial void PoolIsolateClosedReplaced(ILogger logger, string poolName, string isolateName, long isolateId);
 }

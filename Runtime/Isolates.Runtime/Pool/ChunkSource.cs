@@ -40,6 +40,7 @@ internal abstract class ChunkSource<T>
         private readonly Channel<T> _buffer;
         private readonly Lock _numbering = new();
         private long _next;
+        private long _read;
 
         public FromAsyncEnumerable(IAsyncEnumerable<T> items, int capacity, CancellationToken cancellationToken)
         {
@@ -51,6 +52,9 @@ internal abstract class ChunkSource<T>
 
         /// <summary>Completes when the source is read to its end; faults with the source's own exception.</summary>
         public Task Reading { get; }
+
+        /// <summary>How many items were read from the source; final once <see cref="Reading"/> has completed.</summary>
+        public long ItemsRead => Volatile.Read(ref _read);
 
         public override async ValueTask<Chunk<T>?> TakeAsync(int max, CancellationToken cancellationToken)
         {
@@ -85,6 +89,7 @@ internal abstract class ChunkSource<T>
                 await foreach (T item in items.WithCancellation(cancellationToken).ConfigureAwait(false))
                 {
                     await _buffer.Writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
+                    Volatile.Write(ref _read, _read + 1); // only this reader writes it: no interlocked needed
                 }
 
                 _buffer.Writer.TryComplete();

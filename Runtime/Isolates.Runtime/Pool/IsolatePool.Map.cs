@@ -22,6 +22,13 @@ public sealed partial class IsolatePool
     /// <exception cref="IsolateExecutionException">An item's function threw; <see cref="IsolateExecutionException.ItemIndex"/> says which.</exception>
     /// <exception cref="IsolateClosedException">An isolate faulted while running items (they are named in the message); the pool replaces it.</exception>
     /// <exception cref="NotShareableException">The function or a type cannot cross into an isolate.</exception>
+    /// <exception cref="ObjectDisposedException">The pool is disposed or being disposed (thrown at once).</exception>
+    /// <exception cref="IsolatePoolClosedException">
+    /// The pool was disposed while the map ran and its <see cref="IsolatePoolOptions.DisposeTimeout"/> elapsed first;
+    /// the message and <see cref="IsolatePoolClosedException.ItemsFinished"/> say how many items finished of how many.
+    /// A map never returns results it did not finish. Every overload (and <c>MapUnorderedAsync</c>, from its
+    /// enumeration) behaves the same way.
+    /// </exception>
     public Task<IReadOnlyList<TResult>> MapAsync<T, TResult>(IEnumerable<T> items, Func<T, TResult> function, CancellationToken cancellationToken = default) =>
         MapListAsync<T, TResult>(items, function, ResultShape.Value, cancellationToken);
 
@@ -71,7 +78,7 @@ public sealed partial class IsolatePool
                     results[(int)chunk.FirstIndex + i] = buffer[offset + i];
                 }
             }
-        }, cancellationToken).ConfigureAwait(false);
+        }, ordered: true, cancellationToken).ConfigureAwait(false);
         return results;
     }
 
@@ -142,6 +149,7 @@ public sealed partial class IsolatePool
             CallPlan plan = PlanFor<T>(function, shape);
             MapRun<T, TResult> run = NewRun<T, TResult>(plan, new ChunkSource<T>.FromList(list), chunk => (results, chunk.Start), static (_, _, _) => { }, cancellationToken);
             await run.RunAsync().ConfigureAwait(false);
+            EnsureFinished(run.Finished, list.Count, readToEnd: true, ordered: true); // unfinished slots hold default values: never return them
             return results;
         }
         finally
@@ -150,7 +158,7 @@ public sealed partial class IsolatePool
         }
     }
 
-    private async Task RunStreamAsync<T, TResult>(IAsyncEnumerable<T> items, Delegate function, ResultShape shape, Action<Chunk<T>, TResult[], int> deliver, CancellationToken cancellationToken)
+    private async Task RunStreamAsync<T, TResult>(IAsyncEnumerable<T> items, Delegate function, ResultShape shape, Action<Chunk<T>, TResult[], int> deliver, bool ordered, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(items);
         ArgumentNullException.ThrowIfNull(function);
@@ -161,6 +169,7 @@ public sealed partial class IsolatePool
             using var reading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var source = new ChunkSource<T>.FromAsyncEnumerable(items, _options.MaxQueuedItems, reading.Token);
             MapRun<T, TResult> run = NewRun<T, TResult>(plan, source, static chunk => (new TResult[chunk.Count], 0), deliver, cancellationToken);
+            bool readToEnd;
             try
             {
                 await run.RunAsync().ConfigureAwait(false);
@@ -171,12 +180,16 @@ public sealed partial class IsolatePool
                 try
                 {
                     await source.Reading.ConfigureAwait(false);
+                    readToEnd = true;
                 }
                 catch (OperationCanceledException) when (reading.IsCancellationRequested)
                 {
-                    // stopped on purpose
+                    readToEnd = false; // stopped on purpose
                 }
             }
+
+            // The reader has stopped, so the count of items read is final.
+            EnsureFinished(run.Finished, source.ItemsRead, readToEnd, ordered);
         }
         finally
         {
@@ -203,7 +216,7 @@ public sealed partial class IsolatePool
         }
 
         Task running = stream is not null
-            ? RunStreamAsync<T, TResult>(stream, function, shape, Deliver, stop.Token)
+            ? RunStreamAsync<T, TResult>(stream, function, shape, Deliver, ordered: false, stop.Token)
             : RunListUnorderedAsync<T, TResult>(listSource!(), function, shape, Deliver, stop.Token);
         _ = running.ContinueWith(
             t => output.Writer.TryComplete(t.Exception?.InnerException ?? (t.IsCanceled ? new OperationCanceledException(cancellationToken) : null)),
@@ -240,6 +253,7 @@ public sealed partial class IsolatePool
             CallPlan plan = PlanFor<T>(function, shape);
             MapRun<T, TResult> run = NewRun<T, TResult>(plan, source, static chunk => (new TResult[chunk.Count], 0), deliver, cancellationToken);
             await run.RunAsync().ConfigureAwait(false);
+            EnsureFinished(run.Finished, source.Total!.Value, readToEnd: true, ordered: false); // the enumeration must throw, not end as if complete
         }
         finally
         {
@@ -247,14 +261,17 @@ public sealed partial class IsolatePool
         }
     }
 
-    /// <summary>A map over this pool's isolates with the pool's chunking options, stopped by the caller or by the pool closing.</summary>
+    /// <summary>
+    /// A map over this pool's isolates with the pool's chunking options, stopped by the caller or when the pool closes
+    /// its isolates (not when a dispose starts: the dispose waits for the map, up to DisposeTimeout).
+    /// </summary>
     private MapRun<T, TResult> NewRun<T, TResult>(
         CallPlan plan,
         ChunkSource<T> source,
         Func<Chunk<T>, (TResult[] Buffer, int Offset)> buffer,
         Action<Chunk<T>, TResult[], int> deliver,
         CancellationToken cancellationToken) =>
-        new(_workers, plan, source, buffer, deliver, _options.ChunkSize, _options.MaxQueuedItems, cancellationToken, _closing.Token);
+        new(_workers, plan, source, buffer, deliver, _options.ChunkSize, _options.MaxQueuedItems, cancellationToken, _abort.Token);
 
     private static CallPlan PlanFor<T>(Delegate function, ResultShape shape)
     {

@@ -3,7 +3,11 @@ using Isolates.Pool;
 
 namespace Isolates;
 
-/// <summary>Submitting single calls to the least busy isolate of the pool.</summary>
+/// <summary>
+/// Submitting single calls to the least busy isolate of the pool. Every overload throws
+/// <see cref="ObjectDisposedException"/> once the pool is being disposed, and a call still running when the pool's
+/// <see cref="IsolatePoolOptions.DisposeTimeout"/> elapses fails with <see cref="IsolatePoolClosedException"/>.
+/// </summary>
 public sealed partial class IsolatePool
 {
     /// <summary>Runs <paramref name="function"/>, which returns a value, on the least busy isolate of the pool (see <see cref="Isolate.CallAsync{TResult}(Func{TResult}, CancellationToken)"/>).</summary>
@@ -12,7 +16,7 @@ public sealed partial class IsolatePool
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The function's result, rebuilt as the caller's type.</returns>
     public Task<TResult> SubmitAsync<TResult>(Func<TResult> function, CancellationToken cancellationToken = default) =>
-        SubmitCoreAsync(function, isolate => isolate.CallAsync(function, cancellationToken));
+        SubmitCoreAsync(function, cancellationToken, isolate => isolate.CallAsync(function, cancellationToken));
 
     /// <summary>Runs <paramref name="function"/>, which is async and returns a value, on the least busy isolate of the pool (see <see cref="Isolate.CallAsync{TResult}(Func{TResult}, CancellationToken)"/>).</summary>
     /// <typeparam name="TResult">The result type; must be shareable.</typeparam>
@@ -21,7 +25,7 @@ public sealed partial class IsolatePool
     /// <returns>The function's result, rebuilt as the caller's type.</returns>
     [OverloadResolutionPriority(1)] // async lambdas would otherwise be ambiguous between Task and ValueTask
     public Task<TResult> SubmitAsync<TResult>(Func<Task<TResult>> function, CancellationToken cancellationToken = default) =>
-        SubmitCoreAsync(function, isolate => isolate.CallAsync(function, cancellationToken));
+        SubmitCoreAsync(function, cancellationToken, isolate => isolate.CallAsync(function, cancellationToken));
 
     /// <summary>Runs <paramref name="function"/>, which is async and returns nothing, on the least busy isolate of the pool (see <see cref="Isolate.CallAsync{TResult}(Func{TResult}, CancellationToken)"/>).</summary>
     /// <param name="function">A static method or a lambda that captures nothing.</param>
@@ -29,14 +33,14 @@ public sealed partial class IsolatePool
     /// <returns>A task that completes when the function has finished.</returns>
     [OverloadResolutionPriority(1)] // async lambdas would otherwise be ambiguous between Task and ValueTask
     public Task SubmitAsync(Func<Task> function, CancellationToken cancellationToken = default) =>
-        SubmitCoreAsync(function, isolate => isolate.CallAsync(function, cancellationToken));
+        SubmitCoreAsync(function, cancellationToken, isolate => isolate.CallAsync(function, cancellationToken));
 
     /// <summary>Runs <paramref name="function"/>, which returns nothing, on the least busy isolate of the pool (see <see cref="Isolate.CallAsync{TResult}(Func{TResult}, CancellationToken)"/>).</summary>
     /// <param name="function">A static method or a lambda that captures nothing.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>A task that completes when the function has finished.</returns>
     public Task SubmitAsync(Action function, CancellationToken cancellationToken = default) =>
-        SubmitCoreAsync(function, isolate => isolate.CallAsync(function, cancellationToken));
+        SubmitCoreAsync(function, cancellationToken, isolate => isolate.CallAsync(function, cancellationToken));
 
     /// <summary>Runs <paramref name="function"/>, which returns a value, on the least busy isolate of the pool (see <see cref="Isolate.CallAsync{TResult}(Func{TResult}, CancellationToken)"/>).</summary>
     /// <typeparam name="T1">The type of the first argument; must be shareable.</typeparam>
@@ -46,7 +50,7 @@ public sealed partial class IsolatePool
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The function's result, rebuilt as the caller's type.</returns>
     public Task<TResult> SubmitAsync<T1, TResult>(Func<T1, TResult> function, T1 arg1, CancellationToken cancellationToken = default) =>
-        SubmitCoreAsync(function, isolate => isolate.CallAsync(function, arg1, cancellationToken));
+        SubmitCoreAsync(function, cancellationToken, isolate => isolate.CallAsync(function, arg1, cancellationToken));
 
     /// <summary>Runs <paramref name="function"/>, which is async and returns a value, on the least busy isolate of the pool (see <see cref="Isolate.CallAsync{TResult}(Func{TResult}, CancellationToken)"/>).</summary>
     /// <typeparam name="T1">The type of the first argument; must be shareable.</typeparam>
@@ -57,7 +61,7 @@ public sealed partial class IsolatePool
     /// <returns>The function's result, rebuilt as the caller's type.</returns>
     [OverloadResolutionPriority(1)] // async lambdas would otherwise be ambiguous between Task and ValueTask
     public Task<TResult> SubmitAsync<T1, TResult>(Func<T1, Task<TResult>> function, T1 arg1, CancellationToken cancellationToken = default) =>
-        SubmitCoreAsync(function, isolate => isolate.CallAsync(function, arg1, cancellationToken));
+        SubmitCoreAsync(function, cancellationToken, isolate => isolate.CallAsync(function, arg1, cancellationToken));
 
     /// <summary>Runs <paramref name="function"/>, which is async and returns nothing, on the least busy isolate of the pool (see <see cref="Isolate.CallAsync{TResult}(Func{TResult}, CancellationToken)"/>).</summary>
     /// <typeparam name="T1">The type of the first argument; must be shareable.</typeparam>
@@ -67,7 +71,7 @@ public sealed partial class IsolatePool
     /// <returns>A task that completes when the function has finished.</returns>
     [OverloadResolutionPriority(1)] // async lambdas would otherwise be ambiguous between Task and ValueTask
     public Task SubmitAsync<T1>(Func<T1, Task> function, T1 arg1, CancellationToken cancellationToken = default) =>
-        SubmitCoreAsync(function, isolate => isolate.CallAsync(function, arg1, cancellationToken));
+        SubmitCoreAsync(function, cancellationToken, isolate => isolate.CallAsync(function, arg1, cancellationToken));
 
     /// <summary>Runs <paramref name="function"/>, which returns nothing, on the least busy isolate of the pool (see <see cref="Isolate.CallAsync{TResult}(Func{TResult}, CancellationToken)"/>).</summary>
     /// <typeparam name="T1">The type of the first argument; must be shareable.</typeparam>
@@ -76,7 +80,7 @@ public sealed partial class IsolatePool
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>A task that completes when the function has finished.</returns>
     public Task SubmitAsync<T1>(Action<T1> function, T1 arg1, CancellationToken cancellationToken = default) =>
-        SubmitCoreAsync(function, isolate => isolate.CallAsync(function, arg1, cancellationToken));
+        SubmitCoreAsync(function, cancellationToken, isolate => isolate.CallAsync(function, arg1, cancellationToken));
 
     /// <summary>Runs <paramref name="function"/>, which returns a value, on the least busy isolate of the pool (see <see cref="Isolate.CallAsync{TResult}(Func{TResult}, CancellationToken)"/>).</summary>
     /// <typeparam name="T1">The type of the first argument; must be shareable.</typeparam>
@@ -88,7 +92,7 @@ public sealed partial class IsolatePool
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The function's result, rebuilt as the caller's type.</returns>
     public Task<TResult> SubmitAsync<T1, T2, TResult>(Func<T1, T2, TResult> function, T1 arg1, T2 arg2, CancellationToken cancellationToken = default) =>
-        SubmitCoreAsync(function, isolate => isolate.CallAsync(function, arg1, arg2, cancellationToken));
+        SubmitCoreAsync(function, cancellationToken, isolate => isolate.CallAsync(function, arg1, arg2, cancellationToken));
 
     /// <summary>Runs <paramref name="function"/>, which is async and returns a value, on the least busy isolate of the pool (see <see cref="Isolate.CallAsync{TResult}(Func{TResult}, CancellationToken)"/>).</summary>
     /// <typeparam name="T1">The type of the first argument; must be shareable.</typeparam>
@@ -101,7 +105,7 @@ public sealed partial class IsolatePool
     /// <returns>The function's result, rebuilt as the caller's type.</returns>
     [OverloadResolutionPriority(1)] // async lambdas would otherwise be ambiguous between Task and ValueTask
     public Task<TResult> SubmitAsync<T1, T2, TResult>(Func<T1, T2, Task<TResult>> function, T1 arg1, T2 arg2, CancellationToken cancellationToken = default) =>
-        SubmitCoreAsync(function, isolate => isolate.CallAsync(function, arg1, arg2, cancellationToken));
+        SubmitCoreAsync(function, cancellationToken, isolate => isolate.CallAsync(function, arg1, arg2, cancellationToken));
 
     /// <summary>Runs <paramref name="function"/>, which is async and returns nothing, on the least busy isolate of the pool (see <see cref="Isolate.CallAsync{TResult}(Func{TResult}, CancellationToken)"/>).</summary>
     /// <typeparam name="T1">The type of the first argument; must be shareable.</typeparam>
@@ -113,7 +117,7 @@ public sealed partial class IsolatePool
     /// <returns>A task that completes when the function has finished.</returns>
     [OverloadResolutionPriority(1)] // async lambdas would otherwise be ambiguous between Task and ValueTask
     public Task SubmitAsync<T1, T2>(Func<T1, T2, Task> function, T1 arg1, T2 arg2, CancellationToken cancellationToken = default) =>
-        SubmitCoreAsync(function, isolate => isolate.CallAsync(function, arg1, arg2, cancellationToken));
+        SubmitCoreAsync(function, cancellationToken, isolate => isolate.CallAsync(function, arg1, arg2, cancellationToken));
 
     /// <summary>Runs <paramref name="function"/>, which returns nothing, on the least busy isolate of the pool (see <see cref="Isolate.CallAsync{TResult}(Func{TResult}, CancellationToken)"/>).</summary>
     /// <typeparam name="T1">The type of the first argument; must be shareable.</typeparam>
@@ -124,7 +128,7 @@ public sealed partial class IsolatePool
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>A task that completes when the function has finished.</returns>
     public Task SubmitAsync<T1, T2>(Action<T1, T2> function, T1 arg1, T2 arg2, CancellationToken cancellationToken = default) =>
-        SubmitCoreAsync(function, isolate => isolate.CallAsync(function, arg1, arg2, cancellationToken));
+        SubmitCoreAsync(function, cancellationToken, isolate => isolate.CallAsync(function, arg1, arg2, cancellationToken));
 
     /// <summary>Runs <paramref name="function"/>, which returns a value, on the least busy isolate of the pool (see <see cref="Isolate.CallAsync{TResult}(Func{TResult}, CancellationToken)"/>).</summary>
     /// <typeparam name="T1">The type of the first argument; must be shareable.</typeparam>
@@ -138,7 +142,7 @@ public sealed partial class IsolatePool
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The function's result, rebuilt as the caller's type.</returns>
     public Task<TResult> SubmitAsync<T1, T2, T3, TResult>(Func<T1, T2, T3, TResult> function, T1 arg1, T2 arg2, T3 arg3, CancellationToken cancellationToken = default) =>
-        SubmitCoreAsync(function, isolate => isolate.CallAsync(function, arg1, arg2, arg3, cancellationToken));
+        SubmitCoreAsync(function, cancellationToken, isolate => isolate.CallAsync(function, arg1, arg2, arg3, cancellationToken));
 
     /// <summary>Runs <paramref name="function"/>, which is async and returns a value, on the least busy isolate of the pool (see <see cref="Isolate.CallAsync{TResult}(Func{TResult}, CancellationToken)"/>).</summary>
     /// <typeparam name="T1">The type of the first argument; must be shareable.</typeparam>
@@ -153,7 +157,7 @@ public sealed partial class IsolatePool
     /// <returns>The function's result, rebuilt as the caller's type.</returns>
     [OverloadResolutionPriority(1)] // async lambdas would otherwise be ambiguous between Task and ValueTask
     public Task<TResult> SubmitAsync<T1, T2, T3, TResult>(Func<T1, T2, T3, Task<TResult>> function, T1 arg1, T2 arg2, T3 arg3, CancellationToken cancellationToken = default) =>
-        SubmitCoreAsync(function, isolate => isolate.CallAsync(function, arg1, arg2, arg3, cancellationToken));
+        SubmitCoreAsync(function, cancellationToken, isolate => isolate.CallAsync(function, arg1, arg2, arg3, cancellationToken));
 
     /// <summary>Runs <paramref name="function"/>, which is async and returns nothing, on the least busy isolate of the pool (see <see cref="Isolate.CallAsync{TResult}(Func{TResult}, CancellationToken)"/>).</summary>
     /// <typeparam name="T1">The type of the first argument; must be shareable.</typeparam>
@@ -167,7 +171,7 @@ public sealed partial class IsolatePool
     /// <returns>A task that completes when the function has finished.</returns>
     [OverloadResolutionPriority(1)] // async lambdas would otherwise be ambiguous between Task and ValueTask
     public Task SubmitAsync<T1, T2, T3>(Func<T1, T2, T3, Task> function, T1 arg1, T2 arg2, T3 arg3, CancellationToken cancellationToken = default) =>
-        SubmitCoreAsync(function, isolate => isolate.CallAsync(function, arg1, arg2, arg3, cancellationToken));
+        SubmitCoreAsync(function, cancellationToken, isolate => isolate.CallAsync(function, arg1, arg2, arg3, cancellationToken));
 
     /// <summary>Runs <paramref name="function"/>, which returns nothing, on the least busy isolate of the pool (see <see cref="Isolate.CallAsync{TResult}(Func{TResult}, CancellationToken)"/>).</summary>
     /// <typeparam name="T1">The type of the first argument; must be shareable.</typeparam>
@@ -180,7 +184,7 @@ public sealed partial class IsolatePool
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>A task that completes when the function has finished.</returns>
     public Task SubmitAsync<T1, T2, T3>(Action<T1, T2, T3> function, T1 arg1, T2 arg2, T3 arg3, CancellationToken cancellationToken = default) =>
-        SubmitCoreAsync(function, isolate => isolate.CallAsync(function, arg1, arg2, arg3, cancellationToken));
+        SubmitCoreAsync(function, cancellationToken, isolate => isolate.CallAsync(function, arg1, arg2, arg3, cancellationToken));
 
     /// <summary>Runs <paramref name="function"/>, which returns a value, on the least busy isolate of the pool (see <see cref="Isolate.CallAsync{TResult}(Func{TResult}, CancellationToken)"/>).</summary>
     /// <typeparam name="T1">The type of the first argument; must be shareable.</typeparam>
@@ -196,7 +200,7 @@ public sealed partial class IsolatePool
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The function's result, rebuilt as the caller's type.</returns>
     public Task<TResult> SubmitAsync<T1, T2, T3, T4, TResult>(Func<T1, T2, T3, T4, TResult> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, CancellationToken cancellationToken = default) =>
-        SubmitCoreAsync(function, isolate => isolate.CallAsync(function, arg1, arg2, arg3, arg4, cancellationToken));
+        SubmitCoreAsync(function, cancellationToken, isolate => isolate.CallAsync(function, arg1, arg2, arg3, arg4, cancellationToken));
 
     /// <summary>Runs <paramref name="function"/>, which is async and returns a value, on the least busy isolate of the pool (see <see cref="Isolate.CallAsync{TResult}(Func{TResult}, CancellationToken)"/>).</summary>
     /// <typeparam name="T1">The type of the first argument; must be shareable.</typeparam>
@@ -213,7 +217,7 @@ public sealed partial class IsolatePool
     /// <returns>The function's result, rebuilt as the caller's type.</returns>
     [OverloadResolutionPriority(1)] // async lambdas would otherwise be ambiguous between Task and ValueTask
     public Task<TResult> SubmitAsync<T1, T2, T3, T4, TResult>(Func<T1, T2, T3, T4, Task<TResult>> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, CancellationToken cancellationToken = default) =>
-        SubmitCoreAsync(function, isolate => isolate.CallAsync(function, arg1, arg2, arg3, arg4, cancellationToken));
+        SubmitCoreAsync(function, cancellationToken, isolate => isolate.CallAsync(function, arg1, arg2, arg3, arg4, cancellationToken));
 
     /// <summary>Runs <paramref name="function"/>, which is async and returns nothing, on the least busy isolate of the pool (see <see cref="Isolate.CallAsync{TResult}(Func{TResult}, CancellationToken)"/>).</summary>
     /// <typeparam name="T1">The type of the first argument; must be shareable.</typeparam>
@@ -229,7 +233,7 @@ public sealed partial class IsolatePool
     /// <returns>A task that completes when the function has finished.</returns>
     [OverloadResolutionPriority(1)] // async lambdas would otherwise be ambiguous between Task and ValueTask
     public Task SubmitAsync<T1, T2, T3, T4>(Func<T1, T2, T3, T4, Task> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, CancellationToken cancellationToken = default) =>
-        SubmitCoreAsync(function, isolate => isolate.CallAsync(function, arg1, arg2, arg3, arg4, cancellationToken));
+        SubmitCoreAsync(function, cancellationToken, isolate => isolate.CallAsync(function, arg1, arg2, arg3, arg4, cancellationToken));
 
     /// <summary>Runs <paramref name="function"/>, which returns nothing, on the least busy isolate of the pool (see <see cref="Isolate.CallAsync{TResult}(Func{TResult}, CancellationToken)"/>).</summary>
     /// <typeparam name="T1">The type of the first argument; must be shareable.</typeparam>
@@ -244,30 +248,36 @@ public sealed partial class IsolatePool
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>A task that completes when the function has finished.</returns>
     public Task SubmitAsync<T1, T2, T3, T4>(Action<T1, T2, T3, T4> function, T1 arg1, T2 arg2, T3 arg3, T4 arg4, CancellationToken cancellationToken = default) =>
-        SubmitCoreAsync(function, isolate => isolate.CallAsync(function, arg1, arg2, arg3, arg4, cancellationToken));
+        SubmitCoreAsync(function, cancellationToken, isolate => isolate.CallAsync(function, arg1, arg2, arg3, arg4, cancellationToken));
 
-    private Task<TResult> SubmitCoreAsync<TResult>(Delegate function, Func<Isolate, Task<TResult>> call)
+    private Task<TResult> SubmitCoreAsync<TResult>(Delegate function, CancellationToken cancellationToken, Func<Isolate, Task<TResult>> call)
     {
         ArgumentNullException.ThrowIfNull(function);
         BeginOperation();
-        return RunSubmittedAsync(call);
+        return RunSubmittedAsync(call, cancellationToken);
     }
 
-    private Task SubmitCoreAsync(Delegate function, Func<Isolate, Task> call)
+    private Task SubmitCoreAsync(Delegate function, CancellationToken cancellationToken, Func<Isolate, Task> call)
     {
         ArgumentNullException.ThrowIfNull(function);
         BeginOperation();
-        return RunSubmittedAsync(call);
+        return RunSubmittedAsync(call, cancellationToken);
     }
 
-    private async Task<TResult> RunSubmittedAsync<TResult>(Func<Isolate, Task<TResult>> call)
+    private async Task<TResult> RunSubmittedAsync<TResult>(Func<Isolate, Task<TResult>> call, CancellationToken cancellationToken)
     {
         PoolWorker worker = LeastBusyWorker();
         worker.Enter();
         try
         {
-            Isolate isolate = await worker.Current.ConfigureAwait(false);
+            // WaitAsync: a replacement that is still starting must not make the caller's token useless (a started
+            // isolate is a completed task, for which WaitAsync returns the same task without allocating).
+            Isolate isolate = await worker.Current.WaitAsync(cancellationToken).ConfigureAwait(false);
             return await call(isolate).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsCutShort(ex, cancellationToken))
+        {
+            throw SubmitCutShort(ex);
         }
         finally
         {
@@ -276,14 +286,18 @@ public sealed partial class IsolatePool
         }
     }
 
-    private async Task RunSubmittedAsync(Func<Isolate, Task> call)
+    private async Task RunSubmittedAsync(Func<Isolate, Task> call, CancellationToken cancellationToken)
     {
         PoolWorker worker = LeastBusyWorker();
         worker.Enter();
         try
         {
-            Isolate isolate = await worker.Current.ConfigureAwait(false);
+            Isolate isolate = await worker.Current.WaitAsync(cancellationToken).ConfigureAwait(false);
             await call(isolate).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsCutShort(ex, cancellationToken))
+        {
+            throw SubmitCutShort(ex);
         }
         finally
         {

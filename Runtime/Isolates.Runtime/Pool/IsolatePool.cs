@@ -1,6 +1,9 @@
+using System.Diagnostics;
+using Isolates.Diagnostics;
 using Isolates.Pool;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using static System.FormattableString;
 
 namespace Isolates;
 
@@ -13,7 +16,8 @@ namespace Isolates;
 public sealed partial class IsolatePool : IAsyncDisposable
 {
     private readonly IsolatePoolOptions _options;
-    private readonly CancellationTokenSource _closing = new();
+    private readonly CancellationTokenSource _closing = new(); // refuses new work: cancelled as soon as disposal starts
+    private readonly CancellationTokenSource _abort = new(); // cuts running work short: cancelled when the isolates are about to close
     private PoolWorker[] _workers = [];
     private int _activeOperations;
     private TaskCompletionSource? _idle;
@@ -37,7 +41,7 @@ public sealed partial class IsolatePool : IAsyncDisposable
     public IReadOnlyList<Isolate> Isolates =>
         [.. _workers.Select(w => w.CurrentIfReady).OfType<Isolate>().Where(i => i.State is IsolateState.Running or IsolateState.Starting)];
 
-    /// <summary>How many faulted isolates the pool has replaced so far.</summary>
+    /// <summary>How many isolates the pool has replaced so far: faulted ones, and ones closed by code other than the pool.</summary>
     public int Replacements => Volatile.Read(ref _replacements);
 
     /// <summary>The options the pool was created with.</summary>
@@ -45,7 +49,11 @@ public sealed partial class IsolatePool : IAsyncDisposable
 
     internal ILogger Logger { get; }
 
-    internal bool IsClosing => _closing.IsCancellationRequested;
+    /// <summary>Whether the pool is closing its isolates: running work is being cut short and nothing is replaced any more.</summary>
+    internal bool IsAborting => _abort.IsCancellationRequested;
+
+    /// <summary>Cancelled when the pool closes its isolates (after running work finished or <see cref="IsolatePoolOptions.DisposeTimeout"/> elapsed).</summary>
+    internal CancellationToken AbortToken => _abort.Token;
 
     /// <summary>Creates a pool of <paramref name="size"/> isolates (0: one per processor) with default options.</summary>
     /// <param name="size">How many isolates; 0 means <see cref="Environment.ProcessorCount"/>.</param>
@@ -81,13 +89,22 @@ public sealed partial class IsolatePool : IAsyncDisposable
     }
 
     /// <summary>
-    /// Waits (up to <see cref="IsolatePoolOptions.DisposeTimeout"/>) for running work to finish, then closes every
-    /// isolate. Work still running after the timeout fails with <see cref="IsolateClosedException"/>.
+    /// Disposes the pool in three steps. First it refuses new work at once: a map or a submit started from now on
+    /// throws <see cref="ObjectDisposedException"/>. Then it waits for the maps and submitted calls already running to
+    /// finish, up to <see cref="IsolatePoolOptions.DisposeTimeout"/>; they run to the end as usual, so a map that
+    /// finishes in time returns every result. Finally it closes every isolate (a faulted one's replacement included).
+    /// Work still running when the timeout elapses is cut short and fails with <see cref="IsolatePoolClosedException"/>,
+    /// which says how many items finished of how many; it never completes successfully, and no unfinished item is
+    /// given a default value (an unordered map throws from its enumeration after yielding the finished items).
     /// </summary>
+    /// <remarks>
+    /// Calling it from inside a map's continuation or from the body of a <c>MapUnorderedAsync</c> loop is safe:
+    /// the map does not wait for its consumer, so it finishes (or the timeout elapses) and the dispose completes.
+    /// </remarks>
     /// <returns>A task that completes when every isolate of the pool has closed.</returns>
     public ValueTask DisposeAsync() => new(CloseAsync());
 
-    /// <summary>The same as <see cref="DisposeAsync"/>; safe to call more than once.</summary>
+    /// <summary>The same as <see cref="DisposeAsync"/>; safe to call more than once and concurrently (every call waits for the same close).</summary>
     /// <returns>A task that completes when every isolate of the pool has closed.</returns>
     public Task CloseAsync()
     {
@@ -128,14 +145,27 @@ public sealed partial class IsolatePool : IAsyncDisposable
 
     internal void CountReplacement() => Interlocked.Increment(ref _replacements);
 
-    /// <summary>Marks the start of a pool operation; fails if the pool is closing.</summary>
+    /// <summary>Logs on a rare path (a fault, a dispose); a logger that throws must not break a replacement or a dispose.</summary>
+    internal void TryLog(Action<ILogger> write)
+    {
+        try
+        {
+            write(Logger);
+        }
+        catch (Exception)
+        {
+            // nothing else to tell: the logger itself is what failed
+        }
+    }
+
+    /// <summary>Marks the start of a pool operation (a dispose waits for it to end); fails if the pool is closing.</summary>
     private void BeginOperation()
     {
         Interlocked.Increment(ref _activeOperations);
         if (_closing.IsCancellationRequested)
         {
             EndOperation();
-            throw new ObjectDisposedException(nameof(IsolatePool), $"Isolate pool '{Name}' is closed; create a new pool.");
+            throw new ObjectDisposedException(nameof(IsolatePool), $"Isolate pool '{Name}' is disposed (or being disposed) and takes no new work; create a new pool.");
         }
     }
 
@@ -151,7 +181,7 @@ public sealed partial class IsolatePool : IAsyncDisposable
     {
         var idle = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Volatile.Write(ref _idle, idle);
-        await _closing.CancelAsync().ConfigureAwait(false);
+        await _closing.CancelAsync().ConfigureAwait(false); // from here BeginOperation refuses new work
         if (Volatile.Read(ref _activeOperations) == 0)
         {
             idle.TrySetResult();
@@ -159,34 +189,73 @@ public sealed partial class IsolatePool : IAsyncDisposable
 
         try
         {
+            // Running maps and calls are not stopped: they finish normally, which is what the caller waits for.
             await idle.Task.WaitAsync(_options.DisposeTimeout).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
-            // Running work is failed by closing the isolates below.
+            // Cut short below; each piece of running work then fails with IsolatePoolClosedException.
+            int running = Math.Max(Volatile.Read(ref _activeOperations), 0);
+            TryLog(logger => Log.PoolDisposeTimedOut(logger, Name, _options.DisposeTimeout, running));
         }
 
-        var closing = new List<Task>();
-        foreach (PoolWorker worker in _workers)
-        {
-            closing.Add(CloseWorkerAsync(worker));
-        }
-
-        await Task.WhenAll(closing).ConfigureAwait(false);
+        // Maps stop taking chunks and cancel the ones queued, a replacement still starting is cancelled, and no
+        // faulted isolate is replaced any more; only then do the isolates close, so nothing starts on a closing one.
+        await _abort.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(_workers.Select(static w => w.CloseAsync())).ConfigureAwait(false);
     }
 
-    private static async Task CloseWorkerAsync(PoolWorker worker)
+    /// <summary>
+    /// Checks that a map that ended without failure or cancellation delivered every item, and otherwise fails it:
+    /// a map cut short must never look like a map that finished.
+    /// </summary>
+    /// <param name="finished">Items whose results were delivered.</param>
+    /// <param name="total">Items taken in: the list's count, or the items read from a stream.</param>
+    /// <param name="readToEnd">Whether the input was read to its end (always true for a list).</param>
+    /// <param name="ordered">Whether the map returns a list (which it now will not) or yields as it goes (it has yielded the finished ones).</param>
+    internal void EnsureFinished(long finished, long total, bool readToEnd, bool ordered)
     {
-        try
+        if (finished == total && readToEnd)
         {
-            Isolate isolate = await worker.Current.ConfigureAwait(false);
-            await isolate.CloseAsync().ConfigureAwait(false);
+            return;
         }
-        catch (Exception ex) when (ex is IsolateException or OperationCanceledException)
+
+        Debug.Assert(finished <= total, "more items finished than were taken");
+        if (IsAborting)
         {
-            // A replacement that failed to start has nothing to close.
+            long missing = total - finished;
+            string counts = readToEnd
+                ? Invariant($"{finished:N0} of {total:N0} items finished, {missing:N0} did not")
+                : Invariant($"{finished:N0} of {total:N0} items finished, {missing:N0} did not, and the source was not read to its end (only its first {total:N0} items were taken)");
+            string results = ordered
+                ? "A map cut short returns no results."
+                : Invariant($"The enumeration yielded the {finished:N0} finished results before this exception and yields no other.");
+            throw new IsolatePoolClosedException(
+                Name,
+                finished,
+                total,
+                $"Isolate pool '{Name}' was disposed and its DisposeTimeout ({Describe(_options.DisposeTimeout)}) elapsed before this map finished: {counts}. " +
+                $"{results} Wait for running work before disposing the pool, or give IsolatePoolOptions.DisposeTimeout more time.");
         }
+
+        Debug.Fail("a map ended early without a failure, a cancellation or the pool closing");
+        throw new InvalidOperationException(Invariant(
+            $"Isolate pool '{Name}': a map ended with {finished:N0} of {total:N0} items finished, without a failure or a cancellation. This is a bug in Isolates; please report it."));
     }
+
+    /// <summary>Whether a submitted call's failure is the pool closing its isolates under it.</summary>
+    private bool IsCutShort(Exception exception, CancellationToken caller) =>
+        IsAborting && (exception is IsolateClosedException || (exception is OperationCanceledException && !caller.IsCancellationRequested));
+
+    private IsolatePoolClosedException SubmitCutShort(Exception exception) => new(
+        Name,
+        0,
+        1,
+        $"Isolate pool '{Name}' was disposed and its DisposeTimeout ({Describe(_options.DisposeTimeout)}) elapsed before this call finished; " +
+        "the call was cut short when the pool closed its isolates. Wait for running work before disposing the pool, or give IsolatePoolOptions.DisposeTimeout more time.",
+        exception);
+
+    private static string Describe(TimeSpan timeout) => Invariant($"{timeout.TotalSeconds:0.###} s");
 
     private PoolWorker LeastBusyWorker()
     {

@@ -36,7 +36,12 @@ public sealed record IsolatePoolOptions
     /// </summary>
     public int ChunkSize { get; init; }
 
-    /// <summary>How long <see cref="IsolatePool.DisposeAsync"/> waits for running work before closing anyway. Default 30 s.</summary>
+    /// <summary>
+    /// How long <see cref="IsolatePool.DisposeAsync"/> waits for the maps and submitted calls already running to finish
+    /// before it cuts them short (they fail with <see cref="IsolatePoolClosedException"/>, saying how many items
+    /// finished) and closes the isolates. Default 30 s; zero cuts running work short at once,
+    /// <see cref="Timeout.InfiniteTimeSpan"/> waits as long as the work takes.
+    /// </summary>
     public TimeSpan DisposeTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     internal void Validate()

@@ -25,6 +25,7 @@ internal sealed class MapRun<T, TResult>
     private readonly BatchItem<T, TResult>?[] _stealable;
     private readonly double[] _ticksPerItem;
     private Exception? _failure;
+    private long _finished;
 
     public MapRun(
         PoolWorker[] workers,
@@ -35,7 +36,7 @@ internal sealed class MapRun<T, TResult>
         int fixedChunk,
         int queueCapacity,
         CancellationToken caller,
-        CancellationToken poolClosing)
+        CancellationToken poolAborting)
     {
         _workers = workers;
         _plan = plan;
@@ -44,7 +45,8 @@ internal sealed class MapRun<T, TResult>
         _deliver = deliver;
         _fixedChunk = fixedChunk;
         _caller = caller;
-        _stop = CancellationTokenSource.CreateLinkedTokenSource(caller, poolClosing);
+        // Not the pool's "closing" (disposal started) but its abort: a dispose waits for the map to finish first.
+        _stop = CancellationTokenSource.CreateLinkedTokenSource(caller, poolAborting);
         _stealable = new BatchItem<T, TResult>?[workers.Length];
         _ticksPerItem = new double[workers.Length];
         for (int i = 0; i < workers.Length; i++)
@@ -59,7 +61,17 @@ internal sealed class MapRun<T, TResult>
 
     public CancellationToken Stopping => _stop.Token;
 
-    /// <summary>Runs the map to the end; throws the first failure, or cancellation if the caller cancelled.</summary>
+    /// <summary>
+    /// How many items' results were delivered: counted per chunk, after its delivery, by whoever delivered it (the
+    /// thief for a stolen chunk), so a chunk that was cancelled, abandoned or dropped is never counted.
+    /// </summary>
+    public long Finished => Volatile.Read(ref _finished);
+
+    /// <summary>
+    /// Runs the map until every driver has stopped; throws the first failure, or cancellation if the caller cancelled.
+    /// Returning normally does not mean every item finished (the pool may have cut the map short): the caller checks
+    /// <see cref="Finished"/>.
+    /// </summary>
     public async Task RunAsync()
     {
         try
@@ -160,17 +172,19 @@ internal sealed class MapRun<T, TResult>
             }
 
             _deliver(chunk, buffer, offset);
+            Interlocked.Add(ref _finished, chunk.Count); // once per chunk: nothing added per item
         }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        catch (Exception ex) when (_stop.IsCancellationRequested && ex is OperationCanceledException or IsolateClosedException)
         {
-            // cancelled because something else failed, or the caller cancelled
+            // Cancelled or abandoned because something else failed, the caller cancelled, or the pool is closing its
+            // isolates under the map; the chunk is not counted, and the map reports why it stopped.
         }
         catch (IsolateClosedException closed)
         {
             Fail(new IsolateClosedException(
                 closed.IsolateId,
                 closed.IsolateName,
-                $"{closed.Message} Items {chunk.FirstIndex} to {chunk.FirstIndex + chunk.Count - 1} were in flight there and did not complete; the pool replaces a faulted isolate, but does not run them again.",
+                $"{closed.Message} Items {chunk.FirstIndex} to {chunk.FirstIndex + chunk.Count - 1} were in flight there and did not complete; the pool replaces the isolate, but does not run them again.",
                 closed.InnerException ?? closed));
         }
         catch (Exception ex)

@@ -4,12 +4,14 @@ namespace Isolates.Pool;
 
 /// <summary>
 /// One slot of a pool: the isolate currently serving it, replaced by a fresh one (initializer included) when it
-/// faults. Work for the slot waits for the replacement instead of failing.
+/// faults or is closed by other code. Work given to the slot once the replacement is published waits for it.
 /// </summary>
 internal sealed class PoolWorker
 {
     private readonly IsolatePool _pool;
+    private readonly Lock _replacing = new(); // orders a replacement's publication against CloseAsync; taken only on a fault and on close
     private Task<Isolate> _current;
+    private bool _closed;
     private int _outstanding;
 
     public PoolWorker(IsolatePool pool, int index, Isolate isolate)
@@ -43,33 +45,92 @@ internal sealed class PoolWorker
         _ = isolate.Completion.ContinueWith(
             static (completion, state) =>
             {
+                // Faulted, or closed by other code (Isolates hands the isolates out): either way the slot would be
+                // dead for every later map and call. The pool's own close happens only after IsAborting.
                 var (worker, isolate) = ((PoolWorker, Isolate))state!;
-                if (completion.IsFaulted)
-                {
-                    worker.Replace(isolate);
-                }
+                worker.Replace(isolate, completion.IsFaulted);
             },
             (this, isolate),
             CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);
 
-    private void Replace(Isolate faulted)
+    /// <summary>
+    /// Closes the slot's isolate: the current one, or the replacement that was starting (whose start the pool's
+    /// abort cancels). After this, a fault no longer publishes a replacement, so none is left running.
+    /// </summary>
+    public async Task CloseAsync()
     {
-        if (_pool.IsClosing)
+        Task<Isolate> current;
+        lock (_replacing)
         {
-            return;
+            _closed = true;
+            current = _current;
         }
 
-        Task<Isolate> replacement = ReplaceAsync(faulted);
-        Volatile.Write(ref _current, replacement);
+        await CloseWhenStartedAsync(current).ConfigureAwait(false);
     }
 
-    private async Task<Isolate> ReplaceAsync(Isolate faulted)
+    private static async Task CloseWhenStartedAsync(Task<Isolate> starting)
     {
-        Log.PoolIsolateReplaced(_pool.Logger, _pool.Name, faulted.Name, faulted.Id);
-        _pool.CountReplacement();
-        Isolate fresh = await _pool.StartIsolateAsync(Index, CancellationToken.None).ConfigureAwait(false);
+        Isolate isolate;
+        try
+        {
+            isolate = await starting.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IsolateException or OperationCanceledException)
+        {
+            return; // a replacement that failed to start, or whose start was cancelled, has already closed itself
+        }
+
+        await isolate.CloseAsync().ConfigureAwait(false);
+    }
+
+    private void Replace(Isolate ended, bool faulted)
+    {
+        if (_pool.IsAborting)
+        {
+            return; // the pool is closing its isolates: nothing will run on a replacement
+        }
+
+        // While a dispose waits for running work, a faulted isolate is still replaced so that work can go on.
+        // The close and the publication decide under one lock, so that either CloseAsync sees the replacement
+        // (and closes it) or the replacement sees the slot closed (and closes itself): none is left running.
+        Task<Isolate> replacement = ReplaceAsync(ended, faulted);
+        bool published;
+        lock (_replacing)
+        {
+            published = !_closed;
+            if (published)
+            {
+                Volatile.Write(ref _current, replacement);
+            }
+        }
+
+        if (published)
+        {
+            _pool.CountReplacement(); // after the publication: whoever sees the count sees the replacement
+        }
+        else
+        {
+            _ = CloseWhenStartedAsync(replacement);
+        }
+    }
+
+    private async Task<Isolate> ReplaceAsync(Isolate ended, bool faulted)
+    {
+        _pool.TryLog(logger =>
+        {
+            if (faulted)
+            {
+                Log.PoolIsolateReplaced(logger, _pool.Name, ended.Name, ended.Id);
+            }
+            else
+            {
+                Log.PoolIsolateClosedReplaced(logger, _pool.Name, ended.Name, ended.Id);
+            }
+        });
+        Isolate fresh = await _pool.StartIsolateAsync(Index, _pool.AbortToken).ConfigureAwait(false); // a slow initializer must not hold up the pool's close
         Watch(fresh);
         return fresh;
     }
