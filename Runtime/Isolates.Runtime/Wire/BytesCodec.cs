@@ -29,7 +29,13 @@ internal sealed class BytesCodec : Codec
 
     public override object? Read(ref MessagePackReader reader, int depth)
     {
-        byte[] bytes = reader.TryReadNil() ? [] : (reader.ReadBytes() ?? default).ToArray();
+        ReadOnlySequence<byte> sequence = reader.TryReadNil() ? default : reader.ReadBytes() ?? default;
+        if (sequence.IsEmpty)
+        {
+            return _readOnly ? ReadOnlyMemory<byte>.Empty : Memory<byte>.Empty; // the default an empty block was sent as, not a new empty array
+        }
+
+        byte[] bytes = sequence.ToArray();
         return _readOnly ? new ReadOnlyMemory<byte>(bytes) : new Memory<byte>(bytes);
     }
 }

@@ -1,4 +1,4 @@
-using System.Buffers;
+using System.Diagnostics;
 using MessagePack;
 
 namespace Isolates.Wire;
@@ -15,6 +15,21 @@ internal static class Payload
     private static ThreadState? t_state;
 
     private static ThreadState State => t_state ??= new ThreadState();
+
+    /// <summary>
+    /// The largest payload, in bytes: a payload is one array, so by default the largest array .NET allows. Lowered
+    /// only by tests (through InternalsVisibleTo), so the limit can be tested without gigabytes; keep it above the
+    /// 64 KiB a thread's buffer is kept at.
+    /// </summary>
+    internal static int MaxBytes
+    {
+        get;
+        set
+        {
+            Debug.Assert(value > 64 * 1024 && value <= Array.MaxLength, "a limit below the kept buffer's size would not be checked");
+            field = value;
+        }
+    } = Array.MaxLength;
 
     /// <summary>
     /// Called by a codec while encoding: adds a runtime-owned shared object (a channel's core) that travels beside
@@ -202,7 +217,7 @@ internal static class Payload
         private readonly List<object>? _outerAttaching;
         private readonly bool _outerEncoding;
 
-        private EncodeScope(ThreadState state, ArrayBufferWriter<byte> buffer)
+        private EncodeScope(ThreadState state, PayloadBuffer buffer)
         {
             _state = state;
             Buffer = buffer;
@@ -210,14 +225,14 @@ internal static class Payload
             _outerEncoding = state.Encoding;
         }
 
-        public ArrayBufferWriter<byte> Buffer { get; }
+        public PayloadBuffer Buffer { get; }
 
         public static EncodeScope Begin()
         {
             ThreadState state = State;
-            ArrayBufferWriter<byte> buffer = state.Buffer ?? new ArrayBufferWriter<byte>(256);
+            PayloadBuffer buffer = state.Buffer ?? new PayloadBuffer(256);
             state.Buffer = null;
-            buffer.ResetWrittenCount();
+            buffer.Reset();
             var scope = new EncodeScope(state, buffer);
             state.Attaching = null;
             state.Encoding = true;
@@ -241,7 +256,7 @@ internal static class Payload
     private sealed class ThreadState
     {
         /// <summary>The encode buffer, taken (set to null) while in use, so a re-entrant encode gets its own.</summary>
-        public ArrayBufferWriter<byte>? Buffer { get; set; }
+        public PayloadBuffer? Buffer { get; set; }
 
         /// <summary>Attachments of the encode in progress; created only for the rare payload that has some.</summary>
         public List<object>? Attaching { get; set; }
