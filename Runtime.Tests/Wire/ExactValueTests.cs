@@ -115,6 +115,33 @@ public class ExactValueTests
         Assert.That(Payload.Encode(CodecFactory.Get(typeof(string[])), new[] { text }), Is.EqualTo(MessagePackSerializer.Serialize(new[] { text })));
     }
 
+    [TestCase(10, 'é')] // 20 bytes: room was kept for a str8 header, a fixstr is written
+    [TestCase(15, 'é', 1)] // 31 bytes: the largest fixstr
+    [TestCase(16, 'é')] // 32 bytes: str8
+    [TestCase(85, '\u20AC')] // 255 bytes: the largest str8
+    [TestCase(128, 'é')] // 256 bytes: str16
+    [TestCase(21_845, '\u20AC')] // 65,535 bytes: the largest str16
+    [TestCase(32_768, 'é')] // 65,536 bytes: str32
+    [TestCase(65_535, 'a')] // the longest string written in one pass
+    [TestCase(65_536, 'a')] // the shortest counted first
+    public void Encode_StringAtAHeaderBoundary_WritesMessagePackCSharpsBytes(int length, char fill, int extra = 0)
+    {
+        string text = new string(fill, length) + new string('a', extra);
+
+        Assert.That(Payload.Encode(CodecFactory.Get(typeof(string[])), new[] { text }), Is.EqualTo(MessagePackSerializer.Serialize(new[] { text })));
+        AssertSameText(RoundTrip(new[] { text }), [text]);
+    }
+
+    [TestCase(100, true)]
+    [TestCase(70_000, true)] // counted first: the count finds the lone surrogate
+    [TestCase(70_000, false)]
+    public void Payload_LongIllFormedString_RoundTripsExactly(int length, bool atEnd)
+    {
+        string text = atEnd ? new string('é', length) + "\uD800" : "\uDC00" + new string('a', length);
+
+        AssertSameText(RoundTrip(new[] { text, "ok" }), [text, "ok"]);
+    }
+
     [TestCase(70_000, 'a')]
     [TestCase(70_000, 'é')]
     [TestCase(30_000, '\u20AC')] // 90 KB of UTF-8 from fewer chars than the count-first length
