@@ -63,6 +63,12 @@ public static class ExactValueWork
 
     public static int Count(string[] values) => values.Length;
 
+    public static Memory<byte> Reverse(Memory<byte> bytes)
+    {
+        bytes.Span.Reverse();
+        return bytes;
+    }
+
     public static int Add(int a, int b) => a + b;
 
     public static async Task<int> EchoItemsAsync(ChannelReader<string[]> input, ChannelWriter<string[]> output)
