@@ -227,12 +227,39 @@ public class ExactValueTests
                 }
                 catch (IsolateSerializationException)
                 {
-                }
-                catch (NotShareableException)
-                {
+                    // the only acceptable failure
                 }
             }
         });
+    }
+
+    [Test]
+    public void Decode_RandomExtensionPayloads_FailOnlyWithSerializationException()
+    {
+        var random = new Random(85);
+        Type[] targets = [typeof(string[]), typeof(ImmutableArray<int>?), typeof(List<ImmutableArray<int>?>), typeof(Labelled)];
+        for (int i = 0; i < 20_000; i++)
+        {
+            // An array of one element that starts with an extension header (fixext 1-16 or ext8) of either runtime type.
+            var bytes = new byte[random.Next(3, 24)];
+            random.NextBytes(bytes);
+            bytes[0] = 0x91;
+            bytes[1] = (byte)random.Next(0xd4, 0xd9) is var code && random.Next(4) == 0 ? (byte)0xc7 : code;
+            bytes[2] = bytes[1] == 0xc7 ? (byte)random.Next(0, 24) : random.Next(2) == 0 ? (byte)WireExt.Utf16String : (byte)WireExt.PresentDefault;
+            Type target = targets[i % targets.Length];
+            try
+            {
+                _ = Payload.Decode(bytes, CodecFactory.Get(target));
+            }
+            catch (IsolateSerializationException)
+            {
+                // the only acceptable failure
+            }
+            catch (Exception ex)
+            {
+                Assert.Fail($"Decoding {Convert.ToHexString(bytes)} as {target.Name} threw {ex.GetType().Name}: {ex.Message}");
+            }
+        }
     }
 
     // ---- default(ImmutableArray<T>) ----
