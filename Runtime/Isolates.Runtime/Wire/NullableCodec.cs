@@ -39,10 +39,11 @@ internal sealed class NullableCodec(Type type, Codec inner) : Codec(type)
             return inner.Read(ref reader, depth);
         }
 
-        // No value type's own encoding is an extension, so this can only be a present default.
+        // No value type's own encoding is an extension, so this can only be a present default, of a type that has one.
         ExtensionHeader header = reader.ReadExtensionFormatHeader();
-        return header is { TypeCode: WireExt.PresentDefault, Length: 0 }
-            ? RuntimeHelpers.GetUninitializedObject(inner.Type)
+        object present = RuntimeHelpers.GetUninitializedObject(inner.Type);
+        return header is { TypeCode: WireExt.PresentDefault, Length: 0 } && inner.IsNilValue(present)
+            ? present
             : throw new IsolateSerializationException($"Expected a {inner.Type} but the payload holds the extension type {header.TypeCode} of {header.Length} bytes; it is corrupted.");
     }
 }

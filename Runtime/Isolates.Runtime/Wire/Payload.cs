@@ -80,7 +80,7 @@ internal static class Payload
 
             writer.Flush();
             attachments = scope.Attachments();
-            return scope.Buffer.WrittenSpan.ToArray();
+            return scope.Buffer.ToArray();
         }
         finally
         {

@@ -21,6 +21,19 @@ internal sealed class PayloadBuffer(int initialCapacity) : IBufferWriter<byte>
 
     public void Reset() => _written = 0;
 
+    /// <summary>The written bytes in an array of their own; a copy that does not fit in memory fails like a buffer that does not.</summary>
+    public byte[] ToArray()
+    {
+        try
+        {
+            return WrittenSpan.ToArray();
+        }
+        catch (OutOfMemoryException ex)
+        {
+            throw OutOfMemory(_written, ex);
+        }
+    }
+
     public void Advance(int count)
     {
         Debug.Assert(count >= 0 && count <= _buffer.Length - _written, "advanced past the span handed out");
@@ -59,7 +72,7 @@ internal sealed class PayloadBuffer(int initialCapacity) : IBufferWriter<byte>
         if (needed > limit)
         {
             throw new IsolateSerializationException(
-                $"The value is too large to cross: its encoding reached {Format(_written)} bytes and needs {Format(sizeHint)} more, over the limit of {Format(limit)} bytes for one payload (the largest array .NET allows). Send large data in parts (through a channel) or as a SharedBuffer.");
+                $"The value is too large to cross: its encoding reached {Format(_written)} bytes and needs {Format(sizeHint)} more, over the limit of {Format(limit)} bytes for one payload{(limit == Array.MaxLength ? " (the largest array .NET allows)" : string.Empty)}. Send large data in parts (through a channel) or as a SharedBuffer.");
         }
 
         int size = (int)Math.Max(needed, Math.Min((long)_buffer.Length * 2, limit));

@@ -97,7 +97,7 @@ internal sealed class SequenceCodec : Codec
                 {
                     count = collection.Count;
                 }
-                catch (InvalidOperationException) when (IsDefaultStruct(value))
+                catch (InvalidOperationException) when (IsAnyDefaultImmutableArray(value))
                 {
                     writer.WriteNil(); // a default ImmutableArray<T> declared as an interface: its closest form there is null
                     return;
@@ -161,8 +161,8 @@ internal sealed class SequenceCodec : Codec
 
     private static bool IsDefaultImmutableArray<T>(object value) => ((ImmutableArray<T>)value).IsDefault;
 
-    private static bool IsDefaultStruct(object value) =>
-        value.GetType() is { IsValueType: true } type && value.Equals(Activator.CreateInstance(type));
+    private static bool IsAnyDefaultImmutableArray(object value) =>
+        value.GetType() is { IsGenericType: true } type && type.GetGenericTypeDefinition() == typeof(ImmutableArray<>) && value.Equals(Activator.CreateInstance(type));
 
     private static Func<Array, object> FromConstructor(Type concrete, Type element)
     {
