@@ -70,13 +70,13 @@ internal static class WireString
     }
 
     /// <summary>
-    /// Optimistic: room for one byte a char first (ASCII, most large text, in one pass); only when that is not enough
-    /// is the rest counted exactly, so the buffer grows to the exact size and the limit check is exact.
+    /// Optimistic: room for at least one byte a char first (ASCII, most large text, in one pass); only when the room
+    /// is not enough is the rest counted exactly, so the buffer grows to the exact size and the limit check is exact.
     /// </summary>
     private static void WriteLarge(ref MessagePackWriter writer, string value)
     {
         Span<byte> first = writer.GetSpan(5 + value.Length);
-        OperationStatus status = Utf8.FromUtf16(value, first[5..(5 + value.Length)], out int read, out int written, replaceInvalidSequences: false);
+        OperationStatus status = Utf8.FromUtf16(value, first[5..], out int read, out int written, replaceInvalidSequences: false); // all the room there is
         if (status == OperationStatus.InvalidData)
         {
             WriteUtf16(ref writer, value);
