@@ -71,6 +71,22 @@ public static class ExactValueWork
 
     public static int Add(int a, int b) => a + b;
 
+    public static int MeasureNode(SharedBuffer buffer, Node node)
+    {
+        using (buffer)
+        {
+            return buffer.Length + node.Value;
+        }
+    }
+
+    public static int Measure(SharedBuffer buffer, string[] values)
+    {
+        using (buffer)
+        {
+            return buffer.Length + values.Length;
+        }
+    }
+
     public static async Task<int> EchoItemsAsync(ChannelReader<string[]> input, ChannelWriter<string[]> output)
     {
         int seen = 0;

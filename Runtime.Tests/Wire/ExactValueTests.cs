@@ -262,6 +262,33 @@ public class ExactValueTests
         }
     }
 
+    // ---- failed encodes ----
+
+    [Test]
+    public async Task CallAsync_SharedBufferBesideAnArgumentThatFailsToEncode_GivesItsReferenceBack()
+    {
+        await using Isolate isolate = await Isolate.CreateAsync();
+        using SharedBuffer buffer = SharedBuffer.Create([1, 2, 3]);
+        var cycle = new Node { Value = 1 };
+        cycle.Next = cycle;
+
+        Assert.ThrowsAsync<NotShareableException>(() => Wait.Bounded(isolate.CallAsync(ExactValueWork.MeasureNode, buffer, cycle)));
+
+        Assert.That(buffer.Holders, Is.EqualTo(1), "the reference added for the handle in flight is released when the encode fails");
+        Assert.That(await Wait.Bounded(isolate.CallAsync(ExactValueWork.MeasureNode, buffer, new Node { Value = 1 })), Is.EqualTo(4));
+        Assert.That(buffer.Holders, Is.EqualTo(1), "the isolate disposed its handle");
+    }
+
+    [Test]
+    public void Encode_SharedBufferWhereNoAttachmentCanTravel_GivesItsReferenceBack()
+    {
+        using SharedBuffer buffer = SharedBuffer.Create([1, 2, 3]);
+
+        Assert.Throws<NotShareableException>(() => Payload.Encode(CodecFactory.Get(typeof(SharedBuffer)), buffer));
+
+        Assert.That(buffer.Holders, Is.EqualTo(1));
+    }
+
     // ---- default(ImmutableArray<T>) ----
 
     [Test]

@@ -63,6 +63,19 @@ public class LargeValueTests
     }
 
     [Test]
+    public async Task CallAsync_SharedBufferBesideAnArgumentOverTheLimit_GivesItsReferenceBack()
+    {
+        await using Isolate isolate = await Isolate.CreateAsync();
+        using SharedBuffer buffer = SharedBuffer.Create([1, 2, 3]);
+
+        Assert.ThrowsAsync<IsolateSerializationException>(() => Wait.Bounded(isolate.CallAsync(ExactValueWork.Measure, buffer, ExactValueWork.Strings(4, 300_000))));
+
+        Assert.That(buffer.Holders, Is.EqualTo(1), "the reference added for the handle in flight is released when the encode fails");
+        Assert.That(await Wait.Bounded(isolate.CallAsync(ExactValueWork.Measure, buffer, new[] { "a" })), Is.EqualTo(4));
+        Assert.That(buffer.Holders, Is.EqualTo(1), "the isolate disposed its handle");
+    }
+
+    [Test]
     public async Task CallAsync_ResultOverTheLimit_FailsWithSerializationExceptionNotAsTheFunctionsFault()
     {
         await using Isolate isolate = await Isolate.CreateAsync();

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Isolates.Channels;
 using MessagePack;
 
 namespace Isolates.Wire;
@@ -61,9 +62,13 @@ internal static class Payload
     public static byte[] Encode(ReadOnlySpan<Codec> codecs, ReadOnlySpan<object?> values)
     {
         byte[] bytes = Encode(codecs, values, out object[]? attachments);
-        return attachments is null
-            ? bytes
-            : throw new NotShareableException(null, string.Empty, "Channel ends and shared buffers can cross only as call arguments, call results and channel messages.");
+        if (attachments is not null)
+        {
+            Release(attachments);
+            throw new NotShareableException(null, string.Empty, "Channel ends and shared buffers can cross only as call arguments, call results and channel messages.");
+        }
+
+        return bytes;
     }
 
     /// <summary>Encodes the values; <paramref name="attachments"/> receives the shared objects that travel by reference.</summary>
@@ -79,8 +84,14 @@ internal static class Payload
             }
 
             writer.Flush();
+            byte[] bytes = scope.Buffer.ToArray();
             attachments = scope.Attachments();
-            return scope.Buffer.ToArray();
+            return bytes;
+        }
+        catch
+        {
+            scope.ReleaseAttached();
+            throw;
         }
         finally
         {
@@ -114,6 +125,11 @@ internal static class Payload
             writer.Flush();
             attachments = scope.Attachments();
             return scope.Buffer.WrittenSpan; // stays valid until the next encode on this thread
+        }
+        catch
+        {
+            scope.ReleaseAttached();
+            throw;
         }
         finally
         {
@@ -203,6 +219,15 @@ internal static class Payload
         return result;
     }
 
+    /// <summary>Gives back the references shared buffers added for handles that will not be sent after all.</summary>
+    private static void Release(IEnumerable<object> attachments)
+    {
+        foreach (object shared in attachments)
+        {
+            (shared as SharedBufferCore)?.Release();
+        }
+    }
+
     /// <summary>The exceptions MessagePack's reader and the codecs throw for bytes that are not a valid payload.</summary>
     private static bool IsDecoderFailure(Exception ex) =>
         ex is MessagePackSerializationException or EndOfStreamException or OverflowException or InvalidCastException or ArgumentException or FormatException or InvalidOperationException;
@@ -240,6 +265,19 @@ internal static class Payload
         }
 
         public object[]? Attachments() => _state.Attaching is { Count: > 0 } attached ? [.. attached] : null;
+
+        /// <summary>
+        /// The encode failed: gives back the references shared buffers added for handles that will never arrive
+        /// (a channel core is not counted, so it needs nothing).
+        /// </summary>
+        public void ReleaseAttached()
+        {
+            if (_state.Attaching is { } attached)
+            {
+                Release(attached);
+                attached.Clear();
+            }
+        }
 
         public void End()
         {
