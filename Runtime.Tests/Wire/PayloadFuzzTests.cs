@@ -8,7 +8,8 @@ namespace Isolates.Tests.Wire;
 public class PayloadFuzzTests
 {
     private static readonly Type[] Targets = [typeof(int), typeof(string), typeof(Invoice), typeof(Node), typeof(List<Line>), typeof(Dictionary<string, int>), typeof(Settings), typeof(Guid), typeof(decimal), typeof(DateTimeOffset),
-        typeof(Parcel), typeof(Profile), typeof(Pair), typeof(Outer.Inner)]; // the last four through generated codecs
+        typeof(Parcel), typeof(Profile), typeof(Pair), typeof(Outer.Inner), // these four through generated codecs
+        typeof(string[]), typeof(System.Collections.Immutable.ImmutableArray<int>?), typeof(Labelled)]; // extension types: UTF-16 strings, present defaults
 
     [Test]
     public void Decode_RandomBytes_FailsOnlyWithSerializationException()

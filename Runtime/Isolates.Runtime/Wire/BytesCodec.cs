@@ -29,7 +29,13 @@ internal sealed class BytesCodec : Codec
 
     public override object? Read(ref MessagePackReader reader, int depth)
     {
-        byte[] bytes = reader.TryReadNil() ? [] : (reader.ReadBytes() ?? default).ToArray();
-        return _readOnly ? new ReadOnlyMemory<byte>(bytes) : new Memory<byte>(bytes);
+        ReadOnlySequence<byte> sequence = reader.TryReadNil() ? default : reader.ReadBytes() ?? default;
+        if (sequence.IsEmpty)
+        {
+            return _readOnly ? (object)ReadOnlyMemory<byte>.Empty : Memory<byte>.Empty; // the default an empty block was sent as, not a new empty array
+        }
+
+        byte[] bytes = sequence.ToArray();
+        return _readOnly ? (object)new ReadOnlyMemory<byte>(bytes) : new Memory<byte>(bytes); // boxed as itself: a bare ?: would turn the Memory into a ReadOnlyMemory
     }
 }

@@ -22,6 +22,12 @@ internal abstract class Codec
 
     public abstract void Write(ref MessagePackWriter writer, object? value, int depth);
 
+    /// <summary>
+    /// Whether <paramref name="value"/>, a value of a struct type, is written as nil (a default
+    /// <c>ImmutableArray&lt;T&gt;</c>), so that a <c>T?</c> holding it must say it is present.
+    /// </summary>
+    public virtual bool IsNilValue(object value) => false;
+
     public abstract object? Read(ref MessagePackReader reader, int depth);
 
     protected static void CheckWriteDepth(int depth, Type type)

@@ -63,7 +63,7 @@ internal sealed partial class ObjectCodec : Codec
             writer.WriteMapHeader(_members.Length);
             foreach (Member member in _members)
             {
-                writer.Write(member.StringKey);
+                WireString.Write(ref writer, member.StringKey);
                 member.Codec.Write(ref writer, member.Get(value), depth + 1);
             }
         }
@@ -106,7 +106,7 @@ internal sealed partial class ObjectCodec : Codec
             int count = CollectionHeader.ReadMapLength(ref reader);
             for (int i = 0; i < count; i++)
             {
-                string key = reader.ReadString() ?? throw new IsolateSerializationException($"A member key of {Type} is nil.");
+                string key = WireString.Read(ref reader) ?? throw new IsolateSerializationException($"A member key of {Type} is nil.");
                 if (_byName.TryGetValue(key, out Member? member))
                 {
                     values[member.Ordinal] = member.Codec.Read(ref reader, depth + 1);

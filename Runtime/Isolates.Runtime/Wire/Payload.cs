@@ -1,4 +1,5 @@
-using System.Buffers;
+using System.Diagnostics;
+using Isolates.Channels;
 using MessagePack;
 
 namespace Isolates.Wire;
@@ -15,6 +16,21 @@ internal static class Payload
     private static ThreadState? t_state;
 
     private static ThreadState State => t_state ??= new ThreadState();
+
+    /// <summary>
+    /// The largest payload, in bytes: a payload is one array, so by default the largest array .NET allows. Lowered
+    /// only by tests (through InternalsVisibleTo), so the limit can be tested without gigabytes; keep it above the
+    /// 64 KiB a thread's buffer is kept at.
+    /// </summary>
+    internal static int MaxBytes
+    {
+        get;
+        set
+        {
+            Debug.Assert(value > 64 * 1024 && value <= Array.MaxLength, "a limit below the kept buffer's size would not be checked");
+            field = value;
+        }
+    } = Array.MaxLength;
 
     /// <summary>
     /// Called by a codec while encoding: adds a runtime-owned shared object (a channel's core) that travels beside
@@ -46,9 +62,13 @@ internal static class Payload
     public static byte[] Encode(ReadOnlySpan<Codec> codecs, ReadOnlySpan<object?> values)
     {
         byte[] bytes = Encode(codecs, values, out object[]? attachments);
-        return attachments is null
-            ? bytes
-            : throw new NotShareableException(null, string.Empty, "Channel ends and shared buffers can cross only as call arguments, call results and channel messages.");
+        if (attachments is not null)
+        {
+            Release(attachments);
+            throw new NotShareableException(null, string.Empty, "Channel ends and shared buffers can cross only as call arguments, call results and channel messages.");
+        }
+
+        return bytes;
     }
 
     /// <summary>Encodes the values; <paramref name="attachments"/> receives the shared objects that travel by reference.</summary>
@@ -64,8 +84,14 @@ internal static class Payload
             }
 
             writer.Flush();
+            byte[] bytes = scope.Buffer.ToArray();
             attachments = scope.Attachments();
-            return scope.Buffer.WrittenSpan.ToArray();
+            return bytes;
+        }
+        catch
+        {
+            scope.ReleaseAttached();
+            throw;
         }
         finally
         {
@@ -99,6 +125,11 @@ internal static class Payload
             writer.Flush();
             attachments = scope.Attachments();
             return scope.Buffer.WrittenSpan; // stays valid until the next encode on this thread
+        }
+        catch
+        {
+            scope.ReleaseAttached();
+            throw;
         }
         finally
         {
@@ -188,6 +219,15 @@ internal static class Payload
         return result;
     }
 
+    /// <summary>Gives back the references shared buffers added for handles that will not be sent after all.</summary>
+    private static void Release(IEnumerable<object> attachments)
+    {
+        foreach (object shared in attachments)
+        {
+            (shared as SharedBufferCore)?.Release();
+        }
+    }
+
     /// <summary>The exceptions MessagePack's reader and the codecs throw for bytes that are not a valid payload.</summary>
     private static bool IsDecoderFailure(Exception ex) =>
         ex is MessagePackSerializationException or EndOfStreamException or OverflowException or InvalidCastException or ArgumentException or FormatException or InvalidOperationException;
@@ -202,7 +242,7 @@ internal static class Payload
         private readonly List<object>? _outerAttaching;
         private readonly bool _outerEncoding;
 
-        private EncodeScope(ThreadState state, ArrayBufferWriter<byte> buffer)
+        private EncodeScope(ThreadState state, PayloadBuffer buffer)
         {
             _state = state;
             Buffer = buffer;
@@ -210,14 +250,14 @@ internal static class Payload
             _outerEncoding = state.Encoding;
         }
 
-        public ArrayBufferWriter<byte> Buffer { get; }
+        public PayloadBuffer Buffer { get; }
 
         public static EncodeScope Begin()
         {
             ThreadState state = State;
-            ArrayBufferWriter<byte> buffer = state.Buffer ?? new ArrayBufferWriter<byte>(256);
+            PayloadBuffer buffer = state.Buffer ?? new PayloadBuffer(256);
             state.Buffer = null;
-            buffer.ResetWrittenCount();
+            buffer.Reset();
             var scope = new EncodeScope(state, buffer);
             state.Attaching = null;
             state.Encoding = true;
@@ -225,6 +265,19 @@ internal static class Payload
         }
 
         public object[]? Attachments() => _state.Attaching is { Count: > 0 } attached ? [.. attached] : null;
+
+        /// <summary>
+        /// The encode failed: gives back the references shared buffers added for handles that will never arrive
+        /// (a channel core is not counted, so it needs nothing).
+        /// </summary>
+        public void ReleaseAttached()
+        {
+            if (_state.Attaching is { } attached)
+            {
+                Release(attached);
+                attached.Clear();
+            }
+        }
 
         public void End()
         {
@@ -241,7 +294,7 @@ internal static class Payload
     private sealed class ThreadState
     {
         /// <summary>The encode buffer, taken (set to null) while in use, so a re-entrant encode gets its own.</summary>
-        public ArrayBufferWriter<byte>? Buffer { get; set; }
+        public PayloadBuffer? Buffer { get; set; }
 
         /// <summary>Attachments of the encode in progress; created only for the rare payload that has some.</summary>
         public List<object>? Attaching { get; set; }

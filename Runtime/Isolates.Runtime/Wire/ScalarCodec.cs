@@ -62,7 +62,7 @@ internal sealed class ScalarCodec : Codec
         TypeCode.UInt64 => new(type, static (ref w, v) => w.Write((ulong)v), static (ref r) => r.ReadUInt64()),
         TypeCode.Single => new(type, static (ref w, v) => w.Write((float)v), static (ref r) => r.ReadSingle()),
         TypeCode.Double => new(type, static (ref w, v) => w.Write((double)v), static (ref r) => r.ReadDouble()),
-        TypeCode.String => new(type, static (ref w, v) => w.Write((string)v), static (ref r) => r.ReadString()!),
+        TypeCode.String => new(type, static (ref w, v) => WireString.Write(ref w, (string)v), static (ref r) => WireString.Read(ref r)!),
         TypeCode.Decimal => new(type, WriteDecimal, ReadDecimal),
         TypeCode.DateTime => new(type, static (ref w, v) => w.Write(((DateTime)v).ToBinary()), static (ref r) => DateTime.FromBinary(r.ReadInt64())),
         _ when type == typeof(TimeSpan) => new(type, static (ref w, v) => w.Write(((TimeSpan)v).Ticks), static (ref r) => new TimeSpan(r.ReadInt64())),

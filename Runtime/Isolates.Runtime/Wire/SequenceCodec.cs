@@ -17,12 +17,22 @@ internal sealed class SequenceCodec : Codec
     private readonly Codec _element;
     private readonly Func<Array, object>? _build;
 
+    // ImmutableArray<T> is a struct whose default holds no array and throws when enumerated; it crosses as nil.
+    private readonly Func<object, bool>? _isDefault;
+    private readonly object? _default;
+
     private SequenceCodec(Type type, Type elementType, Codec element, Func<Array, object>? build)
         : base(type)
     {
         _elementType = elementType;
         _element = element;
         _build = build;
+        if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(ImmutableArray<>))
+        {
+            _isDefault = typeof(SequenceCodec).GetMethod(nameof(IsDefaultImmutableArray), BindingFlags.NonPublic | BindingFlags.Static)!
+                .MakeGenericMethod(elementType).CreateDelegate<Func<object, bool>>();
+            _default = Activator.CreateInstance(type); // boxed once; nothing can change a default ImmutableArray
+        }
     }
 
     /// <summary>The codec for a sequence type, or null when <paramref name="type"/> is not one this codec knows.</summary>
@@ -78,8 +88,22 @@ internal sealed class SequenceCodec : Codec
             case byte[] bytes when _build is null:
                 writer.Write(bytes);
                 return;
+            case not null when _isDefault is not null && _isDefault(value):
+                writer.WriteNil(); // default(ImmutableArray<T>): read back as default, distinct from an empty array
+                return;
             case ICollection collection:
-                writer.WriteArrayHeader(collection.Count);
+                int count;
+                try
+                {
+                    count = collection.Count;
+                }
+                catch (InvalidOperationException) when (IsAnyDefaultImmutableArray(value))
+                {
+                    writer.WriteNil(); // a default ImmutableArray<T> declared as an interface: its closest form there is null
+                    return;
+                }
+
+                writer.WriteArrayHeader(count);
                 foreach (object? item in collection)
                 {
                     _element.Write(ref writer, item, depth + 1);
@@ -110,7 +134,7 @@ internal sealed class SequenceCodec : Codec
         CheckReadDepth(depth);
         if (reader.TryReadNil())
         {
-            return null;
+            return _default; // null, or default(ImmutableArray<T>)
         }
 
         Array array;
@@ -131,6 +155,14 @@ internal sealed class SequenceCodec : Codec
 
         return _build is null ? array : _build(array);
     }
+
+    /// <summary>Whether the value's own encoding is nil although it is a value: a default <c>ImmutableArray&lt;T&gt;</c>.</summary>
+    public override bool IsNilValue(object value) => _isDefault is not null && _isDefault(value);
+
+    private static bool IsDefaultImmutableArray<T>(object value) => ((ImmutableArray<T>)value).IsDefault;
+
+    private static bool IsAnyDefaultImmutableArray(object value) =>
+        value.GetType() is { IsGenericType: true } type && type.GetGenericTypeDefinition() == typeof(ImmutableArray<>) && value.Equals(Activator.CreateInstance(type));
 
     private static Func<Array, object> FromConstructor(Type concrete, Type element)
     {

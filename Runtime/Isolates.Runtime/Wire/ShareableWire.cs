@@ -159,17 +159,17 @@ public static class ShareableWire
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static double ReadDouble(ref MessagePackReader reader) => reader.ReadDouble();
 
-    /// <summary>Writes a <see cref="string"/> member (nil for null).</summary>
+    /// <summary>Writes a <see cref="string"/> member (nil for null), exactly: also one that is not well-formed UTF-16.</summary>
     /// <param name="writer">The writer.</param>
     /// <param name="value">The member's value.</param>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void WriteString(ref MessagePackWriter writer, string? value) => writer.Write(value);
+    public static void WriteString(ref MessagePackWriter writer, string? value) => WireString.Write(ref writer, value);
 
     /// <summary>Reads a <see cref="string"/> member (null for nil).</summary>
     /// <param name="reader">The reader.</param>
     /// <returns>The member's value.</returns>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static string? ReadString(ref MessagePackReader reader) => reader.ReadString();
+    public static string? ReadString(ref MessagePackReader reader) => WireString.Read(ref reader);
 
     /// <summary>Writes a <see cref="DateTime"/> member (as <see cref="DateTime.ToBinary"/>, like the reflection codec).</summary>
     /// <param name="writer">The writer.</param>
