@@ -88,16 +88,33 @@ internal static class UnloadVerifier
 
             // Decided outside the lock: a TimeProvider is user code.
             List<(Entry Entry, UnloadStatus Status)> finished = [];
+            bool clearCaches = false;
             foreach (Entry entry in snapshot)
             {
                 if (!entry.Context.IsAlive)
                 {
                     finished.Add((entry, UnloadStatus.Unloaded));
+                    continue;
                 }
-                else if (entry.TimeProvider.GetElapsedTime(entry.Started) >= entry.Timeout)
+
+                // Still alive after the collections a healthy unload needs (two or three): a shared assembly's cache of
+                // types may hold it (System.Text.Json's metadata, TypeDescriptor...). Clearing those costs the host a
+                // rebuild of its own caches, so only now, once per context.
+                if (++entry.Rounds == 3)
+                {
+                    clearCaches = true;
+                    continue; // decided after the caches are cleared and collected once more
+                }
+
+                if (entry.TimeProvider.GetElapsedTime(entry.Started) >= entry.Timeout)
                 {
                     finished.Add((entry, UnloadStatus.Leaked));
                 }
+            }
+
+            if (clearCaches)
+            {
+                FrameworkCaches.Clear();
             }
 
             lock (Pending)
@@ -159,6 +176,9 @@ internal static class UnloadVerifier
         public TimeSpan Timeout { get; } = timeout;
 
         public TimeProvider TimeProvider { get; } = timeProvider;
+
+        /// <summary>Collections this context has survived (only the verifier's loop touches it).</summary>
+        public int Rounds { get; set; }
 
         public TaskCompletionSource<UnloadStatus> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
