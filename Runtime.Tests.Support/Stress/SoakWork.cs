@@ -6,7 +6,7 @@ namespace Isolates.Tests.Support.Stress;
 [Shareable]
 public sealed record SoakItem(int Id, string Text, int Check);
 
-/// <summary>What a producer writes: ids From..From+Count-1, by <see cref="SoakWork.WriteAsyncMode"/> or <see cref="SoakWork.TryWriteMode"/>.</summary>
+/// <summary>What a producer writes: ids From..From+Count-1, by <see cref="SoakWork.WriteAsyncMode"/>, <see cref="SoakWork.TryWriteMode"/> or <see cref="SoakWork.PacedMode"/>.</summary>
 [Shareable]
 public sealed record SoakRange(int From, int Count, int Mode);
 
@@ -107,6 +107,9 @@ public static class SoakWork
     public const int WriteAsyncMode = 0;
     public const int TryWriteMode = 1;
 
+    /// <summary>WriteAsync with a 1 ms pause after each item, so readers wait on an empty channel most of the time.</summary>
+    public const int PacedMode = 2;
+
     public const int ReadAllMode = 0;
     public const int ReadAsyncMode = 1;
     public const int WaitToReadMode = 2;
@@ -147,7 +150,11 @@ public static class SoakWork
 
             Log(log, id);
             accepted++;
-            if ((id & 31) == 0)
+            if (range.Mode == PacedMode)
+            {
+                await Task.Delay(1, CancellationToken.None);
+            }
+            else if ((id & 31) == 0)
             {
                 await Task.Yield(); // end the turn now and then, so closes, faults and other calls land between items
             }
@@ -230,6 +237,9 @@ public static class SoakWork
 
     /// <summary>Faults this isolate: an exception escapes an async void method, outside any call, after <paramref name="delayMs"/>.</summary>
     public static void FaultSoon(int delayMs) => FaultLater(delayMs);
+
+    /// <summary>Keeps the isolate's thread busy (synchronously), as a long call would: work posted meanwhile waits in its queue.</summary>
+    public static void Busy(int ms) => Thread.Sleep(ms);
 
     public static long Square(int x) => ((long)x * x) + 7;
 
@@ -339,5 +349,33 @@ public static class SoakReductions
     {
         cancellationToken.Register(() => cancelled.TryWrite(1));
         await Task.Delay(Timeout.Infinite, cancellationToken);
+    }
+
+    /// <summary>Waits to read and returns the type of what the wait threw (the channel was completed with an error).</summary>
+    public static async Task<string> WaitToReadCatchAsync(ChannelReader<int> reader)
+    {
+        try
+        {
+            await reader.WaitToReadAsync();
+            return "no exception";
+        }
+        catch (Exception ex)
+        {
+            return ex.GetType().Name;
+        }
+    }
+
+    /// <summary>Waits to write and returns the type of what the wait threw (the channel was completed with an error).</summary>
+    public static async Task<string> WaitToWriteCatchAsync(ChannelWriter<int> writer)
+    {
+        try
+        {
+            await writer.WaitToWriteAsync();
+            return "no exception";
+        }
+        catch (Exception ex)
+        {
+            return ex.GetType().Name;
+        }
     }
 }

@@ -236,6 +236,9 @@ public sealed class ChaosSoakTests
 
             public string Outcome { get; set; } = "pending";
 
+            /// <summary>What the chaos did to it, in order (for failure messages).</summary>
+            public ConcurrentQueue<string> Chaos { get; } = new();
+
             public int? Result { get; set; }
         }
 
@@ -288,11 +291,12 @@ public sealed class ChaosSoakTests
             for (int p = 0; p < producers; p++)
             {
                 SoakChannel<T> target = channels[random.Next(channels.Length)];
-                var range = new SoakRange(nextId, random.Next(1, scale), random.Next(2));
+                int writeMode = random.Next(3);
+                var range = new SoakRange(nextId, writeMode == SoakWork.PacedMode ? random.Next(1, 300) : random.Next(1, scale), writeMode);
                 nextId += range.Count;
                 bool inIsolate = random.Next(3) != 0;
                 Isolate? isolate = inIsolate ? Track(await Isolate.CreateAsync(SoakIsolate with { Name = $"soak-e{episode}-p{p}" })) : null;
-                var participant = new Participant($"producer {p} ({(inIsolate ? "isolate" : "host")}, {(range.Mode == SoakWork.TryWriteMode ? "TryWrite" : "WriteAsync")}, ids {range.From}..{range.From + range.Count - 1} to {target.Kind})", true, isolate, IsolateChannel.CreateUnbounded<int>(), new CancellationTokenSource()) { Range = range };
+                var participant = new Participant($"producer {p} ({(inIsolate ? "isolate" : "host")}, {range.Mode switch { SoakWork.TryWriteMode => "TryWrite", SoakWork.PacedMode => "paced WriteAsync", _ => "WriteAsync" }}, ids {range.From}..{range.From + range.Count - 1} to {target.Kind})", true, isolate, IsolateChannel.CreateUnbounded<int>(), new CancellationTokenSource()) { Range = range };
                 participant.Run = isolate is null
                     ? Task.Run(() => SoakWork.ProduceAsync(target.Channel.Writer, participant.Log.Writer, range, participant.Cancel.Token))
                     : isolate.CallAsync(SoakWork.ProduceAsync, target.Channel.Writer, participant.Log.Writer, range, CancellationToken.None, participant.Cancel.Token);
@@ -323,21 +327,27 @@ public sealed class ChaosSoakTests
 
             // Chaos: a few random closes, faults and call cancellations while the items flow.
             var chaosDone = new List<Task>();
-            int actions = random.Next(0, 4);
+            int actions = random.Next(0, 6);
             for (int a = 0; a < actions; a++)
             {
                 Participant victim = participants[random.Next(participants.Count)];
                 int delay = random.Next(0, 300);
-                int kind = random.Next(3);
+                int kind = random.Next(4);
                 int faultDelay = random.Next(0, 5);
+                int busy = random.Next(5, 60);
                 if (victim.Isolate is null || (!victim.Producer && !s_closeAndFaultReadersWhileTheyWait))
                 {
                     kind = 2; // host code can only be cancelled; readers too while bug (a) is switched off
+                }
+                else if (kind == 2 && random.Next(2) == 0)
+                {
+                    kind = 3; // closes (with or without a busy thread) are the chaos that finds the most
                 }
 
                 chaosDone.Add(Task.Run(async () =>
                 {
                     await Task.Delay(delay);
+                    victim.Chaos.Enqueue($"{(kind switch { 0 => "close", 1 => "fault", 2 => "cancel", _ => "busy-close" })} at {delay} ms");
                     switch (kind)
                     {
                         case 0:
@@ -356,9 +366,18 @@ public sealed class ChaosSoakTests
                             }
 
                             break;
-                        default:
+                        case 2:
                             Add("chaos.cancel");
                             await victim.Cancel.CancelAsync();
+                            break;
+                        default:
+                            // The isolate's thread is busy with another call while items arrive for its waiting code,
+                            // whose continuations queue behind that call; then it closes.
+                            Add("chaos.busy-close");
+                            Task busying = victim.Isolate!.CallAsync(SoakWork.Busy, busy);
+                            await Task.Delay(busy / 2);
+                            await victim.Isolate!.CloseAsync().WaitAsync(CloseBound);
+                            await CallOutcomeAsync(where, $"a busy call in {victim.Name}", busying);
                             break;
                     }
                 }));
@@ -391,7 +410,7 @@ public sealed class ChaosSoakTests
             await SettleAsync(where, participants.Where(p => !p.Producer));
 
             // Close every isolate (a second close of a closed one is fine) and check it ended and unloaded.
-            await Task.WhenAll(participants.Where(p => p.Isolate is not null).Select(p => CloseAndCheckAsync(where, p.Isolate!)));
+            await Task.WhenAll(participants.Where(p => p.Isolate is not null).Select(p => CloseAndCheckAsync($"{where}: {p.Name}, chaos [{string.Join(", ", p.Chaos)}], outcome {p.Outcome}", p.Isolate!)));
 
             // Only now is every log complete: read them, then what the channels still hold.
             var accepted = new Dictionary<int, Participant>();
