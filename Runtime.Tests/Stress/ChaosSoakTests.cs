@@ -99,7 +99,6 @@ public sealed class ChaosSoakTests
     /// <summary>One soak run: its randomness, its counters and the problems it found.</summary>
     private sealed class Soak(int seed, bool longRun)
     {
-        private readonly Random _random = new(seed);
         private readonly ConcurrentDictionary<long, IsolateExit> _exits = new();
         private readonly ConcurrentDictionary<long, Isolate> _created = new();
         private readonly ConcurrentDictionary<string, long> _counts = new(StringComparer.Ordinal);
@@ -120,11 +119,7 @@ public sealed class ChaosSoakTests
                 while (clock.Elapsed < chaos - TimeSpan.FromSeconds(5) || session == 0)
                 {
                     TimeSpan length = TimeSpan.FromTicks(Math.Min(TimeSpan.FromMinutes(2).Ticks, Math.Max(TimeSpan.FromSeconds(5).Ticks, (chaos - clock.Elapsed).Ticks - TimeSpan.FromSeconds(3).Ticks)));
-                    int sessionSeed;
-                    lock (_random)
-                    {
-                        sessionSeed = _random.Next();
-                    }
+                    int sessionSeed = DerivedSeed(-1 - session);
 
                     await GuardAsync($"hosting session {session} (seed {sessionSeed})", () => HostingSessionAsync(new Random(sessionSeed), length, session));
                     session++;
@@ -139,11 +134,7 @@ public sealed class ChaosSoakTests
                 while (running.Count < parallel)
                 {
                     int episode = Interlocked.Increment(ref _episodes);
-                    int episodeSeed;
-                    lock (_random)
-                    {
-                        episodeSeed = _random.Next();
-                    }
+                    int episodeSeed = DerivedSeed(episode);
 
                     running.Add(Task.Run(() => GuardAsync($"episode {episode} (seed {episodeSeed})", () => EpisodeAsync(episode, new Random(episodeSeed)))));
                 }
@@ -171,6 +162,12 @@ public sealed class ChaosSoakTests
                   isolates by exit reason: {Group("exit.")}
                 """;
         }
+
+        /// <summary>
+        /// Episode n (and host session n, as -1-n) draws from a stream of its own, derived from the run's seed, so a
+        /// replay gives every episode the same choices however the episodes interleave.
+        /// </summary>
+        private int DerivedSeed(int stream) => new Random(unchecked(seed ^ (stream * -1640531535))).Next();
 
         private void Add(string key, long n = 1) => _counts.AddOrUpdate(key, n, (_, v) => v + n);
 
@@ -594,7 +591,7 @@ public sealed class ChaosSoakTests
         }
 
         private static string Outcomes(List<Participant> participants) =>
-            string.Join("; ", participants.Select(p => $"{p.Name}: {p.Outcome}{(p.Isolate is { } i ? $", isolate {i.Id} {i.State}" : "")}"));
+            string.Join("; ", participants.Select(p => $"{p.Name}: {p.Outcome}{(p.Isolate is { } i ? $", isolate {i.Id} {i.State}" : "")}{(p.Chaos.IsEmpty ? "" : $", chaos [{string.Join(", ", p.Chaos)}]")}"));
 
         /// <summary>Waits (bounded) for each participant's call and records how it completed.</summary>
         private async Task SettleAsync(string where, IEnumerable<Participant> participants)
