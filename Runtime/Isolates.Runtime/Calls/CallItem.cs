@@ -242,6 +242,12 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
     {
         ReleasePlace();
         _completion.TrySetException(reason);
+
+        // Only a stopping isolate abandons calls, and its closing token is cancelled next (on the thread pool). The
+        // token source of the function's CancellationToken parameter must stay linked to it until then, so code still
+        // waiting on that token (a channel read, a delay) is cancelled and lets go of the isolate's continuation:
+        // disposing it here cut the link, and a channel the host keeps then pinned the closed isolate forever.
+        Interlocked.Exchange(ref _isolateTokenSource, null);
         Release();
     }
 
