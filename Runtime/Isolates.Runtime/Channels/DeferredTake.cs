@@ -34,6 +34,8 @@ internal abstract class DeferredTake<TResult> : IValueTaskSource<TResult>
     private TResult _result = default!;
     private ExceptionDispatchInfo? _error;
 
+    private readonly bool _onIsolate = Isolate.OnThisThread is not null; // then errors are thrown as fresh copies (ChannelErrors)
+
     protected DeferredTake() => _onWaitCompleted = OnWaitCompleted;
 
     /// <summary>Starts waiting and returns what the caller awaits.</summary>
@@ -132,7 +134,7 @@ internal abstract class DeferredTake<TResult> : IValueTaskSource<TResult>
         }
         catch (Exception ex)
         {
-            Complete(default!, ExceptionDispatchInfo.Capture(ex), mustSchedule: true);
+            Complete(default!, Capture(ex), mustSchedule: true);
             return;
         }
 
@@ -159,7 +161,7 @@ internal abstract class DeferredTake<TResult> : IValueTaskSource<TResult>
         }
         catch (Exception ex)
         {
-            Complete(default!, ExceptionDispatchInfo.Capture(ex), mustSchedule: false);
+            Complete(default!, Capture(ex), mustSchedule: false);
             return;
         }
 
@@ -172,7 +174,7 @@ internal abstract class DeferredTake<TResult> : IValueTaskSource<TResult>
             }
             catch (Exception ex)
             {
-                Complete(default!, ExceptionDispatchInfo.Capture(ex), mustSchedule: false);
+                Complete(default!, Capture(ex), mustSchedule: false);
                 return;
             }
 
@@ -227,7 +229,7 @@ internal abstract class DeferredTake<TResult> : IValueTaskSource<TResult>
         }
         catch (Exception ex)
         {
-            _ = SetDone(default!, ExceptionDispatchInfo.Capture(ex)); // e.g. an item that does not decode
+            _ = SetDone(default!, Capture(ex)); // e.g. an item that does not decode
             return true;
         }
 
@@ -297,6 +299,9 @@ internal abstract class DeferredTake<TResult> : IValueTaskSource<TResult>
             continuation(state);
         }
     }
+
+    /// <summary>In an isolate, a fresh copy: the exception a channel keeps must never carry the isolate's frames (see <see cref="ChannelErrors"/>).</summary>
+    private ExceptionDispatchInfo Capture(Exception error) => ExceptionDispatchInfo.Capture(_onIsolate ? ChannelErrors.Fresh(error) : error);
 
     private ValueTaskSourceStatus Status() =>
         _error is null ? ValueTaskSourceStatus.Succeeded

@@ -15,7 +15,12 @@ internal abstract class ReaderEnd<T, TBuffered>(ChannelCore core, ChannelReader<
 
     public bool IsWriter => false;
 
-    public override Task Completion => inner.Completion;
+    private Task? _isolateCompletion;
+
+    /// <summary>In an isolate, a task of its own that fails with a fresh copy of the channel's error (<see cref="ChannelErrors"/>).</summary>
+    public override Task Completion =>
+        Isolate.OnThisThread is null || inner.Completion.IsCompletedSuccessfully ? inner.Completion
+        : _isolateCompletion ??= ChannelErrors.GuardAsync(inner.Completion);
 
     public override bool CanCount => inner.CanCount;
 
@@ -26,7 +31,7 @@ internal abstract class ReaderEnd<T, TBuffered>(ChannelCore core, ChannelReader<
     /// <summary>The core's buffer this end reads from.</summary>
     protected ChannelReader<TBuffered> Inner => inner;
 
-    public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) => inner.WaitToReadAsync(WaitToken.For(cancellationToken));
+    public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) => ChannelErrors.Guard(inner.WaitToReadAsync(WaitToken.For(cancellationToken)));
 
     public override IAsyncEnumerable<T> ReadAllAsync(CancellationToken cancellationToken = default) => new ReadAll<T>(this, cancellationToken);
 

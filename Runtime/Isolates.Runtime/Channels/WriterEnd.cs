@@ -18,5 +18,5 @@ internal abstract class WriterEnd<T, TBuffered>(ChannelCore core, ChannelWriter<
 
     public override bool TryComplete(Exception? error = null) => inner.TryComplete(ChannelCore.Transfer(error));
 
-    public override ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default) => inner.WaitToWriteAsync(WaitToken.For(cancellationToken));
+    public override ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default) => ChannelErrors.Guard(inner.WaitToWriteAsync(WaitToken.For(cancellationToken)));
 }
