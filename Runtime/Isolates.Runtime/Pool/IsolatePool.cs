@@ -1,3 +1,4 @@
+using Isolates.Diagnostics;
 using Isolates.Pool;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -152,6 +153,7 @@ public sealed partial class IsolatePool : IAsyncDisposable
         var idle = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Volatile.Write(ref _idle, idle);
         await _closing.CancelAsync().ConfigureAwait(false);
+        Interleave.Point("pool.close.cancelled");
         if (Volatile.Read(ref _activeOperations) == 0)
         {
             idle.TrySetResult();
