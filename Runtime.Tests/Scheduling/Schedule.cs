@@ -9,7 +9,9 @@ namespace Isolates.Tests.Scheduling;
 /// the runtime's racy steps. The number of seeds is small by default (the whole scheduling suite stays well under a
 /// minute on 2 cores) and bounded by a time budget per test; <c>ISOLATES_SCHEDULE_ITERATIONS=N</c> runs N seeds per
 /// test (and lifts the budget), <c>ISOLATES_SCHEDULE_SEED=S</c> runs only seed S (to replay a failure), and
-/// <c>ISOLATES_SCHEDULE_SEED_BASE=B</c> explores seeds other than the default ones. A failure names its seed.
+/// <c>ISOLATES_SCHEDULE_SEED_BASE=B</c> explores seeds other than the default ones, and
+/// <c>ISOLATES_SCHEDULE_NO_DELAYS=1</c> counts the points but never delays (to compare with plain stress runs). A failure
+/// names its seed.
 /// </summary>
 internal static class Schedule
 {
@@ -52,7 +54,7 @@ internal static class Schedule
                 break;
             }
 
-            var scheduler = new SeededScheduler(seed);
+            var scheduler = new SeededScheduler(seed, delays: Environment.GetEnvironmentVariable("ISOLATES_SCHEDULE_NO_DELAYS") != "1");
             using (Interleave.Install(scheduler))
             {
                 Task run = Task.Run(() => scenario(seed));

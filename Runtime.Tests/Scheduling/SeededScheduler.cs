@@ -13,7 +13,7 @@ namespace Isolates.Tests.Scheduling;
 /// around them is not controlled, so a failing seed reproduces often, not always (run it alone with
 /// <c>ISOLATES_SCHEDULE_SEED</c>, and more iterations).
 /// </summary>
-internal sealed class SeededScheduler(int seed) : IInterleaveScheduler
+internal sealed class SeededScheduler(int seed, bool delays = true) : IInterleaveScheduler
 {
     [ThreadStatic]
     private static ThreadState? t_state;
@@ -27,6 +27,11 @@ internal sealed class SeededScheduler(int seed) : IInterleaveScheduler
     public void Point(string name)
     {
         _hits.AddOrUpdate(name, 1, static (_, n) => n + 1);
+        if (!delays)
+        {
+            return;
+        }
+
         ThreadState state = t_state is { } s && s.Owner == this ? s : t_state = new ThreadState(this, Thread.CurrentThread.Name);
         ulong r = Mix(state.Stream ^ (ulong)(++state.Count) ^ Hash(name));
 
