@@ -78,7 +78,6 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
         }
 
         Interleave.Point("ring.waitRead.listed"); // counted: a write from here on sees us
-
         if (HasClaimedItems || IsClosed)
         {
             WakeReaders(); // raced with a write or completion that did not see us yet
@@ -118,7 +117,6 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
         }
 
         Interleave.Point("ring.waitWrite.listed");
-
         if (HasSpace || IsClosed)
         {
             ReleaseWriters(); // raced with a read or completion that did not see us yet
