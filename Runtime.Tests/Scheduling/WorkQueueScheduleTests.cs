@@ -30,12 +30,31 @@ public sealed class WorkQueueScheduleTests
 
             return Task.CompletedTask;
         });
-        Task[] producers = [.. Enumerable.Range(0, 2).Select(p => Participants.Start($"producer-{p}", async () =>
+        // Without a close, one producer plays ping-pong (a second would wake a consumer that slept through an item).
+        Task[] producers = [.. Enumerable.Range(0, closes ? 2 : 1).Select(p => Participants.Start($"producer-{p}", async () =>
         {
+            var random = new Random(seed + p);
             for (int i = 0; i < PerProducer; i++)
             {
-                queue.Enqueue(new CountedItem((p * PerProducer) + i, executed, abandoned));
-                if ((i + seed) % 5 == 0)
+                int id = (p * PerProducer) + i;
+                if (p == 0 && !closes)
+                {
+                    Thread.SpinWait(random.Next(10_000)); // lands anywhere in the consumer's spin, its going to sleep, or its sleep
+                }
+
+                queue.Enqueue(new CountedItem(id, executed, abandoned));
+                if (p == 0 && !closes)
+                {
+                    // Ping-pong: each item is the last one for a while, so a consumer that sleeps through it is caught.
+                    var clock = System.Diagnostics.Stopwatch.StartNew();
+                    while (Volatile.Read(ref executed[id]) == 0)
+                    {
+                        await Task.CompletedTask;
+                        Require(clock.Elapsed < TimeSpan.FromSeconds(2), $"item {id} was not run within 2 s of its enqueue while the consumer was idle (a lost wake-up)");
+                        Thread.Yield();
+                    }
+                }
+                else if ((i + seed) % 5 == 0)
                 {
                     await Task.Delay(1); // long enough for the consumer to stop spinning and sleep
                 }
@@ -59,17 +78,17 @@ public sealed class WorkQueueScheduleTests
         {
             // Nothing closes the queue: the consumer must run everything, including items enqueued while it slept.
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            while (executed.Sum() < executed.Length && clock.Elapsed < TimeSpan.FromSeconds(5))
+            while (executed.Sum() < PerProducer && clock.Elapsed < TimeSpan.FromSeconds(5))
             {
                 await Task.Delay(1);
             }
 
-            Require(executed.Sum() == executed.Length, $"the consumer ran {executed.Sum()} of {executed.Length} items and then slept through the rest (a lost wake-up)");
+            Require(executed.Sum() == PerProducer, $"the consumer ran {executed.Sum()} of {PerProducer} items and then slept through the rest (a lost wake-up)");
             queue.Close(new InvalidOperationException("done"));
         }
 
         await Within(consumer, "the consumer (Dequeue returns null once closed)");
-        for (int i = 0; i < executed.Length; i++)
+        for (int i = 0; i < (closes ? executed.Length : PerProducer); i++)
         {
             Require(executed[i] + abandoned[i] == 1, $"item {i} executed {executed[i]} and abandoned {abandoned[i]} times");
         }

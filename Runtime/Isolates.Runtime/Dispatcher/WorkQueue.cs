@@ -92,6 +92,7 @@ internal sealed class WorkQueue
                 }
             }
 
+            Interleave.Point("queue.dequeue.empty"); // found nothing; not yet announced asleep
             Interlocked.Exchange(ref _sleeping, 1); // a full fence before the last look
             Interleave.Point("queue.dequeue.sleeping");
             if (_items.TryDequeue(out item) || Volatile.Read(ref _closed) != 0)
