@@ -18,6 +18,7 @@ public sealed class IsolateChannelScheduleTests
     /// in the channel.
     /// </summary>
     [Test]
+    [Category("Issue11KnownBug")] // fails until the fix for the channel-reader loss is merged; not ignored on purpose
     public Task ReadAsync_IsolateClosedWhileItsCodeAwaitsIt_EveryItemForwardedOrStillInTheChannel() => ExploreAsync(30, async seed =>
     {
         Channel<int> input = IsolateChannel.CreateBounded<int>(1 + (seed % 3));

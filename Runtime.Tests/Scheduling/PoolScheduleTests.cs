@@ -16,6 +16,7 @@ public sealed class PoolScheduleTests
     /// default values for the items it did not run, as if it had succeeded.
     /// </summary>
     [Test]
+    [Category("Issue11KnownBug")] // fails until the fix for the pool-dispose bug is merged; not ignored on purpose
     public Task MapAsync_PoolDisposedMidMap_FailsOrReturnsEveryResult() => ExploreAsync(12, async seed =>
     {
         IsolatePool pool = await IsolatePool.CreateAsync(new IsolatePoolOptions

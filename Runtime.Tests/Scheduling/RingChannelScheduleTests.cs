@@ -260,9 +260,9 @@ public sealed class RingChannelScheduleTests
         }))];
         Task completer = Participants.Start("completer", async () =>
         {
-            for (int i = 0; i < seed % 20; i++)
+            for (int i = 0; i < seed % 60; i++)
             {
-                await Task.Yield();
+                await Task.Yield(); // complete anywhere from the first write to well into the stream
             }
 
             Require(ring.Writer.TryComplete(error), "the first TryComplete succeeds");
