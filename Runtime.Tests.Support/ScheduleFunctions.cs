@@ -18,6 +18,33 @@ public static class ScheduleWork
         }
     }
 
+    /// <summary>The same as <see cref="ForwardAsync"/>, reading with <c>ReadAllAsync</c>.</summary>
+    public static async Task ForwardAllAsync(ChannelReader<int> input, ChannelWriter<int> output)
+    {
+        await foreach (int item in input.ReadAllAsync())
+        {
+            if (!output.TryWrite(item))
+            {
+                throw new InvalidOperationException($"the output refused item {item}");
+            }
+        }
+    }
+
+    /// <summary>The same as <see cref="ForwardAsync"/>, reading with <c>WaitToReadAsync</c> and <c>TryRead</c>.</summary>
+    public static async Task ForwardWaitingAsync(ChannelReader<int> input, ChannelWriter<int> output)
+    {
+        while (await input.WaitToReadAsync())
+        {
+            while (input.TryRead(out int item))
+            {
+                if (!output.TryWrite(item))
+                {
+                    throw new InvalidOperationException($"the output refused item {item}");
+                }
+            }
+        }
+    }
+
     /// <summary>Writes 0, 1, 2, ... to <paramref name="output"/>, and each number to <paramref name="written"/> once its write returned, until the isolate closes.</summary>
     public static async Task WriteNumbersAsync(ChannelWriter<int> output, ChannelWriter<int> written)
     {

@@ -19,12 +19,75 @@ public sealed class IsolateChannelScheduleTests
     /// </summary>
     [Test]
     [Category("Issue11KnownBug")] // fails until the fix for the channel-reader loss is merged; not ignored on purpose
-    public Task ReadAsync_IsolateClosedWhileItsCodeAwaitsIt_EveryItemForwardedOrStillInTheChannel() => ExploreAsync(30, async seed =>
+    public Task ReadAsync_IsolateClosedWhileItsCodeAwaitsIt_EveryItemForwardedOrStillInTheChannel() =>
+        ExploreAsync(30, seed => ForwardUntilClosedAsync(seed, ScheduleWork.ForwardAsync), Budget(8), "isolate.stop.requested", "ring.read.woken");
+
+    /// <summary>
+    /// Found by this suite (issue 11), the same loss by another path: <c>ReadAll.Of</c> takes the item with
+    /// <c>TryRead</c> on the isolate's thread and completes the iterator's <c>MoveNextAsync</c>, whose awaiter then
+    /// resumes the isolate code by a post to the isolate's queue; a close in between abandons that post, and the item,
+    /// already out of the ring, never reaches the code. A fix of <c>ReadAsync</c> alone does not cover it.
+    /// </summary>
+    [Test]
+    [Category("Issue11NewBug")] // fails until the ReadAllAsync loss is fixed; not ignored on purpose
+    public Task ReadAllAsync_IsolateClosedWhileItsCodeAwaitsIt_EveryItemForwardedOrStillInTheChannel() =>
+        ExploreAsync(30, seed => ForwardUntilClosedAsync(seed, ScheduleWork.ForwardAllAsync), Budget(6), "isolate.stop.requested", "ring.waitRead.listed");
+
+    /// <summary>The control: code that takes items itself with <c>TryRead</c> after <c>WaitToReadAsync</c> loses none.</summary>
+    [Test]
+    public Task WaitToReadAsync_IsolateClosedWhileItsCodeAwaitsIt_EveryItemForwardedOrStillInTheChannel() =>
+        ExploreAsync(30, seed => ForwardUntilClosedAsync(seed, ScheduleWork.ForwardWaitingAsync), Budget(6), "isolate.stop.requested", "ring.waitRead.listed");
+
+    [Test]
+    public Task WriteAsync_IsolateClosedWhileItsCodeWrites_AcceptedItemsArriveOnceInOrderAndNoneAfterClose() => ExploreAsync(30, async seed =>
+    {
+        Channel<int> output = IsolateChannel.CreateBounded<int>(1 + (seed % 3));
+        Channel<int> acknowledged = IsolateChannel.CreateUnbounded<int>();
+        Isolate isolate = await Isolate.CreateAsync(new IsolateOptions { Name = $"writer-{seed}", WaitForUnload = false });
+        Task writing = isolate.CallAsync(ScheduleWork.WriteNumbersAsync, output.Writer, acknowledged.Writer);
+        var read = new List<int>();
+        int closeAfter = seed % 25;
+        while (read.Count < closeAfter)
+        {
+            read.Add(await output.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5)));
+        }
+
+        Task closing = Participants.Start("closer", isolate.CloseAsync);
+        for (int i = 0; i < seed % 4 && output.Reader.TryRead(out int item); i++)
+        {
+            read.Add(item); // reads racing the close make room for the blocked write
+        }
+
+        await Within(closing, "CloseAsync");
+        await Within(writing.ContinueWith(_ => { }, TaskScheduler.Default), "the writing call (every call completes after Close)");
+        await Task.Delay(5); // a blocked write that the close failed to cancel would go in about now
+        while (output.Reader.TryRead(out int item))
+        {
+            read.Add(item);
+        }
+
+        var acks = new List<int>();
+        while (acknowledged.Reader.TryRead(out int ack))
+        {
+            acks.Add(ack);
+        }
+
+        Require(read.SequenceEqual(Enumerable.Range(0, read.Count)), $"items arrive once and in order: [{string.Join(", ", read)}]");
+        Require(acks.All(read.Contains), $"every write that returned in the isolate was delivered: acked [{string.Join(", ", acks)}], read [{string.Join(", ", read)}]");
+        Require(read.Count - acks.Count <= 1, $"at most the one write in progress at the close went in unacknowledged: acked {acks.Count}, read {read.Count}");
+    }, Budget(8), "isolate.stop.requested", "waiter.cancel.flagged");
+
+    /// <summary>
+    /// The host writes 0, 1, 2, ... into a small ring that an isolate forwards (with <paramref name="forward"/>) into an
+    /// unbounded channel, and closes the isolate at a moment the seed picks. Then every item written must be in exactly
+    /// one of the two channels.
+    /// </summary>
+    private static async Task ForwardUntilClosedAsync(int seed, Func<ChannelReader<int>, ChannelWriter<int>, Task> forward)
     {
         Channel<int> input = IsolateChannel.CreateBounded<int>(1 + (seed % 3));
         Channel<int> forwarded = IsolateChannel.CreateUnbounded<int>();
         Isolate isolate = await Isolate.CreateAsync(new IsolateOptions { Name = $"reader-{seed}", WaitForUnload = false });
-        Task forwarding = isolate.CallAsync(ScheduleWork.ForwardAsync, input.Reader, forwarded.Writer);
+        Task forwarding = isolate.CallAsync(forward, input.Reader, forwarded.Writer);
         int written = 0;
         int closeAfter = seed % 25;
         Task? closing = null;
@@ -70,44 +133,5 @@ public sealed class IsolateChannelScheduleTests
         }
 
         RingChannelScheduleTests.RequireExactlyOnce(seen, Enumerable.Range(0, written), "items forwarded by the closed isolate or left in its input");
-    }, Budget(8), "isolate.stop.requested", "ring.read.woken");
-
-    [Test]
-    public Task WriteAsync_IsolateClosedWhileItsCodeWrites_AcceptedItemsArriveOnceInOrderAndNoneAfterClose() => ExploreAsync(30, async seed =>
-    {
-        Channel<int> output = IsolateChannel.CreateBounded<int>(1 + (seed % 3));
-        Channel<int> acknowledged = IsolateChannel.CreateUnbounded<int>();
-        Isolate isolate = await Isolate.CreateAsync(new IsolateOptions { Name = $"writer-{seed}", WaitForUnload = false });
-        Task writing = isolate.CallAsync(ScheduleWork.WriteNumbersAsync, output.Writer, acknowledged.Writer);
-        var read = new List<int>();
-        int closeAfter = seed % 25;
-        while (read.Count < closeAfter)
-        {
-            read.Add(await output.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5)));
-        }
-
-        Task closing = Participants.Start("closer", isolate.CloseAsync);
-        for (int i = 0; i < seed % 4 && output.Reader.TryRead(out int item); i++)
-        {
-            read.Add(item); // reads racing the close make room for the blocked write
-        }
-
-        await Within(closing, "CloseAsync");
-        await Within(writing.ContinueWith(_ => { }, TaskScheduler.Default), "the writing call (every call completes after Close)");
-        await Task.Delay(5); // a blocked write that the close failed to cancel would go in about now
-        while (output.Reader.TryRead(out int item))
-        {
-            read.Add(item);
-        }
-
-        var acks = new List<int>();
-        while (acknowledged.Reader.TryRead(out int ack))
-        {
-            acks.Add(ack);
-        }
-
-        Require(read.SequenceEqual(Enumerable.Range(0, read.Count)), $"items arrive once and in order: [{string.Join(", ", read)}]");
-        Require(acks.All(read.Contains), $"every write that returned in the isolate was delivered: acked [{string.Join(", ", acks)}], read [{string.Join(", ", read)}]");
-        Require(read.Count - acks.Count <= 1, $"at most the one write in progress at the close went in unacknowledged: acked {acks.Count}, read {read.Count}");
-    }, Budget(8), "isolate.stop.requested", "waiter.cancel.flagged");
+    }
 }
