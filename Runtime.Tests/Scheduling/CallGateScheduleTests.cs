@@ -116,7 +116,7 @@ public sealed class CallGateScheduleTests
         {
             Require(entered.Count(e => e) == places && !entered[places], $"the gate had {entered.Count(e => e)} free places after everything was given back; it has {places}");
         }
-    }, Budget(5), "gate.enter", "gate.release.next", "gate.close.taken");
+    }, Budget(3), "gate.enter", "gate.release.next", "gate.close.taken");
 
     [Test]
     public Task CallAsync_BoundedQueueWithCancellationsAndClose_EveryCallCompletes() => ExploreAsync(20, async seed =>
@@ -161,7 +161,7 @@ public sealed class CallGateScheduleTests
             Require(await isolate.CallAsync(Work.Identity, 7).WaitAsync(TimeSpan.FromSeconds(5)) == 7, "a call after the storm runs");
             await isolate.CloseAsync();
         }
-    }, Budget(6), "gate.enter", "gate.release.next");
+    }, Budget(3), "gate.enter", "gate.release.next");
 
     /// <summary>Shared counts of a scenario.</summary>
     private sealed class GateState(int places, BlockingCollection<FakeCall> toRun)

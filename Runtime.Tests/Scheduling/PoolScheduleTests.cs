@@ -50,7 +50,7 @@ public sealed class PoolScheduleTests
             Exception error = map.Exception?.InnerException ?? new OperationCanceledException();
             Require(error is ObjectDisposedException or IsolateException or OperationCanceledException, $"the map failed with {error.GetType().Name}: {error.Message}");
         }
-    }, Budget(6), "pool.close.cancelled", "pool.map.chunkTaken");
+    }, Budget(3), "pool.close.cancelled", "pool.map.chunkTaken");
 
     [Test]
     public Task SubmitAsync_PoolDisposedWhileSubmitting_EveryTaskCompletes() => ExploreAsync(12, async seed =>
@@ -100,5 +100,5 @@ public sealed class PoolScheduleTests
                 task.IsCompletedSuccessfully ? task.Result == 42 : task.Exception?.InnerException is ObjectDisposedException or IsolateException || task.IsCanceled,
                 $"a submitted task ended {task.Status}: {task.Exception?.InnerException}");
         }
-    }, Budget(6), "pool.close.cancelled");
+    }, Budget(3), "pool.close.cancelled");
 }

@@ -76,7 +76,7 @@ public sealed class RingChannelScheduleTests
         await Within(ring.Reader.Completion, "Completion");
         RequireExactlyOnce(read, Enumerable.Range(0, 2 * PerWriter), "items read");
         Require(ring.Waiting == (0, 0), $"waiters left counted: {ring.Waiting}");
-    }, Budget(6), "ring.write.claimed", "ring.read.claimed", "ring.waitRead.listed", "ring.block.listed", "ring.written", "ring.taken");
+    }, Budget(3), "ring.write.claimed", "ring.read.claimed", "ring.waitRead.listed", "ring.block.listed", "ring.written", "ring.taken");
 
     [Test]
     public Task WriteAsync_BlockedWritesCancelledAtRandomMoments_CancelledNeverReadSucceededReadOnce() => ExploreAsync(60, async seed =>
@@ -143,7 +143,7 @@ public sealed class RingChannelScheduleTests
         Require(succeeded.Count + cancelled.Count == 2 * PerWriter, "every write ended as written or cancelled");
         RequireExactlyOnce(read, succeeded, "items read (= writes that succeeded)");
         Require(ring.Waiting == (0, 0), $"waiters left counted: {ring.Waiting}");
-    }, Budget(6), "waiter.cancel.flagged", "ring.block.listed", "ring.releaseWriters.taken");
+    }, Budget(3), "waiter.cancel.flagged", "ring.block.listed", "ring.releaseWriters.taken");
 
     [Test]
     public Task ReadAsync_ReadsCancelledAtRandomMoments_NoItemLostOrReadTwice() => ExploreAsync(60, async seed =>
@@ -220,7 +220,7 @@ public sealed class RingChannelScheduleTests
         await Within(canceller, "the canceller");
         RequireExactlyOnce(read, Enumerable.Range(0, Count), "items read");
         Require(ring.Waiting == (0, 0), $"waiters left counted: {ring.Waiting}");
-    }, Budget(6), "waiter.cancel.flagged", "ring.waitRead.listed", "ring.read.woken");
+    }, Budget(3), "waiter.cancel.flagged", "ring.waitRead.listed", "ring.read.woken");
 
     [Test]
     public Task TryComplete_WhileWritersWriteAndBlock_AcceptedItemsReadOnceRefusedNever() => ExploreAsync(80, async seed =>
@@ -291,7 +291,7 @@ public sealed class RingChannelScheduleTests
         Require(!ring.Writer.TryWrite(-1), "a write after completion is refused");
         RequireExactlyOnce(read, accepted, "items read (= writes accepted)");
         Require(ring.Waiting == (0, 0), $"waiters left counted: {ring.Waiting}");
-    }, Budget(6), "ring.complete.closed", "ring.blocked.claimedTentatively");
+    }, Budget(3), "ring.complete.closed", "ring.blocked.claimedTentatively");
 
     /// <summary>Requires <paramref name="actual"/> to hold each of <paramref name="expected"/> exactly once and nothing else.</summary>
     internal static void RequireExactlyOnce(IEnumerable<int> actual, IEnumerable<int> expected, string what)

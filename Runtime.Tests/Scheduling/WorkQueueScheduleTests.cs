@@ -92,7 +92,7 @@ public sealed class WorkQueueScheduleTests
         {
             Require(executed[i] + abandoned[i] == 1, $"item {i} executed {executed[i]} and abandoned {abandoned[i]} times");
         }
-    }, Budget(5), "queue.enqueue.added", "queue.dequeue.sleeping", "queue.close.closed");
+    }, Budget(3), "queue.enqueue.added", "queue.dequeue.sleeping", "queue.close.closed");
 
     [Test]
     public Task CloseAsync_CallsRacingIt_EveryCallCompletesByTheTimeCloseReturns() => ExploreAsync(25, async seed =>
@@ -155,7 +155,7 @@ public sealed class WorkQueueScheduleTests
                 Require(call.Exception!.InnerException is IsolateClosedException, $"call {value} failed with {call.Exception.InnerException}");
             }
         }
-    }, Budget(8), "isolate.stop.requested", "isolate.loop.dequeued", "queue.close.closed");
+    }, Budget(3), "isolate.stop.requested", "isolate.loop.dequeued", "queue.close.closed");
 
     private sealed class CountedItem(int id, int[] executed, int[] abandoned) : WorkItem
     {
