@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Isolates.Tests.Diagnostics;
 using Isolates.Tests.Support;
 using static Isolates.Tests.Scheduling.Schedule;
 
@@ -28,10 +29,70 @@ public sealed class IsolateChannelScheduleTests
     /// resumes the isolate code by a post to the isolate's queue; a close in between abandons that post, and the item,
     /// already out of the ring, never reaches the code. A fix of <c>ReadAsync</c> alone does not cover it.
     /// </summary>
+    /// <summary>
+    /// The known loss of issue 11 made certain: the isolate's <c>ReadAsync</c> is woken by an item, and its thread-pool
+    /// continuation is held just before it takes the item until the close has begun; it then takes the item, and the
+    /// result's way back into the isolate is a post to the closed queue, which abandons it.
+    /// </summary>
+    [Test]
+    [Category("Issue11KnownBug")] // fails until the fix for the channel-reader loss is merged; not ignored on purpose
+    public async Task ReadAsync_ItemTakenJustAfterTheCloseBegins_IsForwardedOrLeftInTheChannel()
+    {
+        Channel<int> input = IsolateChannel.CreateBounded<int>(2);
+        Channel<int> forwarded = IsolateChannel.CreateUnbounded<int>();
+        Isolate isolate = await Isolate.CreateAsync(new IsolateOptions { WaitForUnload = false });
+        Task forwarding = isolate.CallAsync(ScheduleWork.ForwardAsync, input.Reader, forwarded.Writer);
+        await Task.Delay(50); // the isolate code now waits in ReadAsync
+        bool closeCalled = false;
+        var hold = new HoldingScheduler("ring.read.woken", () => Volatile.Read(ref closeCalled), TimeSpan.FromSeconds(2));
+        using (Isolates.Diagnostics.Interleave.Install(hold))
+        {
+            Assert.That(input.Writer.TryWrite(1), Is.True);
+            await Poll.Until(() => hold.Held, "the woken read to reach its hold");
+            Task closing = isolate.CloseAsync(); // stop requested and queue closed before this returns
+            Volatile.Write(ref closeCalled, true);
+            await Wait.Bounded(closing);
+        }
+
+        await Wait.Bounded(forwarding.ContinueWith(_ => { }, TaskScheduler.Default));
+        int found = (forwarded.Reader.TryRead(out int item) ? 1 : 0) + (input.Reader.TryRead(out item) ? 1 : 0);
+        Assert.That(found, Is.EqualTo(1), "item 1 was accepted by the channel: it must have reached the isolate code or still be in the channel");
+    }
+
     [Test]
     [Category("Issue11NewBug")] // fails until the ReadAllAsync loss is fixed; not ignored on purpose
     public Task ReadAllAsync_IsolateClosedWhileItsCodeAwaitsIt_EveryItemForwardedOrStillInTheChannel() =>
         ExploreAsync(30, seed => ForwardUntilClosedAsync(seed, ScheduleWork.ForwardAllAsync), Budget(3), "isolate.stop.requested", "ring.waitRead.listed");
+
+    /// <summary>
+    /// The <c>ReadAllAsync</c> loss made certain: the isolate's thread is held inside <c>TryRead</c> (the item already
+    /// taken) until the close has closed the queue; the iterator's completion then posts the isolate code's
+    /// continuation to the closed queue, which abandons it, and the item is gone.
+    /// </summary>
+    [Test]
+    [Category("Issue11NewBug")] // fails until the ReadAllAsync loss is fixed; not ignored on purpose
+    public async Task ReadAllAsync_ItemTakenJustBeforeTheCloseBegins_IsForwardedOrLeftInTheChannel()
+    {
+        Channel<int> input = IsolateChannel.CreateBounded<int>(2);
+        Channel<int> forwarded = IsolateChannel.CreateUnbounded<int>();
+        Isolate isolate = await Isolate.CreateAsync(new IsolateOptions { WaitForUnload = false });
+        Task forwarding = isolate.CallAsync(ScheduleWork.ForwardAllAsync, input.Reader, forwarded.Writer);
+        await Task.Delay(50); // the isolate code now waits in ReadAllAsync
+        bool closeCalled = false;
+        var hold = new HoldingScheduler("ring.taken", () => Volatile.Read(ref closeCalled), TimeSpan.FromSeconds(2));
+        using (Isolates.Diagnostics.Interleave.Install(hold))
+        {
+            Assert.That(input.Writer.TryWrite(1), Is.True);
+            await Poll.Until(() => hold.Held, "the isolate's TryRead to reach its hold");
+            Task closing = isolate.CloseAsync(); // stop requested and queue closed before this returns
+            Volatile.Write(ref closeCalled, true);
+            await Wait.Bounded(closing);
+        }
+
+        await Wait.Bounded(forwarding.ContinueWith(_ => { }, TaskScheduler.Default));
+        int found = (forwarded.Reader.TryRead(out int item) ? 1 : 0) + (input.Reader.TryRead(out item) ? 1 : 0);
+        Assert.That(found, Is.EqualTo(1), "item 1 was accepted by the channel: it must have reached the isolate code or still be in the channel");
+    }
 
     /// <summary>The control: code that takes items itself with <c>TryRead</c> after <c>WaitToReadAsync</c> loses none.</summary>
     [Test]

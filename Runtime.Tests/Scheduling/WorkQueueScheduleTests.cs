@@ -157,6 +157,52 @@ public sealed class WorkQueueScheduleTests
         }
     }, Budget(3), "isolate.stop.requested", "isolate.loop.dequeued", "queue.close.closed");
 
+    [Test]
+    public Task CloseAsync_RacingCancellationOfTokenArguments_EveryCallCompletes() => ExploreAsync(25, async seed =>
+    {
+        Isolate isolate = await Isolate.CreateAsync(new IsolateOptions { Name = $"tokens-{seed}", WaitForUnload = false });
+        var calls = new List<(Task<int> Call, CancellationTokenSource Source, bool AlsoCallToken)>();
+        for (int i = 0; i < 6; i++)
+        {
+            var source = new CancellationTokenSource();
+            bool alsoCallToken = (i + seed) % 3 == 0; // the same token cancels the call itself and its argument
+            calls.Add((alsoCallToken ? isolate.CallAsync(Work.CountUntilCancelledAsync, source.Token, source.Token) : isolate.CallAsync(Work.CountUntilCancelledAsync, source.Token), source, alsoCallToken));
+        }
+
+        Task canceller = Participants.Start("canceller", async () =>
+        {
+            var random = new Random(seed);
+            foreach ((_, CancellationTokenSource source, _) in calls)
+            {
+                if (random.Next(3) != 0)
+                {
+                    await Task.Yield();
+                    source.Cancel();
+                }
+            }
+        });
+        Task closing = Participants.Start("closer", async () =>
+        {
+            for (int i = 0; i < seed % 12; i++)
+            {
+                await Task.Yield();
+            }
+
+            await isolate.CloseAsync();
+        });
+        await Within(canceller, "the canceller");
+        await Within(closing, "CloseAsync");
+        for (int i = 0; i < calls.Count; i++)
+        {
+            (Task<int> call, CancellationTokenSource source, bool alsoCallToken) = calls[i];
+            await Within(call.ContinueWith(_ => { }, TaskScheduler.Default), $"call {i} (token {(source.IsCancellationRequested ? "cancelled" : "not cancelled")}{(alsoCallToken ? ", also the call's token" : "")})");
+            // Cancelled also when nobody cancelled: the argument's token is linked to the closing token, and a function that
+            // throws on it ends the call as cancelled (accepted, as in CancellationTests.CallAsync_TokenParameterWhenIsolateCloses_IsCancelledToo).
+            Exception? error = call.Exception?.InnerException;
+            Require(call.IsCanceled || error is IsolateClosedException, $"call {i} ended {call.Status}: {error?.GetType().Name} {error?.Message}");
+        }
+    }, Budget(3), "isolate.stop.requested", "isolate.track");
+
     private sealed class CountedItem(int id, int[] executed, int[] abandoned) : WorkItem
     {
         public override void Execute() => Interlocked.Increment(ref executed[id]);
