@@ -96,6 +96,7 @@ public sealed partial class Isolate
             return;
         }
 
+        Interleave.Point("isolate.enqueue.open");
         _queue.Enqueue(item);
     }
 
@@ -108,6 +109,7 @@ public sealed partial class Isolate
     /// <summary>Records an async call that is waiting inside the isolate, so closing can fail it instead of leaving it pending.</summary>
     internal void TrackInFlight(IInFlightCall call)
     {
+        Interleave.Point("isolate.track");
         bool stopped;
         lock (_inFlight)
         {
@@ -230,6 +232,7 @@ public sealed partial class Isolate
     {
         while (_queue.Dequeue() is { } item)
         {
+            Interleave.Point("isolate.loop.dequeued");
             if (Volatile.Read(ref _stopRequested) != 0)
             {
                 item.Abandon(ClosedReason("before it ran"));
@@ -277,9 +280,12 @@ public sealed partial class Isolate
             return;
         }
 
+        Interleave.Point("isolate.stop.requested");
         ThreadPool.UnsafeQueueUserWorkItem(static isolate => isolate.CancelClosingToken(), this, preferLocal: false);
         _callGate?.Close(); // calls waiting for room in the queue fail now
+        Interleave.Point("isolate.stop.gateClosed");
         _queue.Close(ClosedReason("before it ran"));
+        Interleave.Point("isolate.stop.queueClosed");
         IInFlightCall[] unfinished;
         lock (_inFlight)
         {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Isolates.Diagnostics;
 
 namespace Isolates.Calls;
 
@@ -32,6 +33,7 @@ internal sealed class CallGate(int places, Func<Exception> closedReason)
     /// <summary>True when <paramref name="call"/> got a place and may be queued now; false when it waits in line (or was refused).</summary>
     public bool TryEnter(IGatedCall call)
     {
+        Interleave.Point("gate.enter");
         bool refused = false;
         lock (_lock)
         {
@@ -77,6 +79,8 @@ internal sealed class CallGate(int places, Func<Exception> closedReason)
                 _waiting.RemoveAt(0);
             }
 
+            Interleave.Point("gate.release.next"); // out of the line, not yet admitted: its cancellation or a close may come now
+
             if (!next.IsCompleted)
             {
                 next.Admit(this);
@@ -104,6 +108,8 @@ internal sealed class CallGate(int places, Func<Exception> closedReason)
             refused = [.. _waiting];
             _waiting.Clear();
         }
+
+        Interleave.Point("gate.close.taken");
 
         foreach (IGatedCall call in refused)
         {

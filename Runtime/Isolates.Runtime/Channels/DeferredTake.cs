@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using System.Threading.Tasks.Sources;
+using Isolates.Diagnostics;
 
 namespace Isolates.Channels;
 
@@ -182,6 +183,7 @@ internal abstract class DeferredTake<TResult> : IValueTaskSource<TResult>
             return;
         }
 
+        Interleave.Point("take.woken");
         SynchronizationContext? context;
         lock (_sync)
         {
@@ -207,6 +209,7 @@ internal abstract class DeferredTake<TResult> : IValueTaskSource<TResult>
     /// <summary>Where the awaiting code continues: take, then continue inline; or wait again if another reader was first.</summary>
     private void TakeAndContinue()
     {
+        Interleave.Point("take.taking");
         if (TakeInto())
         {
             Continue();

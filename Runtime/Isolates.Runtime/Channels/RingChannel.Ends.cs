@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Isolates.Diagnostics;
 
 namespace Isolates.Channels;
 
@@ -23,6 +24,8 @@ internal sealed partial class RingChannel<T>
             Volatile.Write(ref _doneWriting, error ?? DoneWithoutError);
             Interlocked.Or(ref _tail.Value, ClosedBit); // from here on no write can claim a slot
         }
+
+        Interleave.Point("ring.complete.closed");
 
         // Each step runs even if an awaiter's context refuses a post in the one before (see CompleteAll).
         Exception? refused = null;
@@ -117,6 +120,7 @@ internal sealed partial class RingChannel<T>
                     throw ClosedError(Volatile.Read(ref ring._doneWriting)!);
                 }
 
+                Interleave.Point("ring.read.woken");
                 if (TryRead(out T item))
                 {
                     return item;
@@ -125,13 +129,20 @@ internal sealed partial class RingChannel<T>
         }
     }
 
+    /// <summary>A scheduling point inside a condition (always true).</summary>
+    private static bool Interleaved(string name)
+    {
+        Interleave.Point(name);
+        return true;
+    }
+
     private sealed class RingWriter(RingChannel<T> ring) : ChannelWriter<T>
     {
         public override bool TryComplete(Exception? error = null) => ring.TryComplete(error);
 
         public override bool TryWrite(T item)
         {
-            if (Volatile.Read(ref ring._blockedCount) == 0 && ring.TryEnqueue(item) == WriteOutcome.Written)
+            if (Volatile.Read(ref ring._blockedCount) == 0 && Interleaved("ring.tryWrite.noneBlocked") && ring.TryEnqueue(item) == WriteOutcome.Written)
             {
                 ring.Written();
                 return true;

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Isolates.Diagnostics;
 using Isolates.Dispatcher;
 
 namespace Isolates.Channels;
@@ -64,6 +65,7 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
             return Completed(Volatile.Read(ref _doneWriting)!, reportsErrors);
         }
 
+        Interleave.Point("ring.waitRead.empty");
         var waiter = new RingWaiter(this, reportsErrors);
         waiter.CancelWith(cancellationToken, static w => ((RingChannel<T>)w.Owner).Remove(w));
         lock (_sync)
@@ -75,6 +77,7 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
             }
         }
 
+        Interleave.Point("ring.waitRead.listed"); // counted: a write from here on sees us
         if (HasClaimedItems || IsClosed)
         {
             WakeReaders(); // raced with a write or completion that did not see us yet
@@ -101,6 +104,7 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
             return new ValueTask<bool>(true);
         }
 
+        Interleave.Point("ring.waitWrite.full");
         var waiter = new RingWaiter(this, reportsErrors: true);
         waiter.CancelWith(cancellationToken, static w => ((RingChannel<T>)w.Owner).Remove(w));
         lock (_sync)
@@ -112,6 +116,7 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
             }
         }
 
+        Interleave.Point("ring.waitWrite.listed");
         if (HasSpace || IsClosed)
         {
             ReleaseWriters(); // raced with a read or completion that did not see us yet
@@ -136,6 +141,7 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
             }
         }
 
+        Interleave.Point("ring.block.listed");
         if (HasSpace || IsClosed)
         {
             ReleaseWriters(); // there was room (or completion) before we were counted: go in (or be refused) now
@@ -194,6 +200,7 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
             Interlocked.MemoryBarrier();
         }
 
+        Interleave.Point("ring.written"); // moved the write position; about to look for waiting readers
         if (Volatile.Read(ref _readersWaiting) != 0)
         {
             WakeReaders(ref refused);
@@ -211,6 +218,7 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
             Interlocked.MemoryBarrier();
         }
 
+        Interleave.Point("ring.taken"); // moved the read position; about to look for completion and waiting writers
         if (Volatile.Read(ref _doneWriting) is not null && IsDrained)
         {
             CompleteCompletion();
@@ -251,6 +259,8 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
             _readers.Clear();
             Volatile.Write(ref _readersWaiting, 0);
         }
+
+        Interleave.Point("ring.wakeReaders.taken");
 
         CompleteAll(woken, this, static (ring, waiter) => ring.Release(waiter, reader: true), ref refused);
     }
@@ -329,6 +339,7 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
             Volatile.Write(ref _writersWaiting, _writers.Count + _blocked.Count);
         }
 
+        Interleave.Point("ring.releaseWriters.taken");
         settled.Complete(this, ref refused);
         CompleteAll(turnedAway, done!, static (error, blocked) => blocked.Waiter.TrySetException(ClosedError(error)), ref refused);
         CompleteAll(woken, this, static (ring, waiter) => ring.Release(waiter, reader: false), ref refused);
@@ -349,6 +360,8 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
             {
                 continue; // cancelled: its callback is waiting for this lock to remove it; drop it here
             }
+
+            Interleave.Point("ring.blocked.claimedTentatively");
 
             if (!TryEnqueueBlocked(blocked.Item))
             {
@@ -394,6 +407,7 @@ internal sealed partial class RingChannel<T> : ITurnEndAction
             return; // cancelled meanwhile
         }
 
+        Interleave.Point("ring.release.claimed");
         Exception? done = Volatile.Read(ref _doneWriting);
         if (reader ? ItemReady() || done is null : done is null)
         {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
+using Isolates.Diagnostics;
 
 namespace Isolates.Channels;
 
@@ -109,9 +110,11 @@ internal sealed partial class RingChannel<T> : Channel<T>
             long sequence = Volatile.Read(ref slot.Sequence);
             if (sequence == Free(tail))
             {
+                Interleave.Point("ring.write.sawFree");
                 long seen = Interlocked.CompareExchange(ref _tail.Value, tail + 1, tail);
                 if (seen == tail)
                 {
+                    Interleave.Point("ring.write.claimed"); // the slot is ours but not filled: readers must wait it out
                     slot.Item = item;
                     Volatile.Write(ref slot.Sequence, Filled(tail)); // publish to readers
                     return WriteOutcome.Written;
@@ -139,9 +142,11 @@ internal sealed partial class RingChannel<T> : Channel<T>
             long sequence = Volatile.Read(ref slot.Sequence);
             if (sequence == Filled(head))
             {
+                Interleave.Point("ring.read.sawFilled");
                 long seen = Interlocked.CompareExchange(ref _head.Value, head + 1, head);
                 if (seen == head)
                 {
+                    Interleave.Point("ring.read.claimed"); // the position moved but the slot is not free yet: writers must wait it out
                     item = slot.Item;
                     if (RuntimeHelpers.IsReferenceOrContainsReferences<T>())
                     {
@@ -179,6 +184,7 @@ internal sealed partial class RingChannel<T> : Channel<T>
             }
 
             item = slot.Item;
+            Interleave.Point("ring.peek.copied");
             Interlocked.MemoryBarrier();
             if (Volatile.Read(ref slot.Sequence) == Filled(head) && Volatile.Read(ref _head.Value) == head)
             {

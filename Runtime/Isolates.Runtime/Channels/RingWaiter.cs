@@ -1,4 +1,5 @@
 using System.Threading.Tasks.Sources;
+using Isolates.Diagnostics;
 
 namespace Isolates.Channels;
 
@@ -66,6 +67,7 @@ internal sealed class RingWaiter : IValueTaskSource<bool>, IValueTaskSource
             {
                 var (waiter, onCancelled) = ((RingWaiter, Action<RingWaiter>))state!;
                 Volatile.Write(ref waiter._cancelRequested, 1); // seen by a tentative claimer when it lets go (below)
+                Interleave.Point("waiter.cancel.flagged");
                 if (waiter.TryClaim())
                 {
                     onCancelled(waiter);
@@ -95,6 +97,7 @@ internal sealed class RingWaiter : IValueTaskSource<bool>, IValueTaskSource
     public bool ReleaseTentativeClaim()
     {
         Interlocked.Exchange(ref _state, Pending); // a full fence before reading the flag, paired with the callback's
+        Interleave.Point("waiter.tentative.released");
         return Volatile.Read(ref _cancelRequested) != 0 && TryClaim();
     }
 

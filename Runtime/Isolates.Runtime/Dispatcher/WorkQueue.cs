@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Isolates.Diagnostics;
 
 namespace Isolates.Dispatcher;
 
@@ -33,13 +34,17 @@ internal sealed class WorkQueue
             return;
         }
 
+        Interleave.Point("queue.enqueue.open");
         _items.Enqueue(item); // a full fence: the read of _closed below cannot move above it
+        Interleave.Point("queue.enqueue.added");
 
         if (Volatile.Read(ref _closed) != 0)
         {
             AbandonAll(); // raced with Close: make sure the item does not sit here forever
             return;
         }
+
+        Interleave.Point("queue.enqueue.wake");
 
         if (Volatile.Read(ref _sleeping) != 0 && Interlocked.Exchange(ref _sleeping, 0) != 0)
         {
@@ -87,7 +92,9 @@ internal sealed class WorkQueue
                 }
             }
 
+            Interleave.Point("queue.dequeue.empty"); // found nothing; not yet announced asleep
             Interlocked.Exchange(ref _sleeping, 1); // a full fence before the last look
+            Interleave.Point("queue.dequeue.sleeping");
             if (_items.TryDequeue(out item) || Volatile.Read(ref _closed) != 0)
             {
                 if (Interlocked.Exchange(ref _sleeping, 0) == 0)
@@ -108,7 +115,9 @@ internal sealed class WorkQueue
         Debug.Assert(reason is not null);
         Interlocked.CompareExchange(ref _closeReason, reason, null);
         Interlocked.Exchange(ref _closed, 1);
+        Interleave.Point("queue.close.closed");
         AbandonAll();
+        Interleave.Point("queue.close.drained");
         if (Interlocked.Exchange(ref _sleeping, 0) != 0)
         {
             _signal.Release(); // wake the consumer so it sees the queue is closed

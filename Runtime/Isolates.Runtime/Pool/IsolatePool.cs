@@ -182,6 +182,7 @@ public sealed partial class IsolatePool : IAsyncDisposable
         var idle = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Volatile.Write(ref _idle, idle);
         await _closing.CancelAsync().ConfigureAwait(false); // from here BeginOperation refuses new work
+        Interleave.Point("pool.close.cancelled");
         if (Volatile.Read(ref _activeOperations) == 0)
         {
             idle.TrySetResult();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Isolates.Calls;
+using Isolates.Diagnostics;
 
 namespace Isolates.Pool;
 
@@ -121,6 +122,8 @@ internal sealed class MapRun<T, TResult>
                     break;
                 }
 
+                Interleave.Point("pool.map.chunkTaken");
+
                 Isolate isolate = await worker.Current.WaitAsync(_stop.Token).ConfigureAwait(false);
                 (TResult[] buffer, int offset) = _buffer(chunk);
                 var batch = new BatchItem<T, TResult>(isolate, _plan, chunk.Items, chunk.Start, chunk.Count, chunk.FirstIndex, buffer, offset, _stop.Token)
@@ -159,6 +162,7 @@ internal sealed class MapRun<T, TResult>
         try
         {
             await batch.Task.ConfigureAwait(false);
+            Interleave.Point("pool.map.batchDone");
             if (batch.WasStolen)
             {
                 return; // the thief delivers it
