@@ -101,6 +101,18 @@ public sealed record IsolateOptions
             {
                 throw new ArgumentException("IsolateOptions.SharedAssemblies must hold simple assembly names (e.g. \"MyCompany.Utilities\"), not null or blank entries.", nameof(SharedAssemblies));
             }
+
+            // A name that matches nothing used to be ignored silently, and the library then loaded privately after all
+            // (a package id is not always its assembly's name: BCrypt.Net-Next ships BCrypt-Net-Next.dll).
+            if (Loader.AssemblyLocator.FindPath(name) is null && Loader.AssemblyLocator.FindInMemory(name) is null)
+            {
+                string[] near = Loader.AssemblyLocator.NearNames(name);
+                throw new ArgumentException(
+                    $"IsolateOptions.SharedAssemblies names '{name}', but this application can load no assembly of that name. " +
+                    "SharedAssemblies takes assembly names (the file name of the .dll without its extension), not package ids." +
+                    (near.Length > 0 ? $" Did you mean {string.Join(" or ", near.Select(n => $"'{n}'"))}?" : string.Empty),
+                    nameof(SharedAssemblies));
+            }
         }
     }
 }

@@ -66,6 +66,47 @@ internal static class AssemblyLocator
         return null;
     }
 
+    /// <summary>Up to three names of assemblies the application can load that look like <paramref name="simpleName"/> (for error messages).</summary>
+    public static string[] NearNames(string simpleName)
+    {
+        string wanted = Normalize(simpleName);
+        IEnumerable<string> known = TrustedPlatformAssemblies.Value.Keys
+            .Concat(AssemblyLoadContext.Default.Assemblies.Select(a => a.GetName().Name ?? string.Empty))
+            .Concat(Directory.EnumerateFiles(AppContext.BaseDirectory, "*.dll").Select(Path.GetFileNameWithoutExtension).OfType<string>());
+        return [.. known
+            .Where(name => name.Length > 0)
+            .Distinct(StringComparer.OrdinalIgnoreCase)
+            .Select(name => (Name: name, Distance: Distance(wanted, Normalize(name))))
+            .Where(candidate => candidate.Distance <= Math.Max(2, wanted.Length / 5))
+            .OrderBy(candidate => candidate.Distance)
+            .ThenBy(candidate => candidate.Name, StringComparer.Ordinal)
+            .Take(3)
+            .Select(candidate => candidate.Name)];
+    }
+
+    /// <summary>Lower case without separators, so "BCrypt.Net-Next" and "BCrypt-Net-Next" compare equal.</summary>
+    private static string Normalize(string name) =>
+        string.Concat(name.Where(char.IsLetterOrDigit)).ToLowerInvariant();
+
+    /// <summary>Levenshtein distance (names are short; only on an error path).</summary>
+    private static int Distance(string a, string b)
+    {
+        int[] previous = [.. Enumerable.Range(0, b.Length + 1)];
+        int[] current = new int[b.Length + 1];
+        for (int i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (int j = 1; j <= b.Length; j++)
+            {
+                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            }
+
+            (previous, current) = (current, previous);
+        }
+
+        return previous[b.Length];
+    }
+
     private static Dictionary<string, string> ReadTrustedPlatformAssemblies()
     {
         var map = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
