@@ -270,9 +270,9 @@ public sealed partial class IsolatePool
         worker.Enter();
         try
         {
-            // WaitAsync: a replacement that is still starting must not make the caller's token useless (a started
-            // isolate is a completed task, for which WaitAsync returns the same task without allocating).
-            Isolate isolate = await worker.Current.WaitAsync(cancellationToken).ConfigureAwait(false);
+            // Waits while the slot's isolate is being replaced (it chose this slot only if every slot was), bounded
+            // by the caller's token and by the pool closing its isolates.
+            Isolate isolate = await worker.AcquireAsync(cancellationToken).ConfigureAwait(false);
             return await call(isolate).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsCutShort(ex, cancellationToken))
@@ -292,7 +292,7 @@ public sealed partial class IsolatePool
         worker.Enter();
         try
         {
-            Isolate isolate = await worker.Current.WaitAsync(cancellationToken).ConfigureAwait(false);
+            Isolate isolate = await worker.AcquireAsync(cancellationToken).ConfigureAwait(false);
             await call(isolate).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsCutShort(ex, cancellationToken))
