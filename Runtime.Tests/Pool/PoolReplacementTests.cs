@@ -65,6 +65,23 @@ public class PoolReplacementTests
     }
 
     [Test]
+    public async Task SubmitAsync_QueuedWhenTheIsolateIsClosedByOtherCode_RunsOnTheReplacementInsteadOfFailing()
+    {
+        await using IsolatePool pool = await IsolatePool.CreateAsync(new IsolatePoolOptions { Size = 1, Name = "queued" });
+        Isolate first = pool.Isolates[0];
+        Task<int> blocking = pool.SubmitAsync(PoolDisposeWork.Sleep, 500); // holds the isolate's thread
+        await Task.Delay(50);
+        Task<int>[] queued = [.. Enumerable.Range(0, 10).Select(i => pool.SubmitAsync(PoolWork.Square, i))]; // wait behind it
+
+        Task closing = first.CloseAsync(); // not the pool's doing: the queued calls are dropped before they ran
+
+        Assert.That(await Wait.Bounded(blocking), Is.EqualTo(500), "the running call finishes: close waits for it");
+        Assert.That(await Wait.Bounded(Task.WhenAll(queued)), Is.EqualTo(Enumerable.Range(0, 10).Select(i => i * i)));
+        await Wait.Bounded(closing);
+        Assert.That(pool.Replacements, Is.EqualTo(1));
+    }
+
+    [Test]
     public async Task MapAsync_RightAfterAnIsolateFaulted_ReturnsEveryResult()
     {
         await using IsolatePool pool = await IsolatePool.CreateAsync(new IsolatePoolOptions
