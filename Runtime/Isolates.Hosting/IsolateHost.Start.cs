@@ -101,7 +101,7 @@ internal sealed partial class IsolateHost
     private async Task StartPoolsAsync(CancellationToken cancellationToken)
     {
         (PoolRegistration Registration, Task<IsolatePool> Pool)[] starting =
-            [.. _options.Pools.Select(p => (p, IsolatePool.CreateAsync(PoolOptions(p), cancellationToken)))];
+            [.. _options.Pools.Select(p => (p, IsolatePool.CreateAsync(PoolOptions(p), isolate => TrackPoolIsolate(p.Name, isolate), cancellationToken)))];
         try
         {
             await Task.WhenAll(starting.Select(s => s.Pool)).ConfigureAwait(false);

@@ -222,10 +222,60 @@ internal sealed partial class IsolateHost
         Log.Stopped(Logger, worker.Name, fault is null || RunOutcome.IsCancellation(fault) ? "host stopped" : "faulted while the host stopped");
     }
 
+    /// <summary>
+    /// Every isolate a pool started (replacements included) that has not been checked for unloading yet. Taking the
+    /// pool's isolates when it closes would miss the faulted ones it replaced and a replacement made while its dispose
+    /// waits for running work.
+    /// </summary>
+    private readonly List<(string Pool, Isolate Isolate)> _poolIsolates = [];
+
+    private void TrackPoolIsolate(string pool, Isolate isolate)
+    {
+        List<(string Pool, Isolate Isolate)> ended = [];
+        lock (_poolIsolates)
+        {
+            // Isolates whose thread has already stopped (a faulted one the pool replaced) are checked now, so the
+            // list does not grow with every replacement over the host's life.
+            _poolIsolates.RemoveAll(entry =>
+            {
+                if (entry.Isolate.Completion.IsCompleted)
+                {
+                    ended.Add(entry);
+                    return true;
+                }
+
+                return false;
+            });
+            _poolIsolates.Add((pool, isolate));
+        }
+
+        foreach ((string owner, Isolate done) in ended)
+        {
+            lock (_retiring)
+            {
+                _retiring.Add(CheckUnloadAsync(done, $"pool '{owner}'", null));
+            }
+        }
+    }
+
     private async Task ClosePoolAsync(string name, IsolatePool pool)
     {
-        IReadOnlyList<Isolate> isolates = pool.Isolates;
-        await pool.CloseAsync().ConfigureAwait(false);
+        await pool.CloseAsync().ConfigureAwait(false); // from here the pool starts no isolate
+        List<Isolate> isolates = [];
+        lock (_poolIsolates)
+        {
+            _poolIsolates.RemoveAll(entry =>
+            {
+                if (entry.Pool == name)
+                {
+                    isolates.Add(entry.Isolate);
+                    return true;
+                }
+
+                return false;
+            });
+        }
+
         foreach (Isolate isolate in isolates)
         {
             lock (_retiring)

@@ -122,7 +122,7 @@ public sealed partial class Isolate
 
         if (stopped)
         {
-            call.Abandon(ClosedReason("before it finished"));
+            call.Abandon(ClosedReason("before it finished", started: true));
         }
     }
 
@@ -293,7 +293,7 @@ public sealed partial class Isolate
             _inFlight.Clear();
         }
 
-        IsolateClosedException reason = ClosedReason("before it finished");
+        IsolateClosedException reason = ClosedReason("before it finished", started: true);
         foreach (IInFlightCall call in unfinished)
         {
             call.Abandon(reason);
@@ -443,12 +443,14 @@ public sealed partial class Isolate
         }
     }
 
-    private IsolateClosedException ClosedReason(string when)
+    /// <param name="when">When the work was cut off, for the message.</param>
+    /// <param name="started">Whether the work had started (then it may have run in part, and must not be run again elsewhere).</param>
+    private IsolateClosedException ClosedReason(string when, bool started = false)
     {
         string message = _fault is not null
             ? $"Isolate '{Name}' ({Id}) faulted {when}: {_fault.RemoteType}: {_fault.Message}"
             : $"Isolate '{Name}' ({Id}) was closed {when}.";
-        return new IsolateClosedException(Id, Name, message, _fault);
+        return new IsolateClosedException(Id, Name, message, _fault) { NotStarted = !started };
     }
 
     private void TransitionTo(IsolateState next, IsolateState[] from)

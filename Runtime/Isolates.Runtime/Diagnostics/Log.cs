@@ -48,4 +48,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 22, EventName = "PoolIsolateClosedReplaced", Level = LogLevel.Warning,
         Message = "Pool {PoolName}: isolate {IsolateName} ({IsolateId}) was closed by code other than the pool and is being replaced")]
     public static partial void PoolIsolateClosedReplaced(ILogger logger, string poolName, string isolateName, long isolateId);
+
+    [LoggerMessage(EventId = 23, EventName = "PoolReplacementFailed", Level = LogLevel.Error,
+        Message = "Pool {PoolName}: the replacement for slot {Slot} failed to start (attempt {Attempt}); retrying in {RetryDelay}. Work for the slot goes to other slots or waits")]
+    public static partial void PoolReplacementFailed(ILogger logger, string poolName, int slot, int attempt, TimeSpan retryDelay, Exception exception);
 }

@@ -24,4 +24,10 @@ public sealed class IsolateClosedException : IsolateException
 
     /// <summary>The name of the isolate that is no longer running.</summary>
     public string IsolateName { get; }
+
+    /// <summary>
+    /// Whether the work never started (refused, or dropped from the queue before it ran): none of its code ran, so a
+    /// pool may run it on another isolate without running it twice.
+    /// </summary>
+    internal bool NotStarted { get; init; }
 }

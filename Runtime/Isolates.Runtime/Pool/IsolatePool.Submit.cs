@@ -266,43 +266,82 @@ public sealed partial class IsolatePool
 
     private async Task<TResult> RunSubmittedAsync<TResult>(Func<Isolate, Task<TResult>> call, CancellationToken cancellationToken)
     {
-        PoolWorker worker = LeastBusyWorker();
-        worker.Enter();
         try
         {
-            // WaitAsync: a replacement that is still starting must not make the caller's token useless (a started
-            // isolate is a completed task, for which WaitAsync returns the same task without allocating).
-            Isolate isolate = await worker.Current.WaitAsync(cancellationToken).ConfigureAwait(false);
-            return await call(isolate).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (IsCutShort(ex, cancellationToken))
-        {
-            throw SubmitCutShort(ex);
+            while (true)
+            {
+                PoolWorker worker = LeastBusyWorker();
+                worker.Enter();
+                Isolate? isolate = null;
+                try
+                {
+                    // Waits while the slot's isolate is being replaced (it chose this slot only if every slot was),
+                    // bounded by the caller's token and by the pool closing its isolates.
+                    isolate = await worker.AcquireAsync(cancellationToken).ConfigureAwait(false);
+                    return await call(isolate).ConfigureAwait(false);
+                }
+                catch (IsolateClosedException ex) when (MayRunElsewhere(ex, isolate))
+                {
+                    // The isolate ended before the call started (it faulted or was closed with the call queued): it
+                    // never ran, so it runs on a running slot or the replacement instead of failing.
+                }
+                catch (Exception ex) when (IsCutShort(ex, cancellationToken))
+                {
+                    throw SubmitCutShort(ex);
+                }
+                finally
+                {
+                    worker.Exit();
+                }
+            }
         }
         finally
         {
-            worker.Exit();
             EndOperation();
         }
     }
 
     private async Task RunSubmittedAsync(Func<Isolate, Task> call, CancellationToken cancellationToken)
     {
-        PoolWorker worker = LeastBusyWorker();
-        worker.Enter();
         try
         {
-            Isolate isolate = await worker.Current.WaitAsync(cancellationToken).ConfigureAwait(false);
-            await call(isolate).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (IsCutShort(ex, cancellationToken))
-        {
-            throw SubmitCutShort(ex);
+            while (true)
+            {
+                PoolWorker worker = LeastBusyWorker();
+                worker.Enter();
+                Isolate? isolate = null;
+                try
+                {
+                    isolate = await worker.AcquireAsync(cancellationToken).ConfigureAwait(false);
+                    await call(isolate).ConfigureAwait(false);
+                    return;
+                }
+                catch (IsolateClosedException ex) when (MayRunElsewhere(ex, isolate))
+                {
+                    // never ran: see the generic overload
+                }
+                catch (Exception ex) when (IsCutShort(ex, cancellationToken))
+                {
+                    throw SubmitCutShort(ex);
+                }
+                finally
+                {
+                    worker.Exit();
+                }
+            }
         }
         finally
         {
-            worker.Exit();
             EndOperation();
         }
     }
+
+    /// <summary>
+    /// Whether a submitted call that its isolate refused may be sent again: the refusal is that isolate's own (not
+    /// one thrown by the function, which did run), the call never started, and the pool is not closing its isolates
+    /// (then it fails as cut short). The ended isolate is no longer chosen (not running), so the retry goes to another
+    /// slot or waits for the replacement; it never spins on the same isolate.
+    /// </summary>
+    private bool MayRunElsewhere(IsolateClosedException exception, Isolate? sentTo) =>
+        exception.NotStarted && sentTo is not null && exception.IsolateId == sentTo.Id && sentTo.State != IsolateState.Running && !IsAborting;
 }

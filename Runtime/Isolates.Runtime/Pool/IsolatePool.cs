@@ -23,10 +23,14 @@ public sealed partial class IsolatePool : IAsyncDisposable
     private TaskCompletionSource? _idle;
     private Task? _closeTask;
     private int _replacements;
+    private int _awaitingReplacement;
 
-    private IsolatePool(IsolatePoolOptions options)
+    private readonly Action<Isolate>? _started; // told of every isolate the pool starts (the host checks each one unloads)
+
+    private IsolatePool(IsolatePoolOptions options, Action<Isolate>? started)
     {
         _options = options;
+        _started = started;
         Name = options.Name ?? "pool";
         Logger = options.IsolateOptions?.LoggerFactory?.CreateLogger("Isolates.IsolatePool") ?? NullLogger.Instance;
     }
@@ -44,10 +48,22 @@ public sealed partial class IsolatePool : IAsyncDisposable
     /// <summary>How many isolates the pool has replaced so far: faulted ones, and ones closed by code other than the pool.</summary>
     public int Replacements => Volatile.Read(ref _replacements);
 
+    /// <summary>
+    /// How many slots have no running isolate right now: their isolate faulted or was closed by other code, and its
+    /// replacement is starting or, after a failed start (an initializer that threw), waiting to try again. Each failed
+    /// start is logged (event 23, PoolReplacementFailed, with the exception) and retried after 0.1 s, doubling up to 30 s.
+    /// Meanwhile <c>SubmitAsync</c> goes to a slot that has a running isolate (if all are waiting, it waits for the
+    /// first replacement, bounded by its token and the pool's dispose), and a map runs on the slots that have one.
+    /// </summary>
+    public int SlotsAwaitingReplacement => Volatile.Read(ref _awaitingReplacement);
+
     /// <summary>The options the pool was created with.</summary>
     public IsolatePoolOptions Options => _options;
 
     internal ILogger Logger { get; }
+
+    /// <summary>The clock for the replacement backoff: the isolates' <see cref="IsolateOptions.TimeProvider"/>, if set.</summary>
+    internal TimeProvider TimeProvider => _options.IsolateOptions?.TimeProvider ?? TimeProvider.System;
 
     /// <summary>Whether the pool is closing its isolates: running work is being cut short and nothing is replaced any more.</summary>
     internal bool IsAborting => _abort.IsCancellationRequested;
@@ -67,11 +83,19 @@ public sealed partial class IsolatePool : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the creation; isolates already made are closed.</param>
     /// <returns>The pool, with every isolate running and initialized.</returns>
     /// <exception cref="IsolateExecutionException">The initializer threw in an isolate; the pool is not created.</exception>
-    public static async Task<IsolatePool> CreateAsync(IsolatePoolOptions options, CancellationToken cancellationToken = default)
+    public static Task<IsolatePool> CreateAsync(IsolatePoolOptions options, CancellationToken cancellationToken = default) =>
+        CreateAsync(options, null, cancellationToken);
+
+    /// <summary>
+    /// Creates a pool that tells <paramref name="started"/> of every isolate it starts, before the isolate runs any
+    /// code (the initial ones, every replacement, and every failed attempt at one), so an owner such as the host can
+    /// account for every isolate the pool ever ran, not just the ones serving it when it closes.
+    /// </summary>
+    internal static async Task<IsolatePool> CreateAsync(IsolatePoolOptions options, Action<Isolate>? started, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        var pool = new IsolatePool(options);
+        var pool = new IsolatePool(options, started);
         int size = options.Size == 0 ? Environment.ProcessorCount : options.Size;
         Task<Isolate>[] starting = [.. Enumerable.Range(0, size).Select(i => pool.StartIsolateAsync(i, cancellationToken))];
         try
@@ -124,6 +148,7 @@ public sealed partial class IsolatePool : IAsyncDisposable
         Isolate isolate = await Isolate.CreateAsync(isolateOptions, cancellationToken).ConfigureAwait(false);
         try
         {
+            _started?.Invoke(isolate);
             if (_options.Initializer is { } initializer)
             {
                 await isolate.CallAsync(initializer, cancellationToken).ConfigureAwait(false);
@@ -144,6 +169,8 @@ public sealed partial class IsolatePool : IAsyncDisposable
     }
 
     internal void CountReplacement() => Interlocked.Increment(ref _replacements);
+
+    internal void CountAwaitingReplacement(int change) => Interlocked.Add(ref _awaitingReplacement, change);
 
     /// <summary>Logs on a rare path (a fault, a dispose); a logger that throws must not break a replacement or a dispose.</summary>
     internal void TryLog(Action<ILogger> write)
@@ -258,17 +285,24 @@ public sealed partial class IsolatePool : IAsyncDisposable
 
     private static string Describe(TimeSpan timeout) => Invariant($"{timeout.TotalSeconds:0.###} s");
 
+    /// <summary>
+    /// The slot with the least outstanding work among those whose isolate is running; a slot whose isolate ended and
+    /// is being replaced is chosen only when every slot is (the call then waits for that replacement).
+    /// </summary>
     private PoolWorker LeastBusyWorker()
     {
-        PoolWorker best = _workers[0];
-        for (int i = 1; i < _workers.Length; i++)
+        PoolWorker? best = null;
+        bool bestReady = false;
+        foreach (PoolWorker worker in _workers)
         {
-            if (_workers[i].Outstanding < best.Outstanding)
+            bool ready = worker.IsReady;
+            if (best is null || (ready && !bestReady) || (ready == bestReady && worker.Outstanding < best.Outstanding))
             {
-                best = _workers[i];
+                best = worker;
+                bestReady = ready;
             }
         }
 
-        return best;
+        return best!;
     }
 }

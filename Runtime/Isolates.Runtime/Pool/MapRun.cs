@@ -22,6 +22,7 @@ internal sealed class MapRun<T, TResult>
     private readonly int _fixedChunk;
     private readonly int _maxChunk;
     private readonly CancellationTokenSource _stop;
+    private readonly CancellationTokenSource _drained = new(); // cancelled when a driver finds nothing left to take
     private readonly CancellationToken _caller;
     private readonly BatchItem<T, TResult>?[] _stealable;
     private readonly double[] _ticksPerItem;
@@ -82,6 +83,7 @@ internal sealed class MapRun<T, TResult>
         finally
         {
             _stop.Dispose();
+            _drained.Dispose();
             for (int i = 0; i < _workers.Length; i++)
             {
                 if (_ticksPerItem[i] > 0)
@@ -115,16 +117,33 @@ internal sealed class MapRun<T, TResult>
         {
             while (!_stop.IsCancellationRequested)
             {
-                Chunk<T>? chunk = await _source.TakeAsync(ChunkSizeFor(worker.Index), _stop.Token).ConfigureAwait(false)
-                    ?? StealFor(worker.Index);
-                if (chunk is null)
+                if (pending is { } before && !worker.IsReady)
+                {
+                    // The slot's isolate ended: settle the chunk it had (it failed, or finished just before) now,
+                    // instead of after a replacement that may take a while.
+                    pending = null;
+                    Volatile.Write(ref _stealable[worker.Index], null);
+                    await FinishAsync(worker, before.Batch, before.Chunk, before.Buffer, before.Offset).ConfigureAwait(false);
+                    continue;
+                }
+
+                // The isolate first, then the chunk: a slot waiting for its replacement holds no items hostage, and
+                // stops waiting once the other slots have taken the whole source.
+                Isolate? isolate = await AcquireAsync(worker).ConfigureAwait(false);
+                if (isolate is null)
                 {
                     break;
                 }
 
-                Interleave.Point("pool.map.chunkTaken");
+                Chunk<T>? chunk = await _source.TakeAsync(ChunkSizeFor(worker.Index), _stop.Token).ConfigureAwait(false)
+                    ?? StealFor(worker.Index);
+                if (chunk is null)
+                {
+                    _drained.Cancel(); // nothing left to take: a slot still waiting for its replacement stops waiting
+                    break;
+                }
 
-                Isolate isolate = await worker.Current.WaitAsync(_stop.Token).ConfigureAwait(false);
+                Interleave.Point("pool.map.chunkTaken");
                 (TResult[] buffer, int offset) = _buffer(chunk);
                 var batch = new BatchItem<T, TResult>(isolate, _plan, chunk.Items, chunk.Start, chunk.Count, chunk.FirstIndex, buffer, offset, _stop.Token)
                 {
@@ -198,6 +217,25 @@ internal sealed class MapRun<T, TResult>
         finally
         {
             worker.Exit();
+        }
+    }
+
+    /// <summary>The slot's running isolate, waiting while it is being replaced; null if the source ran dry meanwhile.</summary>
+    private async ValueTask<Isolate?> AcquireAsync(PoolWorker worker)
+    {
+        if (worker.CurrentIfReady is { State: IsolateState.Running } running)
+        {
+            return running; // the usual case: no linked token source
+        }
+
+        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, _drained.Token);
+        try
+        {
+            return await worker.AcquireAsync(waiting.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_drained.IsCancellationRequested && !_stop.IsCancellationRequested)
+        {
+            return null;
         }
     }
 

@@ -4,13 +4,18 @@ namespace Isolates.Pool;
 
 /// <summary>
 /// One slot of a pool: the isolate currently serving it, replaced by a fresh one (initializer included) when it
-/// faults or is closed by other code. Work given to the slot once the replacement is published waits for it.
+/// faults or is closed by other code. Work given to the slot from the moment its isolate ends waits for the
+/// replacement (<see cref="AcquireAsync"/>); a replacement whose start fails is retried with a bounded backoff.
 /// </summary>
 internal sealed class PoolWorker
 {
+    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
+
     private readonly IsolatePool _pool;
     private readonly Lock _replacing = new(); // orders a replacement's publication against CloseAsync; taken only on a fault and on close
     private Task<Isolate> _current;
+    private TaskCompletionSource _changed = NewSignal(); // completed (and renewed) when _current changes or the slot closes
     private bool _closed;
     private int _outstanding;
 
@@ -37,6 +42,51 @@ internal sealed class PoolWorker
 
     public Isolate? CurrentIfReady => Current.IsCompletedSuccessfully ? Current.Result : null;
 
+    /// <summary>Whether the slot's isolate is running and takes work now (not ended, not being replaced).</summary>
+    public bool IsReady => CurrentIfReady is { State: IsolateState.Running };
+
+    /// <summary>
+    /// The isolate to send work to. While the slot's isolate has ended (faulted, or closed by other code) and its
+    /// replacement is not running yet, this waits for the replacement instead of handing out an isolate that refuses
+    /// every call. Throws <see cref="OperationCanceledException"/> for <paramref name="cancellationToken"/>, and for
+    /// the pool's abort token once the pool closes its isolates (callers report that as the pool having closed).
+    /// </summary>
+    public ValueTask<Isolate> AcquireAsync(CancellationToken cancellationToken) =>
+        CurrentIfReady is { State: IsolateState.Running } isolate ? new(isolate) : new(WaitForRunningAsync(cancellationToken));
+
+    private async Task<Isolate> WaitForRunningAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            // The signal is read before the isolate: a publication in between completes this signal, so no change is missed.
+            Task changed = Volatile.Read(ref _changed).Task;
+            Task<Isolate> current = Current;
+            Isolate isolate;
+            try
+            {
+                // WaitAsync: a replacement that is still starting must not make the caller's token useless.
+                isolate = await current.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException && _pool.IsAborting)
+            {
+                throw new OperationCanceledException($"Isolate pool '{_pool.Name}' closed its isolates while this work waited for slot {Index}.", ex, _pool.AbortToken);
+            }
+
+            if (isolate.State == IsolateState.Running)
+            {
+                return isolate;
+            }
+
+            if (Volatile.Read(ref _closed) || _pool.IsAborting)
+            {
+                throw new OperationCanceledException($"Isolate pool '{_pool.Name}' closed its isolates while this work waited for slot {Index}.", _pool.AbortToken);
+            }
+
+            // Ended: faulted, or closed by other code. Its replacement is published once its thread has stopped.
+            await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     public void Enter() => Interlocked.Increment(ref _outstanding);
 
     public void Exit() => Interlocked.Decrement(ref _outstanding);
@@ -62,11 +112,15 @@ internal sealed class PoolWorker
     public async Task CloseAsync()
     {
         Task<Isolate> current;
+        TaskCompletionSource changed;
         lock (_replacing)
         {
             _closed = true;
             current = _current;
+            changed = _changed;
         }
+
+        changed.TrySetResult(); // work waiting for a replacement learns that none comes (outside the lock: it runs continuations)
 
         await CloseWhenStartedAsync(current).ConfigureAwait(false);
     }
@@ -90,7 +144,7 @@ internal sealed class PoolWorker
     {
         if (_pool.IsAborting)
         {
-            return; // the pool is closing its isolates: nothing will run on a replacement
+            return; // the pool is closing its isolates: nothing will run on a replacement (CloseAsync wakes the waiters)
         }
 
         // While a dispose waits for running work, a faulted isolate is still replaced so that work can go on.
@@ -98,18 +152,22 @@ internal sealed class PoolWorker
         // (and closes it) or the replacement sees the slot closed (and closes itself): none is left running.
         Task<Isolate> replacement = ReplaceAsync(ended, faulted);
         bool published;
+        TaskCompletionSource? changed = null;
         lock (_replacing)
         {
             published = !_closed;
             if (published)
             {
                 Volatile.Write(ref _current, replacement);
+                changed = _changed;
+                Volatile.Write(ref _changed, NewSignal());
             }
         }
 
         if (published)
         {
             _pool.CountReplacement(); // after the publication: whoever sees the count sees the replacement
+            changed!.TrySetResult(); // work waiting on the ended isolate now waits on the replacement
         }
         else
         {
@@ -130,8 +188,37 @@ internal sealed class PoolWorker
                 Log.PoolIsolateClosedReplaced(logger, _pool.Name, ended.Name, ended.Id);
             }
         });
-        Isolate fresh = await _pool.StartIsolateAsync(Index, _pool.AbortToken).ConfigureAwait(false); // a slow initializer must not hold up the pool's close
-        Watch(fresh);
-        return fresh;
+        // Until a replacement runs, the slot has no isolate: the pool counts it (SlotsAwaitingReplacement) and sends
+        // submits to other slots. A start that fails (an initializer that throws, say) is retried with a bounded
+        // exponential backoff rather than left failed for good, which would run the pool with one isolate fewer.
+        _pool.CountAwaitingReplacement(+1);
+        try
+        {
+            TimeSpan delay = FirstRetryDelay;
+            for (int attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    Isolate fresh = await _pool.StartIsolateAsync(Index, _pool.AbortToken).ConfigureAwait(false); // a slow initializer must not hold up the pool's close
+                    Watch(fresh);
+                    return fresh;
+                }
+                catch (Exception ex) when (!_pool.IsAborting)
+                {
+                    TimeSpan retryIn = delay;
+                    int failed = attempt;
+                    _pool.TryLog(logger => Log.PoolReplacementFailed(logger, _pool.Name, Index, failed, retryIn, ex));
+                }
+
+                await Task.Delay(delay, _pool.TimeProvider, _pool.AbortToken).ConfigureAwait(false); // the pool's close ends the wait
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
+            }
+        }
+        finally
+        {
+            _pool.CountAwaitingReplacement(-1);
+        }
     }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 }
