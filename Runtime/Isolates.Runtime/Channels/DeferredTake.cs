@@ -55,6 +55,9 @@ internal abstract class DeferredTake<TResult> : IValueTaskSource<TResult>
     /// <summary>Whether an exception from <see cref="WaitAsync"/> means "completed" (then <see cref="Finished"/> decides what the caller sees).</summary>
     protected virtual bool IsCompletion(Exception error) => false;
 
+    /// <summary>What the caller sees for an exception from <see cref="WaitAsync"/>: e.g. cancellation by its own token, not by a linked one.</summary>
+    protected virtual Exception Translate(Exception error) => error;
+
     /// <summary>Called once when the take has its outcome: frees what the waits needed.</summary>
     protected virtual void Release()
     {
@@ -132,7 +135,7 @@ internal abstract class DeferredTake<TResult> : IValueTaskSource<TResult>
         }
         catch (Exception ex)
         {
-            Complete(default!, ExceptionDispatchInfo.Capture(ex), mustSchedule: true);
+            Complete(default!, Capture(ex), mustSchedule: true);
             return;
         }
 
@@ -159,7 +162,7 @@ internal abstract class DeferredTake<TResult> : IValueTaskSource<TResult>
         }
         catch (Exception ex)
         {
-            Complete(default!, ExceptionDispatchInfo.Capture(ex), mustSchedule: false);
+            Complete(default!, Capture(ex), mustSchedule: false);
             return;
         }
 
@@ -283,6 +286,8 @@ internal abstract class DeferredTake<TResult> : IValueTaskSource<TResult>
             ThreadPool.UnsafeQueueUserWorkItem(static state => state.run(state.take), (take: this, run: action), preferLocal: true);
         }
     }
+
+    private ExceptionDispatchInfo Capture(Exception error) => ExceptionDispatchInfo.Capture(Translate(error));
 
     private void Continue()
     {
