@@ -154,6 +154,31 @@ public static class Edges
         }
     }
 
+    /// <summary>
+    /// Starts a read that must wait and awaits it under a synchronization context that refuses every post (a UI context
+    /// whose window is gone), then returns: the item that arrives later can never reach this code.
+    /// </summary>
+    public static int AwaitReadUnderRefusingContext(ChannelReader<int> input)
+    {
+        SynchronizationContext? previous = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(new RefusingContext());
+        try
+        {
+            ValueTask<int> read = input.ReadAsync();
+            read.GetAwaiter().OnCompleted(static () => { }); // captures the refusing context
+            return read.IsCompleted ? 1 : 0;
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(previous);
+        }
+    }
+
+    private sealed class RefusingContext : SynchronizationContext
+    {
+        public override void Post(SendOrPostCallback d, object? state) => throw new InvalidOperationException("the context refused the post");
+    }
+
     private static void Put<T>(ChannelWriter<T> output, T item)
     {
         if (!output.TryWrite(item))

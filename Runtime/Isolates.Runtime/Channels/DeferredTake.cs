@@ -201,7 +201,7 @@ internal abstract class DeferredTake<TResult> : IValueTaskSource<TResult>
         }
         else
         {
-            context.Post(static state => ((DeferredTake<TResult>)state!).TakeAndContinue(), this); // a close drops the post, not the item
+            Post(context, static state => ((DeferredTake<TResult>)state!).TakeAndContinue(), this); // a close drops the post, not the item
         }
     }
 
@@ -279,11 +279,39 @@ internal abstract class DeferredTake<TResult> : IValueTaskSource<TResult>
     {
         if (_context is { } context)
         {
-            context.Post(static state => { var (take, run) = ((DeferredTake<TResult>, Action<DeferredTake<TResult>>))state!; run(take); }, (this, action));
+            Post(context, static state => { var (take, run) = ((DeferredTake<TResult>, Action<DeferredTake<TResult>>))state!; run(take); }, (this, action));
         }
         else
         {
             ThreadPool.UnsafeQueueUserWorkItem(static state => state.run(state.take), (take: this, run: action), preferLocal: true);
+        }
+    }
+
+    /// <summary>
+    /// Posts to the awaiting code's context. A context that refuses (a UI context whose window is gone) can never run
+    /// that code; its exception must not escape here, often a thread-pool thread, where it would end the process. The
+    /// take then ends with that exception (seen by anyone who asks); an item not yet taken stays in the channel.
+    /// </summary>
+    private void Post(SynchronizationContext context, SendOrPostCallback callback, object state)
+    {
+        try
+        {
+            context.Post(callback, state);
+        }
+        catch (Exception ex)
+        {
+            lock (_sync)
+            {
+                if (_done)
+                {
+                    return;
+                }
+
+                _error = ExceptionDispatchInfo.Capture(ex);
+                _done = true;
+            }
+
+            Release();
         }
     }
 

@@ -4,13 +4,13 @@ using Isolates.Tests.Support;
 namespace Isolates.Tests.Channels;
 
 /// <summary>
-/// Isolate code that waits on an idle host channel with a token of its own that never fires, and its isolate closes:
-/// the wait must end with the isolate (as a wait with no token does), or the channel's waiter list keeps the closed
-/// isolate's continuation, and so its code, alive (UnloadStatus.Leaked).
+/// Reads by isolate code at their edges: a wait with a token of the isolate's own that never fires must end when the
+/// isolate closes (or the channel's waiter keeps the closed isolate's code alive: UnloadStatus.Leaked), and a read
+/// awaited under a context that refuses posts must not end the process.
 /// </summary>
 [TestFixture]
 [CancelAfter(120_000)]
-public class ReadTokenPinTests
+public class IsolateReadEdgeTests
 {
     [Test]
     public async Task CloseAsync_IsolateWaitsWithItsOwnUncancelledToken_IsolateUnloads(
@@ -44,5 +44,22 @@ public class ReadTokenPinTests
         Assert.That(ownToken, Is.True, "OperationCanceledException.CancellationToken is the caller's token");
         await input.Writer.WriteAsync(9);
         Assert.That(input.Reader.TryRead(out int item) ? item : -1, Is.EqualTo(9));
+    }
+
+    [Test]
+    public async Task ReadAsync_IsolateCodeAwaitsUnderAContextThatRefusesPosts_ProcessSurvivesAndTheItemStaysInTheChannel([Values(1, 0)] int capacity)
+    {
+        // The take is posted to the awaiting code's context from a thread-pool thread; a context that refuses the post
+        // must not throw there (an unhandled exception on a thread-pool thread ends the process), and the item, never
+        // taken, stays for the next reader.
+        Channel<int> input = capacity == 0 ? IsolateChannel.CreateUnbounded<int>() : IsolateChannel.CreateBounded<int>(capacity);
+        await using Isolate reader = await Isolate.CreateAsync(new IsolateOptions { Name = "refusing-context" });
+        Assert.That(await Wait.Bounded(reader.CallAsync(Edges.AwaitReadUnderRefusingContext, input.Reader)), Is.Zero, "the read waits");
+
+        await input.Writer.WriteAsync(8);
+        await Task.Delay(300); // the wake-up has run on a thread-pool thread
+
+        Assert.That(input.Reader.TryRead(out int item) ? item : -1, Is.EqualTo(8));
+        Assert.That(await Wait.Bounded(reader.CallAsync(PoolDisposeWork.Sleep, 1)), Is.EqualTo(1), "the isolate still works");
     }
 }
