@@ -37,11 +37,23 @@ internal sealed class ReadAll<T>(ChannelReader<T> reader, CancellationToken read
     {
         private readonly ChannelReader<T> _reader = reader;
         private T _current = default!;
+        private bool _started;
 
         public T Current => _current;
 
         public ValueTask<bool> MoveNextAsync()
         {
+            // The framework's ReadAllAsync starts with a wait, which fails for a token already cancelled even when items
+            // are buffered; later steps drain what is buffered before they wait (and look at the token) again.
+            if (!_started)
+            {
+                _started = true;
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    return ValueTask.FromCanceled<bool>(cancellationToken);
+                }
+            }
+
             if (_reader.TryRead(out T? item))
             {
                 _current = item;
