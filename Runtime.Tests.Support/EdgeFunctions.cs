@@ -179,6 +179,28 @@ public static class Edges
         public override void Post(SendOrPostCallback d, object? state) => throw new InvalidOperationException("the context refused the post");
     }
 
+    /// <summary>Fills <paramref name="output"/>, then waits for room with a token of its own that never fires: 0 WriteAsync(-1), 1 WaitToWriteAsync.</summary>
+    public static async Task<int> WriteWithOwnTokenAsync(ChannelWriter<int> output, int mode)
+    {
+        using var own = new CancellationTokenSource();
+        int written = 0;
+        while (output.TryWrite(written))
+        {
+            written++;
+        }
+
+        if (mode == 0)
+        {
+            await output.WriteAsync(-1, own.Token);
+        }
+        else
+        {
+            _ = await output.WaitToWriteAsync(own.Token);
+        }
+
+        return written;
+    }
+
     private static void Put<T>(ChannelWriter<T> output, T item)
     {
         if (!output.TryWrite(item))
