@@ -93,6 +93,114 @@ public static class Edges
         _ => IsolateChannel.SelectAsync([input], TimeSpan.FromSeconds(10)).AsTask().GetAwaiter().GetResult().Item,
     };
 
+    /// <summary>
+    /// Waits on <paramref name="input"/> with a token made inside the isolate that nobody ever cancels (as code that
+    /// keeps its own timeout or stop source does): 0 ReadAsync, 1 ReadAllAsync, 2 WaitToReadAsync, 3 SelectAsync.
+    /// </summary>
+    public static async Task<int> ReadWithOwnTokenAsync(ChannelReader<int> input, int mode)
+    {
+        using var own = new CancellationTokenSource();
+        switch (mode)
+        {
+            case 0:
+                return await input.ReadAsync(own.Token);
+            case 1:
+                await foreach (int item in input.ReadAllAsync(own.Token))
+                {
+                    return item;
+                }
+
+                return -1;
+            case 2:
+                return await input.WaitToReadAsync(own.Token) && input.TryRead(out int read) ? read : -1;
+            default:
+                return (await IsolateChannel.SelectAsync([input], own.Token)).Item;
+        }
+    }
+
+    /// <summary>
+    /// Waits as <see cref="ReadWithOwnTokenAsync"/> does (modes 0 to 2) with a token of its own that fires after
+    /// <paramref name="milliseconds"/>; returns whether the wait failed with an OperationCanceledException carrying exactly that token.
+    /// </summary>
+    public static async Task<bool> CancelledByOwnTokenAsync(ChannelReader<int> input, int mode, int milliseconds)
+    {
+        using var own = new CancellationTokenSource(milliseconds);
+        try
+        {
+            _ = await ReadWithAsync(input, mode, own.Token);
+            return false;
+        }
+        catch (OperationCanceledException ex)
+        {
+            return ex.CancellationToken == own.Token;
+        }
+    }
+
+    private static async Task<int> ReadWithAsync(ChannelReader<int> input, int mode, CancellationToken token)
+    {
+        switch (mode)
+        {
+            case 0:
+                return await input.ReadAsync(token);
+            case 1:
+                await foreach (int item in input.ReadAllAsync(token))
+                {
+                    return item;
+                }
+
+                return -1;
+            default:
+                return await input.WaitToReadAsync(token) ? 1 : -1;
+        }
+    }
+
+    /// <summary>
+    /// Starts a read that must wait and awaits it under a synchronization context that refuses every post (a UI context
+    /// whose window is gone), then returns: the item that arrives later can never reach this code.
+    /// </summary>
+    public static int AwaitReadUnderRefusingContext(ChannelReader<int> input)
+    {
+        SynchronizationContext? previous = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(new RefusingContext());
+        try
+        {
+            ValueTask<int> read = input.ReadAsync();
+            read.GetAwaiter().OnCompleted(static () => { }); // captures the refusing context
+            return read.IsCompleted ? 1 : 0;
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(previous);
+        }
+    }
+
+    private sealed class RefusingContext : SynchronizationContext
+    {
+        public override void Post(SendOrPostCallback d, object? state) => throw new InvalidOperationException("the context refused the post");
+    }
+
+    /// <summary>Fills <paramref name="output"/>, then waits for room with a token of its own that never fires: 0 WriteAsync(-1), 1 WaitToWriteAsync.</summary>
+    public static async Task<int> WriteWithOwnTokenAsync(ChannelWriter<int> output, int mode)
+    {
+        using var own = new CancellationTokenSource();
+        int written = 0;
+        while (output.TryWrite(written))
+        {
+            written++;
+        }
+
+        if (mode == 0)
+        {
+            await output.WriteAsync(-1, own.Token);
+        }
+        else
+        {
+            _ = await output.WaitToWriteAsync(own.Token);
+        }
+
+        return written;
+    }
+
     private static void Put<T>(ChannelWriter<T> output, T item)
     {
         if (!output.TryWrite(item))

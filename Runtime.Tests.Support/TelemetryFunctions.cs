@@ -42,8 +42,13 @@ public static class TelemetryWork
     /// <summary>Blocks the isolate's thread until the host writes to <paramref name="signal"/> (within a bound).</summary>
     public static void BlockUntilSignalled(ChannelReader<int> signal)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        _ = signal.ReadAsync(timeout.Token).AsTask().GetAwaiter().GetResult();
+        // Polls instead of blocking on ReadAsync: a channel wait ends when the isolate closes (whatever its token), and
+        // this must hold the thread through a close, like code that watches no token at all.
+        var watch = Stopwatch.StartNew();
+        while (!signal.TryRead(out _) && watch.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            Thread.Sleep(5);
+        }
     }
 
     /// <summary>The trace id of the activity current inside the isolate, or null.</summary>

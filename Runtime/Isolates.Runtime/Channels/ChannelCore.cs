@@ -101,7 +101,7 @@ internal abstract class ChannelCore
         {
             public override bool TryWrite(TElement item) => ChannelTelemetry.Sent(Core, Inner.TryWrite(item));
 
-            public override ValueTask WriteAsync(TElement item, CancellationToken cancellationToken = default) => ChannelErrors.Guard(ChannelTelemetry.Sent(Core, Inner.WriteAsync(item, WaitToken.For(cancellationToken))));
+            public override ValueTask WriteAsync(TElement item, CancellationToken cancellationToken = default) => ChannelErrors.Guard(ChannelTelemetry.Sent(Core, WriteBufferedAsync(item, cancellationToken)));
         }
     }
 

@@ -58,6 +58,9 @@ internal abstract class DeferredTake<TResult> : IValueTaskSource<TResult>
     /// <summary>Whether an exception from <see cref="WaitAsync"/> means "completed" (then <see cref="Finished"/> decides what the caller sees).</summary>
     protected virtual bool IsCompletion(Exception error) => false;
 
+    /// <summary>What the caller sees for an exception from <see cref="WaitAsync"/>: e.g. cancellation by its own token, not by a linked one.</summary>
+    protected virtual Exception Translate(Exception error) => error;
+
     /// <summary>Called once when the take has its outcome: frees what the waits needed.</summary>
     protected virtual void Release()
     {
@@ -202,7 +205,7 @@ internal abstract class DeferredTake<TResult> : IValueTaskSource<TResult>
         }
         else
         {
-            context.Post(static state => ((DeferredTake<TResult>)state!).TakeAndContinue(), this); // a close drops the post, not the item
+            Post(context, static state => ((DeferredTake<TResult>)state!).TakeAndContinue(), this); // a close drops the post, not the item
         }
     }
 
@@ -281,11 +284,39 @@ internal abstract class DeferredTake<TResult> : IValueTaskSource<TResult>
     {
         if (_context is { } context)
         {
-            context.Post(static state => { var (take, run) = ((DeferredTake<TResult>, Action<DeferredTake<TResult>>))state!; run(take); }, (this, action));
+            Post(context, static state => { var (take, run) = ((DeferredTake<TResult>, Action<DeferredTake<TResult>>))state!; run(take); }, (this, action));
         }
         else
         {
             ThreadPool.UnsafeQueueUserWorkItem(static state => state.run(state.take), (take: this, run: action), preferLocal: true);
+        }
+    }
+
+    /// <summary>
+    /// Posts to the awaiting code's context. A context that refuses (a UI context whose window is gone) can never run
+    /// that code; its exception must not escape here, often a thread-pool thread, where it would end the process. The
+    /// take then ends with that exception (seen by anyone who asks); an item not yet taken stays in the channel.
+    /// </summary>
+    private void Post(SynchronizationContext context, SendOrPostCallback callback, object state)
+    {
+        try
+        {
+            context.Post(callback, state);
+        }
+        catch (Exception ex)
+        {
+            lock (_sync)
+            {
+                if (_done)
+                {
+                    return;
+                }
+
+                _error = ExceptionDispatchInfo.Capture(ex);
+                _done = true;
+            }
+
+            Release();
         }
     }
 
@@ -303,8 +334,15 @@ internal abstract class DeferredTake<TResult> : IValueTaskSource<TResult>
         }
     }
 
-    /// <summary>In an isolate, a fresh copy: the exception a channel keeps must never carry the isolate's frames (see <see cref="ChannelErrors"/>).</summary>
-    private ExceptionDispatchInfo Capture(Exception error) => ExceptionDispatchInfo.Capture(_onIsolate ? ChannelErrors.Fresh(error) : error);
+    /// <summary>
+    /// What the caller sees (<see cref="Translate"/>); in an isolate a fresh copy, since the exception a channel keeps must
+    /// never carry the isolate's frames (see <see cref="ChannelErrors"/>).
+    /// </summary>
+    private ExceptionDispatchInfo Capture(Exception error)
+    {
+        Exception seen = Translate(error);
+        return ExceptionDispatchInfo.Capture(_onIsolate && ReferenceEquals(seen, error) ? ChannelErrors.Fresh(seen) : seen);
+    }
 
     private ValueTaskSourceStatus Status() =>
         _error is null ? ValueTaskSourceStatus.Succeeded

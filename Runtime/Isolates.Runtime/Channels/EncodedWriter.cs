@@ -15,7 +15,7 @@ internal sealed class EncodedWriter<T>(ChannelCore core, ChannelWriter<Message> 
     public override bool TryWrite(T item) => ChannelTelemetry.Sent(Core, Inner.TryWrite(Encode(item)));
 
     public override ValueTask WriteAsync(T item, CancellationToken cancellationToken = default) =>
-        cancellationToken.IsCancellationRequested ? ValueTask.FromCanceled(cancellationToken) : ChannelErrors.Guard(ChannelTelemetry.Sent(Core, Inner.WriteAsync(Encode(item), WaitToken.For(cancellationToken))));
+        cancellationToken.IsCancellationRequested ? ValueTask.FromCanceled(cancellationToken) : ChannelErrors.Guard(ChannelTelemetry.Sent(Core, WriteBufferedAsync(Encode(item), cancellationToken)));
 
     private Message Encode(T item) => Message.Encode(codec, _typed, item, Tracing.CaptureForSend(Core));
 }

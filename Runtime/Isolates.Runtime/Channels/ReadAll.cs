@@ -37,19 +37,31 @@ internal sealed class ReadAll<T>(ChannelReader<T> reader, CancellationToken read
     {
         private readonly ChannelReader<T> _reader = reader;
         private T _current = default!;
+        private bool _started;
 
         public T Current => _current;
 
         public ValueTask<bool> MoveNextAsync()
         {
+            // The framework's ReadAllAsync starts with a wait, which fails for a token already cancelled even when items
+            // are buffered; later steps drain what is buffered before they wait (and look at the token) again.
+            if (!_started)
+            {
+                _started = true;
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    return ValueTask.FromCanceled<bool>(cancellationToken);
+                }
+            }
+
             if (_reader.TryRead(out T? item))
             {
                 _current = item;
                 return new ValueTask<bool>(true);
             }
 
-            // The token is resolved here, on the caller's thread: in an isolate, its closing token if none was given.
-            return new NextTake(this, WaitToken.For(cancellationToken)).Start();
+            // The token is resolved here, on the caller's thread: in an isolate, the wait also ends when it closes.
+            return new NextTake(this, cancellationToken).Start();
         }
 
         public ValueTask DisposeAsync()
@@ -58,23 +70,42 @@ internal sealed class ReadAll<T>(ChannelReader<T> reader, CancellationToken read
             return default;
         }
 
-        private sealed class NextTake(Enumerator enumerator, CancellationToken token) : DeferredTake<bool>
+        private sealed class NextTake : DeferredTake<bool>
         {
+            private readonly Enumerator _enumerator;
+            private readonly CancellationToken _caller;
+            private readonly CancellationTokenSource? _linked; // the caller's token and the isolate's closing one (a token that never fires must not keep a closed isolate's wait on the channel)
+            private readonly CancellationToken _token;
+
+            public NextTake(Enumerator enumerator, CancellationToken caller)
+            {
+                _enumerator = enumerator;
+                _caller = caller;
+                _linked = WaitToken.LinkWithClosing(caller);
+                _token = _linked?.Token ?? WaitToken.For(caller);
+            }
+
             protected override bool TryTake(out bool result)
             {
-                result = enumerator._reader.TryRead(out T? item);
+                result = _enumerator._reader.TryRead(out T? item);
                 if (result)
                 {
-                    enumerator._current = item!;
+                    _enumerator._current = item!;
                 }
 
                 return result;
             }
 
             // As ReadAllAsync does: a channel completed with an error throws it from the wait, bare.
-            protected override ValueTask<bool> WaitAsync() => enumerator._reader.WaitToReadAsync(token);
+            protected override ValueTask<bool> WaitAsync() =>
+                _enumerator._reader is IBufferWait buffer ? buffer.WaitToReadAsIsAsync(_token) : _enumerator._reader.WaitToReadAsync(_token);
 
             protected override bool Finished() => false;
+
+            protected override Exception Translate(Exception error) =>
+                error is OperationCanceledException && _linked is not null && _caller.IsCancellationRequested ? new OperationCanceledException(_caller) : error;
+
+            protected override void Release() => _linked?.Dispose();
         }
     }
 }

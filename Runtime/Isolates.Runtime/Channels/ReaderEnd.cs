@@ -9,7 +9,7 @@ namespace Isolates.Channels;
 /// the caller's context, and, on an isolate's thread, takes an item only on that thread (see <see cref="ReadAsync"/>).
 /// Subclasses turn a buffered entry into the reader's own item.
 /// </summary>
-internal abstract class ReaderEnd<T, TBuffered>(ChannelCore core, ChannelReader<TBuffered> inner) : ChannelReader<T>, IChannelEnd
+internal abstract class ReaderEnd<T, TBuffered>(ChannelCore core, ChannelReader<TBuffered> inner) : ChannelReader<T>, IChannelEnd, IBufferWait
 {
     public ChannelCore Core => core;
 
@@ -31,7 +31,36 @@ internal abstract class ReaderEnd<T, TBuffered>(ChannelCore core, ChannelReader<
     /// <summary>The core's buffer this end reads from.</summary>
     protected ChannelReader<TBuffered> Inner => inner;
 
-    public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) => ChannelErrors.Guard(inner.WaitToReadAsync(WaitToken.For(cancellationToken)));
+    public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default)
+    {
+        if (!cancellationToken.CanBeCanceled || Isolate.OnThisThread is not { } isolate || cancellationToken == isolate.ClosingToken
+            || cancellationToken.IsCancellationRequested || inner.Completion.IsCompleted
+            || (inner.CanCount ? inner.Count > 0 : inner.CanPeek && inner.TryPeek(out _)))
+        {
+            return ChannelErrors.Guard(inner.WaitToReadAsync(WaitToken.For(cancellationToken))); // answered at once, or no wait to end with the isolate
+        }
+
+        return ChannelErrors.Guard(WaitToReadLinkedAsync(cancellationToken));
+    }
+
+    ValueTask<bool> IBufferWait.WaitToReadAsIsAsync(CancellationToken cancellationToken) => inner.WaitToReadAsync(cancellationToken);
+
+    /// <summary>
+    /// Isolate code that waits with a token of its own: the wait also ends when the isolate closes, or a token that never
+    /// fires would leave it on the channel, keeping the closed isolate's code alive (UnloadStatus.Leaked).
+    /// </summary>
+    private async ValueTask<bool> WaitToReadLinkedAsync(CancellationToken cancellationToken)
+    {
+        using CancellationTokenSource linked = WaitToken.LinkWithClosing(cancellationToken)!;
+        try
+        {
+            return await inner.WaitToReadAsync(linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(cancellationToken); // the caller's own token, as the framework's wait throws
+        }
+    }
 
     public override IAsyncEnumerable<T> ReadAllAsync(CancellationToken cancellationToken = default) => new ReadAll<T>(this, cancellationToken);
 
@@ -52,28 +81,51 @@ internal abstract class ReaderEnd<T, TBuffered>(ChannelCore core, ChannelReader<
             return ValueTask.FromCanceled<T>(cancellationToken);
         }
 
-        return TryRead(out T? item) ? new ValueTask<T>(item) : new ReadTake(this, WaitToken.For(cancellationToken)).Start();
+        return TryRead(out T? item) ? new ValueTask<T>(item) : new ReadTake(this, cancellationToken).Start();
     }
 
     /// <summary>The buffer's <c>ReadAsync</c>, turned into the reader's item.</summary>
     protected abstract ValueTask<T> ReadBufferedAsync(CancellationToken cancellationToken);
 
-    /// <summary>A <c>ReadAsync</c> by isolate code that waits; <paramref name="token"/> is resolved on the isolate's thread (its closing token if the caller gave none).</summary>
-    private sealed class ReadTake(ReaderEnd<T, TBuffered> end, CancellationToken token) : DeferredTake<T>
+    /// <summary>
+    /// A <c>ReadAsync</c> by isolate code that waits. Its wait ends when the isolate closes, whatever token the caller
+    /// gave (resolved here, on the isolate's thread): a token of the caller's own that never fires would leave the wait
+    /// on the channel, and the channel would keep the closed isolate's code alive through it.
+    /// </summary>
+    private sealed class ReadTake : DeferredTake<T>
     {
-        protected override bool TryTake(out T result) => end.TryRead(out result!);
+        private readonly ReaderEnd<T, TBuffered> _end;
+        private readonly CancellationToken _caller;
+        private readonly CancellationTokenSource? _linked;
+        private readonly CancellationToken _token;
 
-        protected override ValueTask<bool> WaitAsync() => end.Inner.WaitToReadAsync(token);
+        public ReadTake(ReaderEnd<T, TBuffered> end, CancellationToken caller)
+        {
+            _end = end;
+            _caller = caller;
+            _linked = WaitToken.LinkWithClosing(caller);
+            _token = _linked?.Token ?? WaitToken.For(caller);
+        }
+
+        protected override bool TryTake(out T result) => _end.TryRead(out result!);
+
+        protected override ValueTask<bool> WaitAsync() => _end.Inner.WaitToReadAsync(_token);
 
         // A channel completed with an error: WaitToReadAsync throws it bare, ReadAsync wraps it as the framework does.
-        protected override bool IsCompletion(Exception error) => !token.IsCancellationRequested && end.Inner.Completion.IsCompleted;
+        protected override bool IsCompletion(Exception error) => !_token.IsCancellationRequested && _end.Inner.Completion.IsCompleted;
+
+        // Cancelled by the caller's token: the caller sees its own token, as from the framework's ReadAsync.
+        protected override Exception Translate(Exception error) =>
+            error is OperationCanceledException && _linked is not null && _caller.IsCancellationRequested ? new OperationCanceledException(_caller) : error;
 
         // Completed and drained: the buffer's ReadAsync fails at once with exactly the framework's exception.
         protected override T Finished()
         {
-            ValueTask<T> read = end.ReadBufferedAsync(token);
+            ValueTask<T> read = _end.ReadBufferedAsync(_token);
             Debug.Assert(read.IsCompleted, "a drained, completed buffer answers ReadAsync at once");
             return read.IsCompleted ? read.GetAwaiter().GetResult() : throw new ChannelClosedException();
         }
+
+        protected override void Release() => _linked?.Dispose();
     }
 }

@@ -77,6 +77,6 @@ internal sealed class TracedDirectCore<TElement> : ChannelCore
         public override ValueTask WriteAsync(TElement item, CancellationToken cancellationToken = default) =>
             cancellationToken.IsCancellationRequested
                 ? ValueTask.FromCanceled(cancellationToken)
-                : ChannelErrors.Guard(ChannelTelemetry.Sent(Core, Inner.WriteAsync(new Traced(item, Tracing.CaptureForSend(Core)), WaitToken.For(cancellationToken))));
+                : ChannelErrors.Guard(ChannelTelemetry.Sent(Core, WriteBufferedAsync(new Traced(item, Tracing.CaptureForSend(Core)), cancellationToken)));
     }
 }

@@ -18,4 +18,13 @@ internal static class WaitToken
     /// <summary>The caller's token if it can be cancelled; else the isolate's closing token, or <see cref="Never"/> outside isolates.</summary>
     public static CancellationToken For(CancellationToken token) =>
         token.CanBeCanceled ? token : Isolate.OnThisThread is { } isolate ? isolate.ClosingToken : Never;
+
+    /// <summary>
+    /// On an isolate's thread, when the caller gave a token that can be cancelled: that token linked with the isolate's
+    /// closing token, for a wait that may stay pending (dispose it when the wait ends). A token the isolate made itself
+    /// and never cancels would otherwise leave the wait on the channel when the isolate closes, and the waiter's
+    /// continuation would keep the closed isolate's code alive (UnloadStatus.Leaked). Null when no link is needed.
+    /// </summary>
+    public static CancellationTokenSource? LinkWithClosing(CancellationToken token) =>
+        token.CanBeCanceled && Isolate.OnThisThread is { } isolate ? CancellationTokenSource.CreateLinkedTokenSource(token, isolate.ClosingToken) : null;
 }

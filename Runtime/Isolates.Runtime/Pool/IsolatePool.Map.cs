@@ -179,12 +179,15 @@ public sealed partial class IsolatePool
                 await reading.CancelAsync().ConfigureAwait(false); // stop reading if the map ended early
                 try
                 {
-                    await source.Reading.ConfigureAwait(false);
+                    // Once the pool cuts work short, a source that ignores its token (blocked in a read with no
+                    // timeout) must not keep the map pending: it fails below as not read to its end. Its enumerator is
+                    // disposed when it returns; an item it yields then is refused by the cancelled buffer, not counted.
+                    await source.Reading.WaitAsync(_abort.Token).ConfigureAwait(false);
                     readToEnd = true;
                 }
                 catch (OperationCanceledException) when (reading.IsCancellationRequested)
                 {
-                    readToEnd = false; // stopped on purpose
+                    readToEnd = false; // stopped on purpose, or given up on when the pool closed its isolates
                 }
             }
 
