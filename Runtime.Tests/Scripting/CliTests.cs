@@ -187,14 +187,14 @@ public class CliTests
 
     [TestCase("run")]
     [TestCase("check")]
-    public async Task Command_MissingScriptFile_ExitsOneNamingThePath(string command)
+    public async Task Command_MissingScriptFile_ExitsTwoNamingThePath(string command)
     {
         string path = Path.Combine(_temp.Directory, "nope.csx");
 
         CliResult result = await Cli(command, path);
 
-        Assert.That(result.ExitCode, Is.EqualTo(1));
-        Assert.That(result.Error, Is.EqualTo($"error: there is no script file at '{path}'." + Environment.NewLine));
+        Assert.That(result.ExitCode, Is.EqualTo(2), "a path that is not there is a usage error");
+        Assert.That(result.Error, Is.EqualTo($"error: there is no script file at '{path}' (see 'isolates {command} --help')" + Environment.NewLine));
     }
 
     [Test]
@@ -206,6 +206,32 @@ public class CliTests
 
         Assert.That(result.ExitCode, Is.Not.EqualTo(0));
         Assert.That(result.Error, Does.Contain("--isolates must be from 1 to 1024 (was 0)."));
+    }
+
+    [TestCase("run", "--isolates", "x", "ok.csx")]
+    [TestCase("run", "--isolates", "99999999999", "ok.csx")]
+    [TestCase("run", "--isolates")]
+    [TestCase("run", "--frobnicate", "ok.csx")]
+    [TestCase("run")]
+    [TestCase("check")]
+    [TestCase("check", "a.csx", "b.csx")]
+    [TestCase("teleport")]
+    [TestCase("bench", "--ci", "--ci=maybe")]
+    [TestCase]
+    public async Task AnyCommand_InvalidInput_OneLinePerMistakeAndExitCodeTwo(params string[] args)
+    {
+        string[] withPaths = [.. args.Select(a => a.EndsWith(".csx", StringComparison.Ordinal) ? _temp.Write(a, "return 0;\n") : a)];
+
+        CliResult result = await Cli(withPaths);
+
+        Assert.That(result.ExitCode, Is.EqualTo(2), result.Error);
+        string[] lines = result.Error.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+        Assert.Multiple(() =>
+        {
+            Assert.That(lines, Is.Not.Empty);
+            Assert.That(lines, Has.All.StartWith("error: ").And.All.Contain("--help"), result.Error);
+            Assert.That(result.Error, Does.Not.Contain("   at "), "no stack trace");
+        });
     }
 
     [Test]

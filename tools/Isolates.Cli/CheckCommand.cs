@@ -10,8 +10,7 @@ internal static class CheckCommand
     {
         if (!script.Exists)
         {
-            terminal.ErrorLine($"[red]error[/]: there is no script file at '{Markup.Escape(script.FullName)}'.");
-            return 1;
+            return CliApp.MissingScript(terminal, script, "check");
         }
 
         try

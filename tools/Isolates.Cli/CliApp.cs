@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
+using Spectre.Console;
 
 namespace Isolates.Cli;
 
@@ -15,6 +17,18 @@ internal static class CliApp
         var terminal = new Terminal(output, error);
         RootCommand root = Build(terminal);
         ParseResult parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            // One line per mistake and the usage exit code, instead of System.CommandLine's help dump and exit 1.
+            string help = parsed.CommandResult.Command is RootCommand ? "isolates --help" : $"isolates {parsed.CommandResult.Command.Name} --help";
+            foreach (ParseError mistake in parsed.Errors)
+            {
+                terminal.ErrorLine($"[red]error[/]: {Markup.Escape(mistake.Message)} (see '{help}')");
+            }
+
+            return UsageError;
+        }
+
         try
         {
             return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
@@ -23,6 +37,21 @@ internal static class CliApp
         {
             return Interrupted;
         }
+    }
+
+    /// <summary>The exit code for invalid command-line input (a usage error, as sysexits' EX_USAGE family and most tools use 2).</summary>
+    internal const int UsageError = 2;
+
+    /// <summary>
+    /// A script path that is not there: a usage error. A "path" that starts with a dash is an option the command does not
+    /// have (options go before the script path, so the parser took it for the script).
+    /// </summary>
+    internal static int MissingScript(Terminal terminal, FileInfo script, string command)
+    {
+        terminal.ErrorLine(script.Name.StartsWith('-')
+            ? $"[red]error[/]: '{Markup.Escape(script.Name)}' is not an option of '{command}' (see 'isolates {command} --help')"
+            : $"[red]error[/]: there is no script file at '{Markup.Escape(script.FullName)}' (see 'isolates {command} --help')");
+        return UsageError;
     }
 
     /// <summary>The shell's exit code for "interrupted" (128 + SIGINT).</summary>
@@ -57,8 +86,10 @@ internal static class CliApp
         };
         isolates.Validators.Add(result =>
         {
-            int n = result.GetValueOrDefault<int>();
-            if (n is < 1 or > 1024)
+            // Reads the token itself: GetValueOrDefault throws when the value is not a number ("x"), which crashed the
+            // tool (exit 134) instead of reporting the conversion error the parser has already recorded.
+            if (result.Tokens.Count > 0 && int.TryParse(result.Tokens[^1].Value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int n)
+                && n is < 1 or > 1024)
             {
                 result.AddError($"--isolates must be from 1 to 1024 (was {n}).");
             }

@@ -10,8 +10,7 @@ internal static class RunCommand
     {
         if (!script.Exists)
         {
-            terminal.ErrorLine($"[red]error[/]: there is no script file at '{Markup.Escape(script.FullName)}'.");
-            return 1;
+            return CliApp.MissingScript(terminal, script, "run");
         }
 
         CompiledScript compiled;
