@@ -1,8 +1,10 @@
+using Isolates.Hosting;
 using Isolates.Hosting.Diagnostics;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace Isolates.Hosting;
+// In the namespace of IServiceCollection, as Microsoft.Extensions' own Add* extensions are, so that
+// services.AddIsolates(...) needs no using of its own (issue 13: README's snippet failed with CS1061).
+namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Adds the isolates health check: <c>services.AddHealthChecks().AddIsolates()</c>.</summary>
 public static class IsolateHealthCheckExtensions

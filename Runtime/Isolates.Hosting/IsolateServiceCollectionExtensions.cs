@@ -1,10 +1,12 @@
+using Isolates.Hosting;
 using Isolates.Hosting.Registrations;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 
-namespace Isolates.Hosting;
+// In the namespace of IServiceCollection, as Microsoft.Extensions' own Add* extensions are, so that
+// services.AddIsolates(...) needs no using of its own (issue 13: README's snippet failed with CS1061).
+namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Adds isolates to a host's services: <c>builder.Services.AddIsolates(o => ...)</c>.</summary>
 public static class IsolateServiceCollectionExtensions
