@@ -27,6 +27,22 @@ public class NotShareableTests
     }
 
     [Test]
+    public void CallAsync_ClosureInAScopeWithOtherCaptures_NamesOnlyWhatTheLambdaReads()
+    {
+        // The closure object also holds 'closed' (read by another lambda) and the compiler's cache fields; the message
+        // names only 'factor', which this lambda reads (issue 13: it listed "iso, factor, closed, <>9__10").
+        int factor = 3;
+        bool closed = false;
+        Func<bool> other = () => closed;
+
+        var error = Assert.ThrowsAsync<NotShareableException>(() => _isolate.CallAsync((int x) => x * factor, 2))!;
+
+        Assert.That(error.Message, Does.Contain("captures state (factor)"));
+        Assert.That(error.Message, Does.Not.Contain("closed").And.Not.Contain("<>"));
+        GC.KeepAlive(other);
+    }
+
+    [Test]
     public void CallAsync_InstanceMethodDelegate_FailsWithNotShareable()
     {
         var list = new List<int> { 1, 2 };

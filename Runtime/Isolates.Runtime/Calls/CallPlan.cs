@@ -174,6 +174,44 @@ internal sealed class CallPlan
         }
     }
 
+    /// <summary>
+    /// The captured variables the lambda reads, as the user wrote them. The closure object holds every variable captured in
+    /// its scope (other lambdas', the enclosing method's <c>this</c>, compiler caches like <c>&lt;&gt;9__10</c>), so its
+    /// fields alone named far more than this lambda uses; the lambda's IL says which of them it loads. Error path only.
+    /// </summary>
+    private static IEnumerable<string> CapturedNames(MethodInfo lambda, Type closure)
+    {
+        var read = new List<string>();
+        try
+        {
+            byte[]? il = lambda.GetMethodBody()?.GetILAsByteArray();
+            for (int i = 0; il is not null && i + 4 < il.Length; i++)
+            {
+                // ldfld (0x7B) / ldflda (0x7C) followed by a field token (table 0x04). A byte scan may see an operand as an
+                // opcode; resolving only tokens of fields declared by the closure keeps false hits out.
+                if (il[i] is 0x7B or 0x7C && il[i + 4] == 0x04
+                    && lambda.Module.ResolveField(BitConverter.ToInt32(il, i + 1)) is { } field && field.DeclaringType == closure)
+                {
+                    string name = field.Name.Contains("__this", StringComparison.Ordinal) ? "this"
+                        : field.Name.StartsWith("CS$<>", StringComparison.Ordinal) || field.Name.StartsWith('<') ? "variables of an enclosing scope"
+                        : field.Name;
+                    if (!read.Contains(name))
+                    {
+                        read.Add(name);
+                    }
+                }
+            }
+        }
+        catch (Exception)
+        {
+            read.Clear(); // metadata we could not read: fall back to the closure's fields
+        }
+
+        return read.Count > 0 ? read : closure.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic)
+            .Where(f => !f.Name.StartsWith('<') || f.Name.Contains("__this", StringComparison.Ordinal))
+            .Select(f => f.Name.Contains("__this", StringComparison.Ordinal) ? "this" : f.Name);
+    }
+
     /// <summary>Accepts a static method or a lambda that captures nothing; refuses closures and bound instances.</summary>
     private static bool CheckTarget(Delegate function, MethodInfo method)
     {
@@ -198,8 +236,7 @@ internal sealed class CallPlan
         bool compilerGenerated = targetType.IsDefined(typeof(CompilerGeneratedAttribute), inherit: false);
         if (compilerGenerated)
         {
-            string captured = string.Join(", ", targetType.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic)
-                .Select(f => f.Name.Contains("__this", StringComparison.Ordinal) ? "this" : f.Name));
+            string captured = string.Join(", ", CapturedNames(method, targetType));
             throw new NotShareableException(targetType, string.Empty,
                 $"The lambda passed as the function captures state ({captured}); an isolate shares nothing with its caller, so it cannot see those variables. Make the lambda static (capture nothing) and pass the values as arguments.");
         }
