@@ -67,6 +67,19 @@ public sealed record IsolateOptions
     /// </summary>
     public int MaxQueuedCalls { get; init; }
 
+    /// <summary>
+    /// Code run inside the isolate right after it is created and before it is handed out: static methods (or lambdas
+    /// that capture nothing) of type <see cref="Action"/>, <see cref="Func{Task}"/> or <see cref="Func{ValueTask}"/>,
+    /// in order, under the same rules as <c>CallAsync</c>. Use it to take the one-time cost of a fresh isolate off
+    /// the first request: code in a collectible context is JIT-compiled at full optimization in every isolate (no
+    /// ReadyToRun, no tiering), so the first call of a library (a serializer, an ORM) costs from tens of
+    /// milliseconds to seconds; a warm-up that exercises it once pays that before anyone waits. Statics it sets stay.
+    /// <see cref="Isolate.CreateAsync"/> returns once every warm-up has finished; if one throws, CreateAsync fails with
+    /// its error and the isolate is closed. Spares (<see cref="Isolate.KeepWarm(int, IsolateOptions?)"/>) run it in
+    /// the background, and pool replacements run it too. Default: none.
+    /// </summary>
+    public IReadOnlyList<Delegate> WarmUp { get; init; } = [];
+
     internal void Validate()
     {
         if (Name is { Length: 0 })
@@ -94,6 +107,7 @@ public sealed record IsolateOptions
             throw new ArgumentOutOfRangeException(nameof(MaxQueuedCalls), MaxQueuedCalls, "IsolateOptions.MaxQueuedCalls must be zero (no limit) or a positive number of calls.");
         }
 
+        ValidateWarmUp();
         ArgumentNullException.ThrowIfNull(SharedAssemblies, nameof(SharedAssemblies));
         foreach (string name in SharedAssemblies)
         {
@@ -113,6 +127,35 @@ public sealed record IsolateOptions
                     (near.Length > 0 ? $" Did you mean {string.Join(" or ", near.Select(n => $"'{n}'"))}?" : string.Empty),
                     nameof(SharedAssemblies));
             }
+        }
+    }
+
+    /// <summary>The call shape of a warm-up delegate; Validate has accepted it.</summary>
+    internal static Calls.ResultShape WarmUpShape(Delegate warmUp) => warmUp switch
+    {
+        Action => Calls.ResultShape.Void,
+        Func<Task> => Calls.ResultShape.Task,
+        _ => Calls.ResultShape.ValueTask,
+    };
+
+    private void ValidateWarmUp()
+    {
+        ArgumentNullException.ThrowIfNull(WarmUp, nameof(WarmUp));
+        for (int i = 0; i < WarmUp.Count; i++)
+        {
+            Delegate? warmUp = WarmUp[i];
+            if (warmUp is not (Action or Func<Task> or Func<ValueTask>))
+            {
+                throw new ArgumentException(
+                    warmUp is null
+                        ? $"IsolateOptions.WarmUp[{i}] is null; list only the warm-up functions to run."
+                        : $"IsolateOptions.WarmUp[{i}] is a {warmUp.GetType()}; a warm-up takes no arguments and is an Action, a Func<Task> or a Func<ValueTask> (a static method or a lambda that captures nothing).",
+                    nameof(WarmUp));
+            }
+
+            // The same refusals as CallAsync (a closure, an instance method, a dynamic method), but now, at the edge,
+            // rather than from inside a spare's background warm-up.
+            Calls.CallPlan.Get(warmUp, WarmUpShape(warmUp));
         }
     }
 }
