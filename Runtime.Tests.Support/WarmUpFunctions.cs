@@ -21,6 +21,13 @@ public static class WarmUpFunctions
 
     public static int Runs() => s_runs;
 
+    public static async Task<int> RunsAsync()
+    {
+        await Task.Yield();
+        s_order += "runs-async;";
+        return s_runs;
+    }
+
     public static string Order() => s_order;
 
     public static void Fail() => throw new InvalidOperationException("warm-up failed on purpose");

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Reflection;
+using Isolates.Calls;
 using Isolates.Diagnostics;
 using Isolates.Errors;
 using Isolates.Loader;
@@ -64,13 +65,31 @@ public sealed partial class Isolate
     {
         foreach (Delegate warmUp in _options.WarmUp)
         {
-            Task call = warmUp switch
-            {
-                Action action => CallAsync(action, cancellationToken),
-                Func<Task> function => CallAsync(function, cancellationToken),
-                _ => CallAsync((Func<ValueTask>)warmUp, cancellationToken),
-            };
+            (ResultShape shape, Type resultType) = IsolateOptions.WarmUpCall(warmUp);
+            var call = (Task)WarmUpDispatch.MakeGenericMethod(resultType).Invoke(this, [warmUp, shape, cancellationToken])!;
             await call.ConfigureAwait(false);
+        }
+    }
+
+    private static readonly MethodInfo WarmUpDispatch = typeof(Isolate).GetMethod(nameof(DispatchWarmUp), BindingFlags.Instance | BindingFlags.NonPublic)!;
+
+    /// <summary>
+    /// A warm-up takes the path of the <c>CallAsync</c> overload that matches its shape, so the plans it builds on
+    /// both sides are the ones a later call of the same function finds.
+    /// </summary>
+    private Task<TResult> DispatchWarmUp<TResult>(Delegate warmUp, ResultShape shape, CancellationToken cancellationToken) =>
+        Dispatch<Args0, TResult>(warmUp, shape, new Args0(), static (d, _) => InvokeUnwrapped(d), cancellationToken);
+
+    private static object? InvokeUnwrapped(Delegate function)
+    {
+        try
+        {
+            return function.DynamicInvoke();
+        }
+        catch (TargetInvocationException ex) when (ex.InnerException is { } inner)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(inner);
+            throw;
         }
     }
 

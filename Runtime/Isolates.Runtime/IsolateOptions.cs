@@ -68,9 +68,10 @@ public sealed record IsolateOptions
     public int MaxQueuedCalls { get; init; }
 
     /// <summary>
-    /// Code run inside the isolate right after it is created and before it is handed out: static methods (or lambdas
-    /// that capture nothing) of type <see cref="Action"/>, <see cref="Func{Task}"/> or <see cref="Func{ValueTask}"/>,
-    /// in order, under the same rules as <c>CallAsync</c>. Use it to take the one-time cost of a fresh isolate off
+    /// Code run inside the isolate right after it is created and before it is handed out: functions without arguments
+    /// (<see cref="Action"/> or <see cref="Func{TResult}"/>, including async ones; results are discarded), in order,
+    /// each under the same rules as <c>CallAsync</c>. Listing a function the isolate will be called with also
+    /// prepares the runtime's side of that call, so the first real call costs what later ones do. Use it to take the one-time cost of a fresh isolate off
     /// the first request: code in a collectible context is JIT-compiled at full optimization in every isolate (no
     /// ReadyToRun, no tiering), so the first call of a library (a serializer, an ORM) costs from tens of
     /// milliseconds to seconds; a warm-up that exercises it once pays that before anyone waits. Statics it sets stay.
@@ -130,13 +131,41 @@ public sealed record IsolateOptions
         }
     }
 
-    /// <summary>The call shape of a warm-up delegate; Validate has accepted it.</summary>
-    internal static Calls.ResultShape WarmUpShape(Delegate warmUp) => warmUp switch
+    /// <summary>
+    /// How a warm-up delegate is called: the shape and result type the matching <c>CallAsync</c> overload would use,
+    /// so a warm-up that is the very function later called leaves its call plan ready in the isolate.
+    /// Validate has accepted the delegate (an Action or a Func of one type argument).
+    /// </summary>
+    internal static (Calls.ResultShape Shape, Type ResultType) WarmUpCall(Delegate warmUp)
     {
-        Action => Calls.ResultShape.Void,
-        Func<Task> => Calls.ResultShape.Task,
-        _ => Calls.ResultShape.ValueTask,
-    };
+        if (warmUp is Action)
+        {
+            return (Calls.ResultShape.Void, typeof(Calls.Unit));
+        }
+
+        Type returned = warmUp.GetType().GenericTypeArguments[0];
+        if (returned == typeof(Task))
+        {
+            return (Calls.ResultShape.Task, typeof(Calls.Unit));
+        }
+
+        if (returned == typeof(ValueTask))
+        {
+            return (Calls.ResultShape.ValueTask, typeof(Calls.Unit));
+        }
+
+        if (returned.IsConstructedGenericType && returned.GetGenericTypeDefinition() == typeof(Task<>))
+        {
+            return (Calls.ResultShape.TaskOfT, returned.GenericTypeArguments[0]);
+        }
+
+        if (returned.IsConstructedGenericType && returned.GetGenericTypeDefinition() == typeof(ValueTask<>))
+        {
+            return (Calls.ResultShape.ValueTaskOfT, returned.GenericTypeArguments[0]);
+        }
+
+        return (Calls.ResultShape.Value, returned);
+    }
 
     private void ValidateWarmUp()
     {
@@ -144,18 +173,22 @@ public sealed record IsolateOptions
         for (int i = 0; i < WarmUp.Count; i++)
         {
             Delegate? warmUp = WarmUp[i];
-            if (warmUp is not (Action or Func<Task> or Func<ValueTask>))
+            if (warmUp is null)
+            {
+                throw new ArgumentException($"IsolateOptions.WarmUp[{i}] is null; list only the warm-up functions to run.", nameof(WarmUp));
+            }
+
+            Type type = warmUp.GetType();
+            if (warmUp is not Action && !(type.IsConstructedGenericType && type.GetGenericTypeDefinition() == typeof(Func<>)))
             {
                 throw new ArgumentException(
-                    warmUp is null
-                        ? $"IsolateOptions.WarmUp[{i}] is null; list only the warm-up functions to run."
-                        : $"IsolateOptions.WarmUp[{i}] is a {warmUp.GetType()}; a warm-up takes no arguments and is an Action, a Func<Task> or a Func<ValueTask> (a static method or a lambda that captures nothing).",
+                    $"IsolateOptions.WarmUp[{i}] is a {type}; a warm-up takes no arguments: an Action or a Func<TResult> such as Func<Task> (a static method or a lambda that captures nothing).",
                     nameof(WarmUp));
             }
 
             // The same refusals as CallAsync (a closure, an instance method, a dynamic method), but now, at the edge,
             // rather than from inside a spare's background warm-up.
-            Calls.CallPlan.Get(warmUp, WarmUpShape(warmUp));
+            Calls.CallPlan.Get(warmUp, WarmUpCall(warmUp).Shape);
         }
     }
 }
