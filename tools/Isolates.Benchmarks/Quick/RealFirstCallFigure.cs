@@ -42,7 +42,7 @@ internal static class RealFirstCallFigure
         }
 
         notes.Add("real first call: the process's first isolates (collectible, then non-collectible, then shared, before any other use of System.Text.Json in the process) took " +
-            string.Join(" / ", first.Values.Select(v => v.ToString("F1", CultureInfo.InvariantCulture))) + " ms; the rows are the isolates made after them.");
+            string.Join(" / ", first.Recorded.Select(v => v.ToString("F1", CultureInfo.InvariantCulture))) + " ms; the rows are the isolates made after them.");
 
         await PreWarmedAsync(warmedOptions, warmed, count);
         await PreWarmedAsync(pinnedWarmedOptions, pinnedWarmed, count);

@@ -21,7 +21,7 @@ internal sealed class Samples(double unitsPerSecond, int capacity)
     public void Add(long start, long end) => _values.Add((end - start) * unitsPerSecond / Stopwatch.Frequency);
 
     /// <summary>The recorded values in the order they were added, in this instance's unit.</summary>
-    public IReadOnlyList<double> Values => _values;
+    public IReadOnlyList<double> Recorded => _values;
 
     /// <summary>Records a figure as it is.</summary>
     public void AddValue(double value) => _values.Add(value);
