@@ -118,11 +118,11 @@ public sealed partial class Isolate
         }
 
         spare.Adopt(options);
-        Refill(pool);
+        Refill(pool, afterTake: true);
         return spare;
     }
 
-    private static void Refill(SparePool pool)
+    private static void Refill(SparePool pool, bool afterTake = false)
     {
         if (pool.Spares.Count >= Volatile.Read(ref pool.Target) || Interlocked.Exchange(ref pool.Refilling, 1) != 0)
         {
@@ -131,9 +131,21 @@ public sealed partial class Isolate
 
         using (ExecutionContext.IsFlowSuppressed() ? default : ExecutionContext.SuppressFlow())
         {
-            ThreadPool.UnsafeQueueUserWorkItem(static p => _ = RefillAsync(p), pool, preferLocal: false);
+            if (afterTake)
+            {
+                // Making the next spare (a context, a thread, the warm-up's JIT) right away competes for the cores with
+                // the very request that took this one, whose first call follows now: on 2 busy cores that doubled it.
+                // A short pause lets that call run first; the spare is ready a few milliseconds later.
+                _ = Task.Delay(RefillPause).ContinueWith(static (_, p) => RefillAsync((SparePool)p!), pool, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            }
+            else
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(static p => _ = RefillAsync(p), pool, preferLocal: false);
+            }
         }
     }
+
+    private static readonly TimeSpan RefillPause = TimeSpan.FromMilliseconds(2);
 
     private static async Task RefillAsync(SparePool pool)
     {
