@@ -30,9 +30,11 @@ public sealed partial class Isolate
     /// single-threaded synchronization context. Returns as soon as the isolate accepts calls (its thread is running).
     /// </summary>
     /// <param name="options">How to create it; null for the defaults.</param>
-    /// <param name="cancellationToken">Cancels the creation; the half-made isolate is closed.</param>
-    /// <returns>The running isolate. Close it with <see cref="CloseAsync"/> or <c>await using</c>.</returns>
+    /// <param name="cancellationToken">Cancels the creation (also while <see cref="IsolateOptions.WarmUp"/> runs); the half-made isolate is closed.</param>
+    /// <returns>The running isolate, its warm-up (if any) done. Close it with <see cref="CloseAsync"/> or <c>await using</c>.</returns>
     /// <exception cref="ArgumentException">An option is invalid; the message names it.</exception>
+    /// <exception cref="NotShareableException">A warm-up function captures state or is not a static method.</exception>
+    /// <exception cref="IsolateExecutionException">(in the task) A warm-up function threw; the isolate is closed.</exception>
     public static Task<Isolate> CreateAsync(IsolateOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new IsolateOptions();
@@ -52,7 +54,7 @@ public sealed partial class Isolate
         // queue. So the isolate is ready now, and returning synchronously saves a thread-pool hop on every spawn.
         var isolate = new Isolate(options);
         isolate.Start(listed: true);
-        return Task.FromResult(isolate);
+        return options.WarmUp.Count == 0 ? Task.FromResult(isolate) : isolate.WarmUpForCreateAsync(cancellationToken);
     }
 
     /// <summary>

@@ -67,6 +67,20 @@ public sealed record IsolateOptions
     /// </summary>
     public int MaxQueuedCalls { get; init; }
 
+    /// <summary>
+    /// Code run inside the isolate right after it is created and before it is handed out: functions without arguments
+    /// (<see cref="Action"/> or <see cref="Func{TResult}"/>, including async ones; results are discarded), in order,
+    /// each under the same rules as <c>CallAsync</c>. Listing a function the isolate will be called with also
+    /// prepares the runtime's side of that call, so the first real call costs what later ones do. Use it to take the one-time cost of a fresh isolate off
+    /// the first request: code in a collectible context is JIT-compiled at full optimization in every isolate (no
+    /// ReadyToRun, no tiering), so the first call of a library (a serializer, an ORM) costs from tens of
+    /// milliseconds to seconds; a warm-up that exercises it once pays that before anyone waits. Statics it sets stay.
+    /// <see cref="Isolate.CreateAsync"/> returns once every warm-up has finished; if one throws, CreateAsync fails with
+    /// its error and the isolate is closed. Spares (<see cref="Isolate.KeepWarm(int, IsolateOptions?)"/>) run it in
+    /// the background, and pool replacements run it too. Default: none.
+    /// </summary>
+    public IReadOnlyList<Delegate> WarmUp { get; init; } = [];
+
     internal void Validate()
     {
         if (Name is { Length: 0 })
@@ -94,6 +108,7 @@ public sealed record IsolateOptions
             throw new ArgumentOutOfRangeException(nameof(MaxQueuedCalls), MaxQueuedCalls, "IsolateOptions.MaxQueuedCalls must be zero (no limit) or a positive number of calls.");
         }
 
+        ValidateWarmUp();
         ArgumentNullException.ThrowIfNull(SharedAssemblies, nameof(SharedAssemblies));
         foreach (string name in SharedAssemblies)
         {
@@ -113,6 +128,67 @@ public sealed record IsolateOptions
                     (near.Length > 0 ? $" Did you mean {string.Join(" or ", near.Select(n => $"'{n}'"))}?" : string.Empty),
                     nameof(SharedAssemblies));
             }
+        }
+    }
+
+    /// <summary>
+    /// How a warm-up delegate is called: the shape and result type the matching <c>CallAsync</c> overload would use,
+    /// so a warm-up that is the very function later called leaves its call plan ready in the isolate.
+    /// Validate has accepted the delegate (an Action or a Func of one type argument).
+    /// </summary>
+    internal static (Calls.ResultShape Shape, Type ResultType) WarmUpCall(Delegate warmUp)
+    {
+        if (warmUp is Action)
+        {
+            return (Calls.ResultShape.Void, typeof(Calls.Unit));
+        }
+
+        Type returned = warmUp.GetType().GenericTypeArguments[0];
+        if (returned == typeof(Task))
+        {
+            return (Calls.ResultShape.Task, typeof(Calls.Unit));
+        }
+
+        if (returned == typeof(ValueTask))
+        {
+            return (Calls.ResultShape.ValueTask, typeof(Calls.Unit));
+        }
+
+        if (returned.IsConstructedGenericType && returned.GetGenericTypeDefinition() == typeof(Task<>))
+        {
+            return (Calls.ResultShape.TaskOfT, returned.GenericTypeArguments[0]);
+        }
+
+        if (returned.IsConstructedGenericType && returned.GetGenericTypeDefinition() == typeof(ValueTask<>))
+        {
+            return (Calls.ResultShape.ValueTaskOfT, returned.GenericTypeArguments[0]);
+        }
+
+        return (Calls.ResultShape.Value, returned);
+    }
+
+    private void ValidateWarmUp()
+    {
+        ArgumentNullException.ThrowIfNull(WarmUp, nameof(WarmUp));
+        for (int i = 0; i < WarmUp.Count; i++)
+        {
+            Delegate? warmUp = WarmUp[i];
+            if (warmUp is null)
+            {
+                throw new ArgumentException($"IsolateOptions.WarmUp[{i}] is null; list only the warm-up functions to run.", nameof(WarmUp));
+            }
+
+            Type type = warmUp.GetType();
+            if (warmUp is not Action && !(type.IsConstructedGenericType && type.GetGenericTypeDefinition() == typeof(Func<>)))
+            {
+                throw new ArgumentException(
+                    $"IsolateOptions.WarmUp[{i}] is a {type}; a warm-up takes no arguments: an Action or a Func<TResult> such as Func<Task> (a static method or a lambda that captures nothing).",
+                    nameof(WarmUp));
+            }
+
+            // The same refusals as CallAsync (a closure, an instance method, a dynamic method), but now, at the edge,
+            // rather than from inside a spare's background warm-up.
+            Calls.CallPlan.Get(warmUp, WarmUpCall(warmUp).Shape);
         }
     }
 }

@@ -37,6 +37,10 @@ internal static partial class Log
         Message = "Isolate {IsolateName} ({IsolateId}): a callback watching its exit threw")]
     public static partial void ExitWatcherFailed(ILogger logger, string isolateName, long isolateId, Exception exception);
 
+    [LoggerMessage(EventId = 9, EventName = "SpareWarmUpFailed", Level = LogLevel.Warning,
+        Message = "Pre-warmed isolate {IsolateName} ({IsolateId}): its warm-up threw; it is closed and not handed out")]
+    public static partial void SpareWarmUpFailed(ILogger logger, string isolateName, long isolateId, Exception exception);
+
     [LoggerMessage(EventId = 20, EventName = "PoolIsolateReplaced", Level = LogLevel.Warning,
         Message = "Pool {PoolName}: isolate {IsolateName} ({IsolateId}) faulted and is being replaced")]
     public static partial void PoolIsolateReplaced(ILogger logger, string poolName, string isolateName, long isolateId);

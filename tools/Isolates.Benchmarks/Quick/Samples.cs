@@ -20,6 +20,9 @@ internal sealed class Samples(double unitsPerSecond, int capacity)
     /// <summary>Records the time from <paramref name="start"/> to <paramref name="end"/> (both Stopwatch timestamps).</summary>
     public void Add(long start, long end) => _values.Add((end - start) * unitsPerSecond / Stopwatch.Frequency);
 
+    /// <summary>The recorded values in the order they were added, in this instance's unit.</summary>
+    public IReadOnlyList<double> Recorded => _values;
+
     /// <summary>Records a figure as it is.</summary>
     public void AddValue(double value) => _values.Add(value);
 

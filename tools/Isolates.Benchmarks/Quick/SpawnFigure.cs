@@ -75,6 +75,34 @@ internal static class SpawnFigure
 
         await Isolate.KeepWarm(0);
 
+        // Spares that ran the called function as their warm-up in the background (IsolateOptions.WarmUp): the request
+        // then pays neither the isolate's creation nor its one-time first-call work (JIT, the call's plan inside).
+        Samples warmedSpawn = Samples.Milliseconds(count);
+        var warmed = new IsolateOptions { WarmUp = [Workload.Answer] };
+        await Isolate.KeepWarm(1, warmed);
+        for (int i = -warmup; i < count; i++)
+        {
+            while (Isolate.WarmCount < 1)
+            {
+                await Task.Delay(1);
+            }
+
+            Collector.Quiesce();
+            long start = Stopwatch.GetTimestamp();
+            Isolate isolate = await Isolate.CreateAsync(warmed);
+            int answer = await isolate.CallAsync(Workload.Answer);
+            long spawned = Stopwatch.GetTimestamp();
+            await isolate.CloseAsync();
+            Check.Equal(42, answer);
+            leaked += isolate.UnloadStatus == UnloadStatus.Unloaded ? 0 : 1;
+            if (i >= 0)
+            {
+                warmedSpawn.Add(start, spawned);
+            }
+        }
+
+        await Isolate.KeepWarm(0, warmed);
+
         if (leaked + floorLeaked > 0)
         {
             notes.Add($"spawn: {leaked} isolates and {floorLeaked} bare contexts (of {count + warmup} each) were not collected after closing.");
@@ -85,6 +113,8 @@ internal static class SpawnFigure
             new Row("spawn: CreateAsync + first CallAsync(Answer)", "ms", spawn.Summarize(),
                 "new collectible ALC + LoadFromAssemblyPath + new thread + reflective call", floorSpawn.Summarize()),
             new Row("spawn, pre-warmed (Isolate.KeepWarm(1)): CreateAsync + first CallAsync(Answer)", "ms", warmSpawn.Summarize(),
+                "new collectible ALC + LoadFromAssemblyPath + new thread + reflective call", floorSpawn.Summarize()),
+            new Row("spawn, pre-warmed with warm-up (KeepWarm(1, WarmUp = [Answer])): CreateAsync + first CallAsync(Answer)", "ms", warmedSpawn.Summarize(),
                 "new collectible ALC + LoadFromAssemblyPath + new thread + reflective call", floorSpawn.Summarize()),
             new Row("close: CloseAsync, unload verified (untimed above)", "ms", close.Summarize(),
                 "stop + join thread, Unload, GC until collected", floorClose.Summarize()),
