@@ -18,6 +18,10 @@ internal sealed record Library(string Name, string[] Assemblies, Func<Task<strin
 /// <summary>The libraries the tool runs, in table order.</summary>
 internal static class Catalog
 {
+    // Microsoft.Data.Sqlite loads its native-library glue by name at run time (no metadata reference to follow), so
+    // sharing it means naming that assembly too.
+    private const string Batteries = "SQLitePCLRaw.batteries_v2";
+
     public static readonly Library[] All =
     [
         new("System.Text.Json (reflection)", [], Serialization.SystemTextJsonReflection),
@@ -29,9 +33,9 @@ internal static class Catalog
         new("Mapster", ["Mapster"], Serialization.Mapster, "`TypeAdapterConfig.GlobalSettings`"),
         new("Serilog", ["Serilog"], Libraries.Serilog, "`Log.Logger`, `SelfLog`"),
         new("Polly", ["Polly.Core"], Libraries.Polly),
-        new("Microsoft.Data.Sqlite", ["Microsoft.Data.Sqlite"], Data.MicrosoftDataSqlite),
-        new("Dapper (+ Sqlite)", ["Dapper", "Microsoft.Data.Sqlite"], Data.Dapper, "`SqlMapper` type handlers and type map"),
-        new("EF Core + Sqlite", ["Microsoft.EntityFrameworkCore.Sqlite"], Data.EntityFrameworkCore),
+        new("Microsoft.Data.Sqlite", ["Microsoft.Data.Sqlite", Batteries], Data.MicrosoftDataSqlite),
+        new("Dapper (+ Sqlite)", ["Dapper", "Microsoft.Data.Sqlite", Batteries], Data.Dapper, "`SqlMapper` type handlers and type map"),
+        new("EF Core + Sqlite", ["Microsoft.EntityFrameworkCore.Sqlite", Batteries], Data.EntityFrameworkCore),
         new("SixLabors.ImageSharp", ["SixLabors.ImageSharp"], Libraries.ImageSharp, "`Configuration.Default`"),
         new("NodaTime", ["NodaTime"], Libraries.NodaTime),
         new("Humanizer", ["Humanizer"], Libraries.Humanizer, "`Configurator` (vocabularies, strategies)"),

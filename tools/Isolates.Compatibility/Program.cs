@@ -60,7 +60,7 @@ if (write)
     string path = Report.FindDocsPath();
     string command = "dotnet run -c Release --project tools/Isolates.Compatibility -- --write";
     string machine = $"{RuntimeInformation.OSDescription.Trim()}, {RuntimeInformation.OSArchitecture}, {Environment.ProcessorCount} cores, {RuntimeInformation.FrameworkDescription}";
-    await File.WriteAllTextAsync(path, Report.Markdown(results, runs, command, machine, DateTime.UtcNow, total.Elapsed), Encoding.UTF8);
+    await File.WriteAllTextAsync(path, Report.Markdown(results, runs, command, machine, DateTime.UtcNow, total.Elapsed), new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
     Console.WriteLine($"wrote {path}");
 }
 

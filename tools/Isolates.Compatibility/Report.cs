@@ -13,6 +13,24 @@ internal static class Report
     /// </summary>
     private static readonly Dictionary<string, string> KnownCauses = new(StringComparer.Ordinal)
     {
+        ["Newtonsoft.Json"] =
+            "TypeDescriptor (Newtonsoft asks it for each type's converter) kept the isolate's types; the unload check now prunes those tables, " +
+            "yet the context stays alive through a root no static field of a loaded assembly shows (a handle or a generic instantiation's static; not found yet)",
+        ["Polly"] =
+            "Polly validates its options with DataAnnotations: `ValidationAttributeStore.Instance` caches per type (`_typeStoreItems`), no hook clears it; " +
+            "TypeDescriptor's tables too (pruned). Shared, Polly's types are the host's, so nothing of the isolate is cached",
+        ["Microsoft.Data.Sqlite"] =
+            "private copy: `SqliteConnectionFactory` (connection pooling) subscribes to `AppDomain.DomainUnload` and starts a pruning `Timer`, both framework roots of the isolate's copy; shared: not investigated",
+        ["Dapper (+ Sqlite)"] =
+            "Microsoft.Data.Sqlite's pool (see its row); shared: not investigated",
+        ["EF Core + Sqlite"] =
+            "Microsoft.Data.Sqlite's pool (see its row); shared: not investigated",
+        ["SixLabors.ImageSharp"] =
+            "`UniformUnmanagedMemoryPool` starts a trimming `Timer` (a framework `TimerQueue` root) that nothing stops",
+        ["Mapster"] =
+            "not investigated by a root search; Mapster's global `TypeAdapterConfig` keeps the adapters it compiles per pair of types, which would include the isolate's",
+        ["Linq.Expressions Compile(preferInterpretation)"] =
+            "the interpreter's static `CallInstruction.s_cache` (a `CacheDict<MethodInfo, CallInstruction>`) holds the isolate's getters; emptying it was not enough, a further root is not found yet",
     };
 
     public static string Line(LibraryResult r) =>
