@@ -49,7 +49,11 @@ internal static class Schedule
         int ran = 0;
         for (int seed = first; seed < first + count; seed++)
         {
-            if (!fixedCount && ran >= 3 && clock.Elapsed > budget)
+            // Past the budget, stop once every required point was reached; a loaded machine runs fewer seeds in the
+            // budget, and a rarely reached point then went unexplored and failed the test (seen with other builds
+            // running beside the suite), so keep going for up to four budgets until it is reached.
+            if (!fixedCount && ran >= 3 && clock.Elapsed > budget
+                && (Array.TrueForAll(mustReach, hits.ContainsKey) || clock.Elapsed > budget * 4))
             {
                 break;
             }
