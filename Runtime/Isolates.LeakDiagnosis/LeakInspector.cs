@@ -55,6 +55,8 @@ public static class LeakInspector
         private readonly ClrHeap _heap = runtime.Heap;
         private readonly Dictionary<ulong, ClrStaticField> _statics = [];
         private readonly HashSet<ulong> _contextTypes = [];
+        private readonly Dictionary<ulong, bool> _isContextType = [];
+        private ulong _runtimeType;
         private ulong _context;
         private ulong _loaderAllocator;
 
@@ -63,6 +65,13 @@ public static class LeakInspector
             if (!FindContext(nativeContext, contextName))
             {
                 return null;
+            }
+
+            _runtimeType = _heap.GetTypeByName("System.RuntimeType")?.MethodTable ?? 0;
+            // A thread still running the isolate's code holds it however its objects are referenced: say so first.
+            if (FindRunningThread() is { } running)
+            {
+                return running;
             }
 
             IndexStatics();
@@ -133,6 +142,31 @@ public static class LeakInspector
             return true;
         }
 
+        private string? FindRunningThread()
+        {
+            foreach (ClrThread thread in runtime.Threads)
+            {
+                if (!thread.IsAlive)
+                {
+                    continue;
+                }
+
+                ClrStackFrame? top = null;
+                foreach (ClrStackFrame frame in thread.EnumerateStackTrace(includeContext: false, maxFrames: 200))
+                {
+                    top ??= frame.Method is null ? null : frame;
+                    if (frame.Method?.Type is { } type && IsContextType(type.MethodTable))
+                    {
+                        string where = top is null || top == frame ? "" : $", now in {top.Method!.Signature}";
+                        return $"thread {thread.ManagedThreadId.ToString(CultureInfo.InvariantCulture)}, still running the isolate's method " +
+                            $"{frame.Method.Signature} ({AssemblyOf(type)}){where}";
+                    }
+                }
+            }
+
+            return null;
+        }
+
         private void IndexStatics()
         {
             ClrAppDomain? domain = runtime.AppDomains.FirstOrDefault();
@@ -178,18 +212,27 @@ public static class LeakInspector
                 return false;
             }
 
-            if (obj.Address == _loaderAllocator || type.AssemblyLoadContextAddress == _context && _context != 0)
+            if (obj.Address == _loaderAllocator || IsContextType(type.MethodTable))
             {
                 return true;
             }
 
-            if (type.Name == "System.RuntimeType" && obj.TryReadField("m_handle", out nint methodTable))
+            return type.MethodTable == _runtimeType
+                && obj.TryReadField("m_handle", out nint methodTable)
+                && IsContextType((ulong)methodTable);
+        }
+
+        // Asked of every object visited, and ClrType.AssemblyLoadContextAddress is a DAC request each time: cached.
+        private bool IsContextType(ulong methodTable)
+        {
+            if (!_isContextType.TryGetValue(methodTable, out bool result))
             {
-                return _contextTypes.Contains((ulong)methodTable)
-                    || _heap.GetTypeByMethodTable((ulong)methodTable)?.AssemblyLoadContextAddress == _context;
+                result = _contextTypes.Contains(methodTable)
+                    || _heap.GetTypeByMethodTable(methodTable)?.AssemblyLoadContextAddress is { } context && context == _context;
+                _isContextType[methodTable] = result;
             }
 
-            return false;
+            return result;
         }
 
         private bool IsOwnStatic(ulong address) =>
@@ -215,11 +258,19 @@ public static class LeakInspector
                     continue;
                 }
 
-                parents[obj.Address] = new Link(obj.Address, 0, null, root);
+                parents[obj.Address] = new Link(obj.Address, 0, root);
                 queue.Enqueue(obj.Address);
             }
 
             int visited = 0;
+            foreach (ulong rootObject in queue)
+            {
+                if (IsOfContext(_heap.GetObject(rootObject)))
+                {
+                    return ChainTo(rootObject, parents);
+                }
+            }
+
             while (queue.TryDequeue(out ulong address))
             {
                 if (++visited % 4096 == 0)
@@ -228,41 +279,26 @@ public static class LeakInspector
                 }
 
                 ClrObject obj = _heap.GetObject(address);
-                if (IsOfContext(obj))
-                {
-                    List<Link> chain = [];
-                    for (ulong at = address; at != 0; at = parents[at].Parent)
-                    {
-                        chain.Add(parents[at]);
-                    }
-
-                    chain.Reverse();
-                    return chain;
-                }
-
                 if (obj.Type is null || obj.Type.Name == "System.Runtime.Loader.AssemblyLoadContext")
                 {
                     continue;
                 }
 
-                foreach (ClrReference reference in obj.EnumerateReferencesWithFields(carefully: false, considerDependantHandles: true))
+                // Addresses only (fields are looked up again for the few links of the answer), and each child is
+                // tested as it is found: both matter on a heap of millions of objects.
+                foreach (ulong child in obj.EnumerateReferenceAddresses(carefully: false, considerDependantHandles: true))
                 {
-                    ulong child = reference.Object.Address;
                     if (child == 0 || parents.ContainsKey(child))
                     {
                         continue;
                     }
 
-                    // A static of the context's own types, reached through a shared bucket: not a way in from outside.
-                    if (reference.IsArrayElement && IsOwnStatic(address + (ulong)reference.Offset + (ulong)IntPtr.Size))
+                    parents[child] = new Link(child, address, null);
+                    if (IsOfContext(_heap.GetObject(child)))
                     {
-                        continue;
+                        return ChainTo(child, parents);
                     }
 
-                    parents[child] = new Link(child, address, reference.IsField ? reference.Field?.Name : null, null)
-                    {
-                        ArrayOffset = reference.IsArrayElement ? reference.Offset : -1,
-                    };
                     queue.Enqueue(child);
                 }
             }
@@ -270,11 +306,55 @@ public static class LeakInspector
             return null;
         }
 
+        private List<Link> ChainTo(ulong address, Dictionary<ulong, Link> parents)
+        {
+            List<Link> chain = [];
+            for (ulong at = address; at != 0; at = parents[at].Parent)
+            {
+                Link link = parents[at];
+                if (link.Parent != 0)
+                {
+                    // Which field or element of the parent holds the child: looked up only for the answer's links.
+                    foreach (ClrReference reference in _heap.GetObject(link.Parent).EnumerateReferencesWithFields(carefully: false, considerDependantHandles: true))
+                    {
+                        if (reference.Object.Address == at)
+                        {
+                            link = link with
+                            {
+                                Field = reference.IsField ? reference.Field?.Name : null,
+                                ArrayOffset = reference.IsArrayElement ? reference.Offset : -1,
+                            };
+                            break;
+                        }
+                    }
+                }
+
+                chain.Add(link);
+            }
+
+            chain.Reverse();
+            return chain;
+        }
+
         private string? Describe(List<Link>? chain)
         {
             if (chain is null || chain.Count == 0)
             {
                 return null;
+            }
+
+            int lastTimer = chain.FindLastIndex(link => _heap.GetObjectType(link.Address)?.Name == "System.Threading.TimerQueueTimer");
+            if (lastTimer >= 0)
+            {
+                // Timers sit in a doubly linked list of the runtime's timer queue: the shortest path may enter it
+                // through any other timer of the process, which explains nothing. Start at the isolate's timer.
+                var fromTimer = new List<string> { "the runtime's timer queue (System.Threading.TimerQueue)" };
+                for (int i = lastTimer; i < chain.Count; i++)
+                {
+                    fromTimer.Add(DescribeObject(i == lastTimer ? chain[i] with { Field = null } : chain[i], i == chain.Count - 1));
+                }
+
+                return string.Join(" -> ", fromTimer);
             }
 
             var steps = new List<string> { DescribeRoot(chain[0].Root!, chain.Count > 1 ? chain[1] : null, out bool skipFirst) };
@@ -356,15 +436,22 @@ public static class LeakInspector
             if (obj.IsDelegate)
             {
                 ClrMethod? method = null;
+                bool multicast = false;
                 try
                 {
-                    method = obj.AsDelegate().GetDelegateTarget()?.Method;
+                    ClrDelegate del = obj.AsDelegate();
+                    multicast = del.HasMultipleTargets;
+                    method = multicast ? null : del.GetDelegateTarget()?.Method;
                 }
                 catch (InvalidOperationException)
                 {
                 }
 
-                if (method?.Signature is { } signature)
+                if (multicast)
+                {
+                    text.Append(" with several handlers");
+                }
+                else if (method?.Signature is { } signature)
                 {
                     text.Append(" to ").Append(signature);
                 }
@@ -387,8 +474,11 @@ public static class LeakInspector
         }
     }
 
-    private sealed record Link(ulong Address, ulong Parent, string? Field, ClrRoot? Root)
+    private sealed record Link(ulong Address, ulong Parent, ClrRoot? Root)
     {
+        public string? Field { get; init; }
+
+
         public int ArrayOffset { get; init; } = -1;
     }
 }
