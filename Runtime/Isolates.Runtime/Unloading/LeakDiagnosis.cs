@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.Loader;
@@ -23,16 +22,21 @@ internal static class LeakDiagnosis
     /// <summary>How long one search may take before the leak is reported without it.</summary>
     public static readonly TimeSpan Budget = TimeSpan.FromSeconds(10);
 
-    private const string InspectorType = "Isolates.LeakDiagnosis.LeakInspector, Isolates.LeakDiagnosis";
+    private const string InspectorAssembly = "Isolates.LeakDiagnosis";
+    private const string InspectorType = "Isolates.LeakDiagnosis.LeakInspector";
 
     // One search at a time: each writes a core file of the whole process and reads it; two at once would only slow both.
     private static readonly SemaphoreSlim OneAtATime = new(1, 1);
     private static Func<long, string, CancellationToken, string?>? s_inspector;
     private static bool s_looked;
 
-    /// <summary>What the context holds and who holds it, or null when the context was collected meanwhile.</summary>
+    /// <summary>
+    /// What the context had loaded (empty when it was collected meanwhile), the chain that holds it when one was found,
+    /// and otherwise why none is given (null when the search was switched off).
+    /// </summary>
     public readonly record struct Findings(IReadOnlyList<string> PrivateAssemblies, string? RootChain, string? Failure);
 
+    /// <summary>False when the application set <see cref="DisableSwitch"/>.</summary>
     public static bool Enabled => !(AppContext.TryGetSwitch(DisableSwitch, out bool disabled) && disabled);
 
     /// <summary>
@@ -41,71 +45,81 @@ internal static class LeakDiagnosis
     /// </summary>
     public static async Task<Findings> DiagnoseAsync(WeakReference context)
     {
-        (List<string> assemblies, long native, string name) = Inspect(context);
-        if (!Enabled)
+        List<string> assemblies = [];
+        try
         {
-            return new Findings(assemblies, null, null);
-        }
+            (assemblies, long native, string name) = Inspect(context);
+            if (!Enabled)
+            {
+                return new Findings(assemblies, null, null);
+            }
 
-        Func<long, string, CancellationToken, string?>? inspector = FindInspector();
-        if (inspector is null)
+            if (FindInspector() is not { } inspector)
+            {
+                return new Findings(assemblies, null, "the root chain was not searched: reference the Isolates.LeakDiagnosis package to have it named");
+            }
+
+            return await SearchAsync(inspector, native, name, assemblies).ConfigureAwait(false);
+        }
+        catch (Exception ex)
         {
-            return new Findings(assemblies, null, "the root chain was not searched: reference the Isolates.LeakDiagnosis package to have it named");
+            // A diagnosis must never turn a reported leak into a failed close.
+            return new Findings(assemblies, null, $"the root chain search failed: {ex.GetType().Name}: {ex.Message}");
         }
+    }
 
-        using var budget = new CancellationTokenSource(Budget);
+    private static async Task<Findings> SearchAsync(Func<long, string, CancellationToken, string?> inspector, long native, string name, List<string> assemblies)
+    {
         if (!await OneAtATime.WaitAsync(Budget).ConfigureAwait(false))
         {
             return new Findings(assemblies, null, "the root chain was not searched: other leaks were being diagnosed");
         }
 
-        try
+        using var budget = new CancellationTokenSource(Budget);
+        var done = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // A thread of its own: the search blocks for a second or more, and must not hold a pool thread or the
+        // verifier's loop. It keeps no reference to the context, only its native handle and name.
+        CancellationToken token = budget.Token;
+        var thread = new Thread(() =>
         {
-            var done = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
-
-            // A thread of its own: the search blocks for a second or more, and must not hold a pool thread or the
-            // verifier's loop. It keeps no reference to the context, only its native handle and name.
-            var thread = new Thread(() =>
+            try
             {
-                try
-                {
-                    done.TrySetResult(inspector(native, name, budget.Token));
-                }
-                catch (Exception ex)
-                {
-                    done.TrySetException(ex);
-                }
-            })
-            {
-                IsBackground = true,
-                Name = "Isolates leak diagnosis",
-            };
-            using (ExecutionContext.SuppressFlow())
-            {
-                thread.Start();
+                done.TrySetResult(inspector(native, name, token));
             }
-
-            Task finished = await Task.WhenAny(done.Task, Task.Delay(Budget)).ConfigureAwait(false);
-            if (finished != done.Task)
+            catch (Exception ex)
             {
-                await budget.CancelAsync().ConfigureAwait(false);
-                _ = done.Task.ContinueWith(static (_, semaphore) => ((SemaphoreSlim)semaphore!).Release(), OneAtATime, TaskScheduler.Default);
-                return new Findings(assemblies, null, $"the root chain search did not finish within {Budget.TotalSeconds:0} s");
+                done.TrySetException(ex);
             }
-
-            OneAtATime.Release();
-            if (done.Task.IsFaulted)
+            finally
             {
-                Exception error = done.Task.Exception!.GetBaseException();
-                return new Findings(assemblies, null, $"the root chain search failed: {error.GetType().Name}: {error.Message}");
+                OneAtATime.Release(); // when the search really ended, even if it was given up on
             }
-
-            return new Findings(assemblies, done.Task.Result, done.Task.Result is null ? "the root chain search found no path from a GC root" : null);
-        }
-        catch (Exception ex)
+        })
         {
-            return new Findings(assemblies, null, $"the root chain search failed: {ex.GetType().Name}: {ex.Message}");
+            IsBackground = true,
+            Name = "Isolates leak diagnosis",
+        };
+        using (ExecutionContext.SuppressFlow())
+        {
+            thread.Start();
         }
+
+        Task finished = await Task.WhenAny(done.Task, Task.Delay(Budget)).ConfigureAwait(false);
+        if (finished != done.Task)
+        {
+            await budget.CancelAsync().ConfigureAwait(false);
+            return new Findings(assemblies, null, $"the root chain search did not finish within {Budget.TotalSeconds:0} s");
+        }
+
+        if (done.Task.IsFaulted)
+        {
+            Exception error = done.Task.Exception!.GetBaseException();
+            return new Findings(assemblies, null, $"the root chain search failed: {error.GetType().Name}: {error.Message}");
+        }
+
+        string? chain = await done.Task.ConfigureAwait(false);
+        return new Findings(assemblies, chain, chain is null ? "the root chain search found no path from a GC root" : null);
     }
 
     /// <summary>Names and identity only: nothing read here may keep the context alive past this call.</summary>
@@ -149,8 +163,8 @@ internal static class LeakDiagnosis
         try
         {
             // Bound in the default context explicitly: this may run under an isolate's contextual-reflection scope.
-            Assembly assembly = AssemblyLoadContext.Default.LoadFromAssemblyName(new AssemblyName("Isolates.LeakDiagnosis"));
-            Type? type = assembly.GetType(InspectorType[..InspectorType.IndexOf(',', StringComparison.Ordinal)]);
+            Assembly assembly = AssemblyLoadContext.Default.LoadFromAssemblyName(new AssemblyName(InspectorAssembly));
+            Type? type = assembly.GetType(InspectorType);
             MethodInfo? method = type?.GetMethod("Describe", BindingFlags.Public | BindingFlags.Static, [typeof(long), typeof(string), typeof(CancellationToken)]);
             s_inspector = method?.CreateDelegate<Func<long, string, CancellationToken, string?>>();
         }
@@ -160,7 +174,6 @@ internal static class LeakDiagnosis
         }
 
         Volatile.Write(ref s_looked, true);
-        Debug.Assert(s_looked);
         return s_inspector;
     }
 }
