@@ -279,7 +279,10 @@ public static class LeakInspector
                 }
 
                 ClrObject obj = _heap.GetObject(address);
-                if (obj.Type is null || obj.Type.Name == "System.Runtime.Loader.AssemblyLoadContext")
+                // The context object itself is traversed too: after Unload the runtime holds it by a strong handle
+                // until the context is collected, so anything it references that references the isolate is a cycle
+                // that never ends (docs/unloading.md), and the chain through it is the right answer.
+                if (obj.Type is null)
                 {
                     continue;
                 }
