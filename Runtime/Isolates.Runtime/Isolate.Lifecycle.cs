@@ -416,7 +416,9 @@ public sealed partial class Isolate
         UnloadStatus status = await UnloadVerifier.WaitForCollectionAsync(_contextReference, _options.UnloadTimeout, _timeProvider).ConfigureAwait(false);
         if (status == UnloadStatus.Leaked)
         {
-            UnloadDiagnostic = UnloadVerifier.ExplainLeak(Name, _options.UnloadTimeout);
+            // Before the leak is reported, so UnloadDiagnostic already names the root when Unloaded completes.
+            LeakDiagnosis.Findings findings = await LeakDiagnosis.DiagnoseAsync(_contextReference).ConfigureAwait(false);
+            UnloadDiagnostic = UnloadVerifier.ExplainLeak(Name, _options.UnloadTimeout, findings);
             TryLog(static (logger, isolate, _) => Log.UnloadFailed(logger, isolate.Name, isolate.Id, isolate.UnloadDiagnostic!));
             Instruments.UnloadFailed(this);
         }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 
 namespace Isolates.Unloading;
 
@@ -39,13 +40,37 @@ internal static class UnloadVerifier
         return entry.Done.Task;
     }
 
-    public static string ExplainLeak(string isolateName, TimeSpan timeout) =>
-        $"The context of isolate '{isolateName}' was still alive {timeout.TotalMilliseconds:0} ms after it was unloaded, " +
-        "so something outside the isolate still references one of its objects, types or delegates. Common causes: a handler " +
-        "the isolate added to a shared event and never removed (AppDomain, Console, static events of shared libraries), a " +
-        "Timer, thread or thread-pool work the isolate started that is still running, a cache in a shared library keyed by the " +
-        "isolate's types (TypeDescriptor, System.Text.Json, XmlSerializer), or an object of the isolate kept through a shared " +
-        "type. Find the root with dotnet-dump (dumpheap -type LoaderAllocator, gcroot); see docs/unloading.md.";
+    /// <summary>The leak's text: what holds the context when the diagnosis found it, then what it had loaded, then the usual causes.</summary>
+    public static string ExplainLeak(string isolateName, TimeSpan timeout, LeakDiagnosis.Findings findings)
+    {
+        var text = new System.Text.StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"The context of isolate '{isolateName}' was still alive {timeout.TotalMilliseconds:0} ms after it was unloaded, ");
+        if (findings.RootChain is { } chain)
+        {
+            text.Append("held by: ").Append(chain).Append(". ");
+        }
+        else
+        {
+            text.Append("so something outside the isolate still references one of its objects, types or delegates. ");
+        }
+
+        if (findings.PrivateAssemblies is { Count: > 0 } assemblies)
+        {
+            text.Append("Assemblies the isolate had loaded privately: ").AppendJoin(", ", assemblies).Append(". ");
+        }
+
+        if (findings.Failure is { } failure)
+        {
+            text.Append('(').Append(failure).Append(".) ");
+        }
+
+        text.Append(
+            "Common causes: a handler the isolate added to a shared event and never removed (AppDomain, Console, static events of " +
+            "shared libraries), a Timer, thread or thread-pool work the isolate started that is still running, a cache in a shared " +
+            "library keyed by the isolate's types (TypeDescriptor, System.Text.Json, XmlSerializer), or an object of the isolate kept " +
+            "through a shared type. Find the root with dotnet-dump (dumpheap -type LoaderAllocator, gcroot); see docs/unloading.md.");
+        return text.ToString();
+    }
 
     private static async Task RunGuardedAsync()
     {
