@@ -70,20 +70,9 @@ internal sealed class ReadAll<T>(ChannelReader<T> reader, CancellationToken read
             return default;
         }
 
-        private sealed class NextTake : DeferredTake<bool>
+        private sealed class NextTake(Enumerator enumerator, CancellationToken caller) : LinkedTake<bool>(caller)
         {
-            private readonly Enumerator _enumerator;
-            private readonly CancellationToken _caller;
-            private readonly CancellationTokenSource? _linked; // the caller's token and the isolate's closing one (a token that never fires must not keep a closed isolate's wait on the channel)
-            private readonly CancellationToken _token;
-
-            public NextTake(Enumerator enumerator, CancellationToken caller)
-            {
-                _enumerator = enumerator;
-                _caller = caller;
-                _linked = WaitToken.LinkWithClosing(caller);
-                _token = _linked?.Token ?? WaitToken.For(caller);
-            }
+            private readonly Enumerator _enumerator = enumerator;
 
             protected override bool TryTake(out bool result)
             {
@@ -98,14 +87,9 @@ internal sealed class ReadAll<T>(ChannelReader<T> reader, CancellationToken read
 
             // As ReadAllAsync does: a channel completed with an error throws it from the wait, bare.
             protected override ValueTask<bool> WaitAsync() =>
-                _enumerator._reader is IBufferWait buffer ? buffer.WaitToReadAsIsAsync(_token) : _enumerator._reader.WaitToReadAsync(_token);
+                _enumerator._reader is IBufferWait buffer ? buffer.WaitToReadAsIsAsync(Token) : _enumerator._reader.WaitToReadAsync(Token);
 
             protected override bool Finished() => false;
-
-            protected override Exception Translate(Exception error) =>
-                error is OperationCanceledException && _linked is not null && _caller.IsCancellationRequested ? new OperationCanceledException(_caller) : error;
-
-            protected override void Release() => _linked?.Dispose();
         }
     }
 }

@@ -33,34 +33,18 @@ internal abstract class ReaderEnd<T, TBuffered>(ChannelCore core, ChannelReader<
 
     public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default)
     {
-        if (!cancellationToken.CanBeCanceled || Isolate.OnThisThread is not { } isolate || cancellationToken == isolate.ClosingToken
-            || cancellationToken.IsCancellationRequested || inner.Completion.IsCompleted
+        if (!WaitToken.NeedsLink(cancellationToken) || inner.Completion.IsCompleted
             || (inner.CanCount ? inner.Count > 0 : inner.CanPeek && inner.TryPeek(out _)))
         {
             return ChannelErrors.Guard(inner.WaitToReadAsync(WaitToken.For(cancellationToken))); // answered at once, or no wait to end with the isolate
         }
 
-        return ChannelErrors.Guard(WaitToReadLinkedAsync(cancellationToken));
+        // Isolate code that waits with a token of its own: the wait also ends when the isolate closes, or a token that
+        // never fires would leave it on the channel, keeping the closed isolate's code alive (UnloadStatus.Leaked).
+        return ChannelErrors.Guard(WaitToken.LinkedWaitAsync(cancellationToken, inner, static (reader, token) => reader.WaitToReadAsync(token)));
     }
 
     ValueTask<bool> IBufferWait.WaitToReadAsIsAsync(CancellationToken cancellationToken) => inner.WaitToReadAsync(cancellationToken);
-
-    /// <summary>
-    /// Isolate code that waits with a token of its own: the wait also ends when the isolate closes, or a token that never
-    /// fires would leave it on the channel, keeping the closed isolate's code alive (UnloadStatus.Leaked).
-    /// </summary>
-    private async ValueTask<bool> WaitToReadLinkedAsync(CancellationToken cancellationToken)
-    {
-        using CancellationTokenSource linked = WaitToken.LinkWithClosing(cancellationToken)!;
-        try
-        {
-            return await inner.WaitToReadAsync(linked.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw new OperationCanceledException(cancellationToken); // the caller's own token, as the framework's wait throws
-        }
-    }
 
     public override IAsyncEnumerable<T> ReadAllAsync(CancellationToken cancellationToken = default) => new ReadAll<T>(this, cancellationToken);
 
@@ -92,40 +76,23 @@ internal abstract class ReaderEnd<T, TBuffered>(ChannelCore core, ChannelReader<
     /// gave (resolved here, on the isolate's thread): a token of the caller's own that never fires would leave the wait
     /// on the channel, and the channel would keep the closed isolate's code alive through it.
     /// </summary>
-    private sealed class ReadTake : DeferredTake<T>
+    private sealed class ReadTake(ReaderEnd<T, TBuffered> end, CancellationToken caller) : LinkedTake<T>(caller)
     {
-        private readonly ReaderEnd<T, TBuffered> _end;
-        private readonly CancellationToken _caller;
-        private readonly CancellationTokenSource? _linked;
-        private readonly CancellationToken _token;
-
-        public ReadTake(ReaderEnd<T, TBuffered> end, CancellationToken caller)
-        {
-            _end = end;
-            _caller = caller;
-            _linked = WaitToken.LinkWithClosing(caller);
-            _token = _linked?.Token ?? WaitToken.For(caller);
-        }
+        private readonly ReaderEnd<T, TBuffered> _end = end;
 
         protected override bool TryTake(out T result) => _end.TryRead(out result!);
 
-        protected override ValueTask<bool> WaitAsync() => _end.Inner.WaitToReadAsync(_token);
+        protected override ValueTask<bool> WaitAsync() => _end.Inner.WaitToReadAsync(Token);
 
         // A channel completed with an error: WaitToReadAsync throws it bare, ReadAsync wraps it as the framework does.
-        protected override bool IsCompletion(Exception error) => !_token.IsCancellationRequested && _end.Inner.Completion.IsCompleted;
-
-        // Cancelled by the caller's token: the caller sees its own token, as from the framework's ReadAsync.
-        protected override Exception Translate(Exception error) =>
-            error is OperationCanceledException && _linked is not null && _caller.IsCancellationRequested ? new OperationCanceledException(_caller) : error;
+        protected override bool IsCompletion(Exception error) => !Token.IsCancellationRequested && _end.Inner.Completion.IsCompleted;
 
         // Completed and drained: the buffer's ReadAsync fails at once with exactly the framework's exception.
         protected override T Finished()
         {
-            ValueTask<T> read = _end.ReadBufferedAsync(_token);
+            ValueTask<T> read = _end.ReadBufferedAsync(Token);
             Debug.Assert(read.IsCompleted, "a drained, completed buffer answers ReadAsync at once");
             return read.IsCompleted ? read.GetAwaiter().GetResult() : throw new ChannelClosedException();
         }
-
-        protected override void Release() => _linked?.Dispose();
     }
 }

@@ -27,4 +27,30 @@ internal static class WaitToken
     /// </summary>
     public static CancellationTokenSource? LinkWithClosing(CancellationToken token) =>
         token.CanBeCanceled && Isolate.OnThisThread is { } isolate ? CancellationTokenSource.CreateLinkedTokenSource(token, isolate.ClosingToken) : null;
+
+    /// <summary>Whether a wait with this token must be linked with the closing token: a caller's own live token, on an isolate's thread.</summary>
+    public static bool NeedsLink(CancellationToken token) =>
+        token.CanBeCanceled && !token.IsCancellationRequested && Isolate.OnThisThread is { } isolate && token != isolate.ClosingToken;
+
+    /// <summary>
+    /// Runs <paramref name="wait"/> with <paramref name="caller"/> linked with the isolate's closing token (see
+    /// <see cref="LinkWithClosing"/>); a cancellation by the caller's own token is reported with that token, as the
+    /// framework's waits report it.
+    /// </summary>
+    public static async ValueTask<bool> LinkedWaitAsync<TState>(CancellationToken caller, TState state, Func<TState, CancellationToken, ValueTask<bool>> wait)
+    {
+        using CancellationTokenSource linked = LinkWithClosing(caller)!;
+        try
+        {
+            return await wait(state, linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (caller.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(caller);
+        }
+    }
+
+    /// <summary>What a cancelled linked wait reports: the caller's own token when that is the one that fired.</summary>
+    public static Exception ForCaller(Exception error, CancellationToken caller, bool linked) =>
+        error is OperationCanceledException && linked && caller.IsCancellationRequested ? new OperationCanceledException(caller) : error;
 }

@@ -19,7 +19,9 @@ internal abstract class WriterEnd<T, TBuffered>(ChannelCore core, ChannelWriter<
     public override bool TryComplete(Exception? error = null) => inner.TryComplete(ChannelCore.Transfer(error));
 
     public override ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default) =>
-        ChannelErrors.Guard(NeedsLink(cancellationToken) ? WaitToWriteLinkedAsync(cancellationToken) : inner.WaitToWriteAsync(WaitToken.For(cancellationToken)));
+        ChannelErrors.Guard(WaitToken.NeedsLink(cancellationToken)
+            ? WaitToken.LinkedWaitAsync(cancellationToken, inner, static (writer, token) => writer.WaitToWriteAsync(token))
+            : inner.WaitToWriteAsync(WaitToken.For(cancellationToken)));
 
     /// <summary>
     /// The buffer's <c>WriteAsync</c> of an entry. Isolate code that may wait for room with a token of its own also stops
@@ -27,14 +29,9 @@ internal abstract class WriterEnd<T, TBuffered>(ChannelCore core, ChannelWriter<
     /// closed isolate's code alive (UnloadStatus.Leaked) and putting the item in later, after its writer was gone.
     /// </summary>
     protected ValueTask WriteBufferedAsync(TBuffered entry, CancellationToken cancellationToken) =>
-        !NeedsLink(cancellationToken) ? inner.WriteAsync(entry, WaitToken.For(cancellationToken))
+        !WaitToken.NeedsLink(cancellationToken) ? inner.WriteAsync(entry, WaitToken.For(cancellationToken))
         : inner.TryWrite(entry) ? default
         : WriteLinkedAsync(entry, cancellationToken);
-
-    /// <summary>A token of the caller's own (not the isolate's closing token) on an isolate's thread, not yet cancelled.</summary>
-    private static bool NeedsLink(CancellationToken cancellationToken) =>
-        cancellationToken.CanBeCanceled && !cancellationToken.IsCancellationRequested
-        && Isolate.OnThisThread is { } isolate && cancellationToken != isolate.ClosingToken;
 
     private async ValueTask WriteLinkedAsync(TBuffered entry, CancellationToken cancellationToken)
     {
@@ -46,19 +43,6 @@ internal abstract class WriterEnd<T, TBuffered>(ChannelCore core, ChannelWriter<
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             throw new OperationCanceledException(cancellationToken); // the caller's own token, as the framework's write throws
-        }
-    }
-
-    private async ValueTask<bool> WaitToWriteLinkedAsync(CancellationToken cancellationToken)
-    {
-        using CancellationTokenSource linked = WaitToken.LinkWithClosing(cancellationToken)!;
-        try
-        {
-            return await inner.WaitToWriteAsync(linked.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw new OperationCanceledException(cancellationToken);
         }
     }
 }

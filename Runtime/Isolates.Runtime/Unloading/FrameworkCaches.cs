@@ -28,9 +28,6 @@ internal static class FrameworkCaches
     private static readonly HashSet<Assembly> Scanned = [];
     private static readonly List<Action<Type[]?>> Clearers = [];
 
-    /// <summary>How many times the caches were cleared (for tests and diagnostics).</summary>
-    public static int Clears { get; private set; }
-
     /// <summary>Calls every cache-clearing handler of the default context's assemblies; a handler that throws is skipped.</summary>
     public static void Clear()
     {
@@ -46,7 +43,6 @@ internal static class FrameworkCaches
             }
 
             clearers = [.. Clearers];
-            Clears++;
         }
 
         foreach (Action<Type[]?> clear in clearers)
