@@ -26,6 +26,11 @@ public sealed partial class Isolate
             return Task.FromException<TResult>(ClosedReason("before the call was made"));
         }
 
+        if (_child is { } child)
+        {
+            return CallChild<TArgs, TResult>(child, function, shape, args, cancellationToken);
+        }
+
         CallPlan plan;
         byte[]? payload = null;
         object[]? attachments = null;

@@ -74,7 +74,11 @@ public sealed partial class Isolate
             time = DateTimeOffset.UtcNow; // a TimeProvider is user code; the exit must still be reported
         }
 
-        var exit = new IsolateExit(this, reason, _fault, unloadStatus, UnloadDiagnostic, time);
+        var exit = new IsolateExit(this, reason, _fault, unloadStatus, UnloadDiagnostic, time)
+        {
+            ExitCode = _childEnd?.ExitCode,
+            Output = _childEnd?.Output ?? [],
+        };
         if (!_exit.TrySetResult(exit) || !_listed)
         {
             return;

@@ -50,6 +50,11 @@ public sealed partial class Isolate
             return Task.FromResult(warm);
         }
 
+        if (options.Placement == IsolatePlacement.ChildProcess)
+        {
+            return CreateChildAsync(options, cancellationToken);
+        }
+
         // Thread.Start returns once the new thread runs; calls made before it reaches its loop simply wait in the
         // queue. So the isolate is ready now, and returning synchronously saves a thread-pool hop on every spawn.
         var isolate = new Isolate(options);
@@ -328,6 +333,12 @@ public sealed partial class Isolate
 
     private async Task CloseCoreAsync()
     {
+        if (_child is { } child)
+        {
+            await CloseChildAsync(child).ConfigureAwait(false);
+            return;
+        }
+
         // Also fine from the isolate's own thread: nothing here blocks, and no continuation needs that thread.
         TimeSpan timeout = _options.CloseTimeout;
         if (timeout == TimeSpan.Zero && !_stopped.Task.IsCompleted)

@@ -156,8 +156,16 @@ public sealed partial class Isolate
             {
                 IsolateOptions options = Volatile.Read(ref pool.Options);
                 var spare = new Isolate(options);
-                spare.Start(listed: false);
-                spare.Post(static s => ((Isolate)s!).PreloadEntryAssembly(), spare);
+                if (options.Placement == IsolatePlacement.ChildProcess)
+                {
+                    await spare.StartChildAsync(listed: false, CancellationToken.None).ConfigureAwait(false);
+                }
+                else
+                {
+                    spare.Start(listed: false);
+                    spare.Post(static s => ((Isolate)s!).PreloadEntryAssembly(), spare);
+                }
+
                 if (options.WarmUp.Count > 0)
                 {
                     try
@@ -266,6 +274,8 @@ public sealed partial class Isolate
         private readonly int _maxStackSize;
         private readonly string[] _shared;
         private readonly Delegate[] _warmUp;
+        private readonly IsolatePlacement _placement;
+        private readonly long _memoryLimit;
 
         public SpareKey(IsolateOptions options)
         {
@@ -273,10 +283,12 @@ public sealed partial class Isolate
             _maxStackSize = options.MaxStackSize;
             _shared = options.SharedAssemblies.Count == 0 ? [] : [.. options.SharedAssemblies.Select(n => n.ToUpperInvariant()).Distinct().Order(StringComparer.Ordinal)];
             _warmUp = options.WarmUp.Count == 0 ? [] : [.. options.WarmUp];
+            _placement = options.Placement;
+            _memoryLimit = options.MemoryLimit;
         }
 
         public bool Equals(SpareKey? other) =>
-            other is not null && _collectible == other._collectible && _maxStackSize == other._maxStackSize &&
+            other is not null && _placement == other._placement && _memoryLimit == other._memoryLimit && _collectible == other._collectible && _maxStackSize == other._maxStackSize &&
             _shared.AsSpan().SequenceEqual(other._shared) && _warmUp.AsSpan().SequenceEqual(other._warmUp);
 
         public override bool Equals(object? obj) => Equals(obj as SpareKey);
@@ -286,6 +298,8 @@ public sealed partial class Isolate
             var hash = new HashCode();
             hash.Add(_collectible);
             hash.Add(_maxStackSize);
+            hash.Add(_placement);
+            hash.Add(_memoryLimit);
             foreach (string name in _shared)
             {
                 hash.Add(name);

@@ -49,7 +49,9 @@ public sealed partial class Isolate : IAsyncDisposable
         _timeProvider = options.TimeProvider ?? TimeProvider.System;
         _callGate = CallGateFor(options);
         _synchronizationContext = new IsolateSynchronizationContext(_queue, this);
-        _contextReference = CreateContext(options, Name, this, out _context);
+        _contextReference = options.Placement == IsolatePlacement.InProcess
+            ? CreateContext(options, Name, this, out _context)
+            : new WeakReference(null); // a child-process isolate's code lives in the child
     }
 
     /// <summary>A process-wide unique, increasing id.</summary>

@@ -81,6 +81,24 @@ public sealed record IsolateOptions
     /// </summary>
     public IReadOnlyList<Delegate> WarmUp { get; init; } = [];
 
+    /// <summary>
+    /// Where the isolate runs: in this process (the default) or in a child process of its own, which can be killed,
+    /// given a <see cref="MemoryLimit"/>, and whose crashes end only the child. Calls, errors and options are the same
+    /// either way; see <see cref="IsolatePlacement"/> for the costs.
+    /// </summary>
+    public IsolatePlacement Placement { get; init; } = IsolatePlacement.InProcess;
+
+    /// <summary>
+    /// The most GC heap, in bytes, a <see cref="IsolatePlacement.ChildProcess"/> isolate may use (its runtime's hard
+    /// heap limit); past it, the child reports the limit and ends, its calls fail with <see cref="IsolateClosedException"/>
+    /// and <see cref="Isolate.Exited"/> says <see cref="IsolateExitReason.MemoryLimitExceeded"/>. 0 (the default) means
+    /// no limit. Refused for in-process isolates, whose heap is the whole process's.
+    /// </summary>
+    public long MemoryLimit { get; init; }
+
+    /// <summary>The smallest memory limit accepted: below it the .NET runtime cannot start its isolate at all.</summary>
+    public const long MinimumMemoryLimit = 32L * 1024 * 1024;
+
     internal void Validate()
     {
         if (Name is { Length: 0 })
@@ -106,6 +124,24 @@ public sealed record IsolateOptions
         if (MaxQueuedCalls < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxQueuedCalls), MaxQueuedCalls, "IsolateOptions.MaxQueuedCalls must be zero (no limit) or a positive number of calls.");
+        }
+
+        if (!Enum.IsDefined(Placement))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Placement), Placement, "IsolateOptions.Placement must be IsolatePlacement.InProcess or IsolatePlacement.ChildProcess.");
+        }
+
+        if (MemoryLimit < 0 || (MemoryLimit > 0 && MemoryLimit < MinimumMemoryLimit))
+        {
+            throw new ArgumentOutOfRangeException(nameof(MemoryLimit), MemoryLimit,
+                $"IsolateOptions.MemoryLimit must be 0 (no limit) or at least {MinimumMemoryLimit / (1024 * 1024)} MB ({MinimumMemoryLimit} bytes): a .NET runtime cannot start with less GC heap.");
+        }
+
+        if (MemoryLimit > 0 && Placement == IsolatePlacement.InProcess)
+        {
+            throw new ArgumentException(
+                "IsolateOptions.MemoryLimit needs Placement = IsolatePlacement.ChildProcess: an in-process isolate shares the process's one GC heap, which cannot be limited per isolate.",
+                nameof(MemoryLimit));
         }
 
         ValidateWarmUp();

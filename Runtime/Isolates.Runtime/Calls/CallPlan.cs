@@ -51,6 +51,12 @@ internal sealed class CallPlan
     /// <summary>The caller-side codec that rebuilds the result; null when it passes as it is or there is none.</summary>
     public Codec? ResultCodec { get; private set; }
 
+    /// <summary>Per parameter: the caller-side codec of every argument (null only for tokens), for a child-process isolate, where nothing passes as it is.</summary>
+    public Codec?[] WireArgumentCodecs { get; private set; } = [];
+
+    /// <summary>The caller-side codec of the result for a child-process isolate; null when the function returns nothing.</summary>
+    public Codec? WireResultCodec { get; private set; }
+
     /// <summary>Whether every argument and the result pass as they are: then the isolate's method is called through a typed delegate.</summary>
     public bool Direct { get; private set; }
 
@@ -123,6 +129,7 @@ internal sealed class CallPlan
         ParameterInfo[] parameters = method.GetParameters();
         plan.ArgumentCodecs = new Codec?[parameters.Length];
         plan.TokenParameters = new bool[parameters.Length];
+        plan.WireArgumentCodecs = new Codec?[parameters.Length];
         bool allAsIs = true;
         for (int i = 0; i < parameters.Length; i++)
         {
@@ -142,6 +149,7 @@ internal sealed class CallPlan
             }
 
             Codec codec = GetCodec(parameterType, $"parameter '{parameters[i].Name}' of {plan.DisplayName}");
+            plan.WireArgumentCodecs[i] = codec;
             if (!codec.PassAsIs)
             {
                 plan.ArgumentCodecs[i] = codec;
@@ -155,6 +163,7 @@ internal sealed class CallPlan
         {
             Codec codec = GetCodec(plan.ResultType, $"the result of {plan.DisplayName}");
             plan.ResultCodec = codec.PassAsIs ? null : codec;
+            plan.WireResultCodec = codec;
             allAsIs &= codec.PassAsIs;
         }
 

@@ -39,6 +39,12 @@ public sealed class IsolateExit
     /// <summary>When the exit was decided, by the isolate's <see cref="IsolateOptions.TimeProvider"/>.</summary>
     public DateTimeOffset Time { get; }
 
+    /// <summary>A child-process isolate's exit code (on Unix, 128 + the signal for a process ended by a signal); null in-process.</summary>
+    public int? ExitCode { get; init; }
+
+    /// <summary>A child-process isolate's last lines of output (standard output and error), which explain most crashes; empty in-process.</summary>
+    public IReadOnlyList<string> Output { get; init; } = [];
+
     /// <inheritdoc />
     public override string ToString() =>
         $"Isolate '{Isolate.Name}' ({Isolate.Id}) exited: {Reason}" + (Fault is { } fault ? $" ({fault.RemoteType}: {fault.Message})" : string.Empty);

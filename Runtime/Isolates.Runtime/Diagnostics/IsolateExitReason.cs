@@ -20,4 +20,17 @@ public enum IsolateExitReason
     /// <see cref="IsolateOptions.UnloadTimeout"/> (something outside still references it) or unloading threw.
     /// </summary>
     UnloadFailed,
+
+    /// <summary>A child-process isolate was ended by <see cref="Isolate.KillAsync"/>.</summary>
+    Killed,
+
+    /// <summary>
+    /// A child-process isolate's process ended on its own: a stack overflow, <c>Environment.FailFast</c> or
+    /// <c>Environment.Exit</c> in its code, an unhandled exception on another thread, or a signal from outside.
+    /// <see cref="IsolateExit.ExitCode"/> and <see cref="IsolateExit.Output"/> say more.
+    /// </summary>
+    Crashed,
+
+    /// <summary>A child-process isolate reached its <see cref="IsolateOptions.MemoryLimit"/> and ended.</summary>
+    MemoryLimitExceeded,
 }

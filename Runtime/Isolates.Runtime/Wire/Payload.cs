@@ -220,7 +220,7 @@ internal static class Payload
     }
 
     /// <summary>Gives back the references shared buffers added for handles that will not be sent after all.</summary>
-    private static void Release(IEnumerable<object> attachments)
+    internal static void Release(IEnumerable<object> attachments)
     {
         foreach (object shared in attachments)
         {

@@ -1,0 +1,145 @@
+using Isolates.Calls;
+using Isolates.Diagnostics;
+using Isolates.Loader;
+using Isolates.Processes;
+
+namespace Isolates;
+
+/// <summary>The child-process placement: the same isolate API over a child process (see <see cref="IsolatePlacement"/>).</summary>
+public sealed partial class Isolate
+{
+    private ChildLink? _child;
+    private ChildEnd? _childEnd;
+
+    /// <summary>The child process's id for <see cref="IsolatePlacement.ChildProcess"/>; null for an in-process isolate.</summary>
+    public int? ProcessId => _child?.ProcessId;
+
+    /// <summary>Where the isolate runs.</summary>
+    public IsolatePlacement Placement => _options.Placement;
+
+    /// <summary>
+    /// Ends a child-process isolate at once (the process is killed, with any processes it started): calls waiting for
+    /// it fail with <see cref="IsolateClosedException"/>, and <see cref="Exited"/> reports
+    /// <see cref="IsolateExitReason.Killed"/>. Use it for a runaway isolate; <see cref="CloseAsync"/> is the graceful way
+    /// (and kills the child itself after <see cref="IsolateOptions.CloseTimeout"/>). Safe to call more than once and
+    /// after the isolate ended.
+    /// </summary>
+    /// <returns>A task that completes once the process has exited and every call has completed.</returns>
+    /// <exception cref="NotSupportedException">The isolate runs in this process: a thread cannot be killed in .NET. Use
+    /// <see cref="IsolatePlacement.ChildProcess"/> for isolates you may have to kill.</exception>
+    public async Task KillAsync()
+    {
+        if (_options.Placement == IsolatePlacement.InProcess)
+        {
+            throw new NotSupportedException(
+                $"Isolate '{Name}' runs in this process, and a thread cannot be killed in .NET. Create it with Placement = IsolatePlacement.ChildProcess to be able to kill it, " +
+                "or have its code watch the call's CancellationToken or Isolate.Current.ClosingToken and use CloseAsync.");
+        }
+
+        if (_child is not { } child)
+        {
+            return; // never started (its creation failed): nothing runs
+        }
+
+        TransitionTo(IsolateState.Closing, from: [IsolateState.Starting, IsolateState.Running]);
+        RequestStop();
+        await child.KillAsync().ConfigureAwait(false);
+        await _stopped.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>The isolate's context (in-process isolates only).</summary>
+    internal IsolateLoadContext LoadContext => _context ?? throw new InvalidOperationException($"Isolate '{Name}' has no load context (it is closed, or runs in a child process).");
+
+    private static async Task<Isolate> CreateChildAsync(IsolateOptions options, CancellationToken cancellationToken)
+    {
+        var isolate = new Isolate(options);
+        await isolate.StartChildAsync(listed: true, cancellationToken).ConfigureAwait(false);
+        return options.WarmUp.Count == 0 ? isolate : await isolate.WarmUpForCreateAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task StartChildAsync(bool listed, CancellationToken cancellationToken)
+    {
+        if (listed)
+        {
+            List();
+        }
+
+        try
+        {
+            _child = await ChildLink.StartAsync(this, _options, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            Live.TryRemove(Id, out _);
+            TransitionTo(IsolateState.Closed, from: [IsolateState.Starting]);
+            Interlocked.Exchange(ref _stopRequested, 1);
+            _completion.TrySetResult();
+            _stopped.TrySetResult();
+            _unloaded.TrySetResult(UnloadStatus.Unloaded);
+            _closeTask = Task.CompletedTask;
+            throw;
+        }
+
+        TransitionTo(IsolateState.Running, from: [IsolateState.Starting]);
+        TryLog(static (logger, isolate, _) => Log.Started(logger, isolate.Name, isolate.Id));
+        _ = _child.Ended.ContinueWith(static (ended, s) => ((Isolate)s!).OnChildEnded(ended.Result), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private Task<TResult> CallChild<TArgs, TResult>(ChildLink child, Delegate function, ResultShape shape, TArgs args, CancellationToken cancellationToken)
+        where TArgs : struct, IArgs
+    {
+        CallPlan plan;
+        try
+        {
+            plan = CallPlan.Get(function, shape);
+            if (plan.Method.IsGenericMethod || plan.Method.DeclaringType is { IsGenericType: true })
+            {
+                throw new NotShareableException(null, string.Empty,
+                    $"{plan.DisplayName} is generic; a child-process isolate finds the function by assembly and metadata token, which name only non-generic methods. Call a non-generic wrapper.");
+            }
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException<TResult>(ex);
+        }
+
+        return child.CallAsync<TArgs, TResult>(plan, args, cancellationToken);
+    }
+
+    private async Task CloseChildAsync(ChildLink child)
+    {
+        await child.CloseAsync(_options.CloseTimeout, _timeProvider).ConfigureAwait(false);
+        await _stopped.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>The child process has ended and every call to it has completed: the isolate ends the same way.</summary>
+    private void OnChildEnded(ChildEnd end)
+    {
+        _childEnd = end;
+        UnloadDiagnostic = end.Reason == IsolateExitReason.Closed ? null : end.Description;
+        if (end.Reason is IsolateExitReason.Faulted or IsolateExitReason.Crashed or IsolateExitReason.MemoryLimitExceeded)
+        {
+            IsolateExecutionException fault = end.Fault ?? new IsolateExecutionException(Id, Name, "ChildProcessExited", end.Description, null);
+            if (Interlocked.CompareExchange(ref _fault, fault, null) is null)
+            {
+                TryLog(static (logger, isolate, error) => Log.Faulted(logger, isolate.Name, isolate.Id, error!), fault);
+            }
+
+            TransitionTo(IsolateState.Faulted, from: [IsolateState.Starting, IsolateState.Running, IsolateState.Closing]);
+            RequestStop();
+            _completion.TrySetException(_fault!);
+        }
+        else
+        {
+            RequestStop();
+            TransitionTo(IsolateState.Closed, from: [IsolateState.Closing, IsolateState.Running, IsolateState.Starting]);
+            _completion.TrySetResult();
+        }
+
+        Live.TryRemove(Id, out _);
+        _stopped.TrySetResult();
+        TryLog(static (logger, isolate, _) => Log.Stopped(logger, isolate.Name, isolate.Id));
+        ReportExit(end.Reason, UnloadStatus.Unloaded); // the process is gone, and everything it loaded with it
+        _unloaded.TrySetResult(UnloadStatus.Unloaded);
+    }
+}

@@ -1,0 +1,399 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net.Sockets;
+using Isolates.Calls;
+using Isolates.Wire;
+
+namespace Isolates.Processes;
+
+/// <summary>
+/// The host's side of a child-process isolate: the process, the pipe, the calls waiting for answers. One dedicated
+/// thread reads the child's frames; when the pipe ends (the child exited, crashed or was killed) every waiting call
+/// fails with <see cref="IsolateClosedException"/> saying why, and the isolate learns how its child ended.
+/// </summary>
+internal sealed class ChildLink
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly Isolate _isolate;
+    private readonly Process _process;
+    private readonly FramedSocket _pipe;
+    private readonly OutputTail _output;
+    private readonly ConcurrentDictionary<long, IChildCall> _pending = new();
+    private readonly TaskCompletionSource<ChildEnd> _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _nextId;
+    private int _stopping; // 1: closing, 2: killed, 3: killed after the close timeout
+    private IsolateExecutionException? _fault;
+    private IsolateExecutionException? _memoryFault;
+    private bool _closedCleanly;
+
+    private ChildLink(Isolate isolate, Process process, FramedSocket pipe, OutputTail output)
+    {
+        _isolate = isolate;
+        _process = process;
+        _pipe = pipe;
+        _output = output;
+        ProcessId = process.Id;
+    }
+
+    public int ProcessId { get; }
+
+    public long IsolateId => _isolate.Id;
+
+    public string IsolateName => _isolate.Name;
+
+    /// <summary>Completes once the child has exited and every call has been completed.</summary>
+    public Task<ChildEnd> Ended => _ended.Task;
+
+    /// <summary>Starts the child and waits until its isolate runs; kills it on any failure (nothing is left behind).</summary>
+    public static async Task<ChildLink> StartAsync(Isolate isolate, IsolateOptions options, CancellationToken cancellationToken)
+    {
+        string endpoint = ChildLauncher.NewEndpoint();
+        ProcessStartInfo info = ChildLauncher.Create(endpoint, options.MemoryLimit);
+        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        Process? process = null;
+        var output = new OutputTail();
+        try
+        {
+            listener.Bind(new UnixDomainSocketEndPoint(endpoint));
+            listener.Listen(1);
+            process = new Process { StartInfo = info, EnableRaisingEvents = true };
+            process.OutputDataReceived += (_, e) => output.Add(e.Data, error: false);
+            process.ErrorDataReceived += (_, e) => output.Add(e.Data, error: true);
+            process.Start();
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(StartTimeout);
+            Task<Socket> accept = listener.AcceptAsync(timeout.Token).AsTask();
+            Task exited = process.WaitForExitAsync(timeout.Token);
+            if (await Task.WhenAny(accept, exited).ConfigureAwait(false) != accept)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                throw StartFailed(isolate, process, output, "it exited before it connected");
+            }
+
+            Socket socket;
+            try
+            {
+                socket = await accept.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw StartFailed(isolate, process, output, $"it did not connect within {StartTimeout.TotalSeconds:0} s");
+            }
+
+            var pipe = new FramedSocket(socket);
+            var link = new ChildLink(isolate, process, pipe, output);
+            pipe.TrySend(FrameType.Hello, 0, ChildOptions.From(options, isolate.Name).Encode());
+            var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var reader = new Thread(() => link.ReadLoop(ready))
+            {
+                IsBackground = true,
+                Name = $"isolate-pipe:{isolate.Name}",
+            };
+            reader.Start();
+            using (cancellationToken.UnsafeRegister(static s => ((Process)s!).KillQuietly(), process))
+            {
+                await Task.WhenAny(ready.Task, link.Ended).ConfigureAwait(false);
+            }
+
+            if (!ready.Task.IsCompleted)
+            {
+                ChildEnd end = await link.Ended.ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
+                throw new IsolateClosedException(isolate.Id, isolate.Name, $"Child-process isolate '{isolate.Name}' failed to start: {end.Description}", end.Fault);
+            }
+
+            return link;
+        }
+        catch
+        {
+            process?.KillQuietly();
+            throw;
+        }
+        finally
+        {
+            TryDelete(endpoint);
+        }
+    }
+
+    private static IsolateClosedException StartFailed(Isolate isolate, Process process, OutputTail output, string what)
+    {
+        process.KillQuietly();
+        process.WaitForExit(5000);
+        string[] lines = output.Snapshot();
+        return new IsolateClosedException(isolate.Id, isolate.Name,
+            $"Child-process isolate '{isolate.Name}' failed to start: {what} (exit code {(process.HasExited ? process.ExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture) : "none")})." +
+            (lines.Length > 0 ? " Its last output: " + string.Join(" | ", lines) : string.Empty));
+    }
+
+    /// <summary>Sends a call; the task completes with the child's answer, or fails when the child ends first.</summary>
+    public Task<TResult> CallAsync<TArgs, TResult>(CallPlan plan, TArgs args, CancellationToken cancellationToken)
+        where TArgs : struct, IArgs
+    {
+        byte[] body;
+        try
+        {
+            body = EncodeCall(plan, args);
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException<TResult>(ex);
+        }
+
+        long id = Interlocked.Increment(ref _nextId);
+        var call = new ChildCall<TResult>(this, id, plan.WireResultCodec);
+        _pending[id] = call;
+        if (_ended.Task.IsCompleted || Volatile.Read(ref _stopping) != 0)
+        {
+            // The child is ending: its end fails the calls it knows; this one may have come too late for that.
+            if (_pending.TryRemove(id, out _))
+            {
+                call.Fail(ClosedReason("before the call was made"));
+            }
+
+            return call.Task;
+        }
+
+        call.WatchCancellation(cancellationToken);
+        if (!_pipe.TrySend(FrameType.Call, id, body) && _pending.TryRemove(id, out _))
+        {
+            call.Fail(ClosedReason("before the call was sent"));
+        }
+
+        return call.Task;
+    }
+
+    private static byte[] EncodeCall<TArgs>(CallPlan plan, TArgs args)
+        where TArgs : struct, IArgs
+    {
+        Codec?[] codecs = plan.WireArgumentCodecs;
+        int count = 0;
+        foreach (Codec? codec in codecs)
+        {
+            count += codec is null ? 0 : 1;
+        }
+
+        byte[] payload = [];
+        if (count > 0)
+        {
+            var encodeWith = new Codec[count];
+            var values = new object?[count];
+            int k = 0;
+            for (int i = 0; i < codecs.Length; i++)
+            {
+                if (codecs[i] is { } codec)
+                {
+                    encodeWith[k] = codec;
+                    values[k++] = args.Get(i);
+                }
+            }
+
+            payload = Payload.Encode(encodeWith, values, out object[]? attachments);
+            if (attachments is not null)
+            {
+                Payload.Release(attachments);
+                throw new NotShareableException(null, string.Empty,
+                    $"An argument of {plan.DisplayName} holds a channel end or a shared buffer; those cannot cross to a child-process isolate (they are objects of this process). Pass the data itself.");
+            }
+        }
+
+        string? traceParent = Activity.Current?.Id;
+        return CallHeader.For(plan.Method, plan.Shape, traceParent).Encode(payload);
+    }
+
+    /// <summary>Takes a call out of the waiting set; false when it was completed (or taken) already.</summary>
+    public bool Forget(long id, IChildCall call) => _pending.TryRemove(new KeyValuePair<long, IChildCall>(id, call));
+
+    public void SendCancel(long id) => _pipe.TrySend(FrameType.Cancel, id, []);
+
+    /// <summary>Asks the child to close its isolate; kills it if it has not ended within <paramref name="timeout"/>.</summary>
+    public async Task CloseAsync(TimeSpan timeout, TimeProvider timeProvider)
+    {
+        if (Interlocked.CompareExchange(ref _stopping, 1, 0) == 0)
+        {
+            _pipe.TrySend(FrameType.Close, 0, []);
+        }
+
+        // The child's own isolate waits CloseTimeout for a busy thread; give the process that long, plus its exit.
+        TimeSpan grace = timeout == Timeout.InfiniteTimeSpan || timeout.TotalMilliseconds >= uint.MaxValue / 2 ? Timeout.InfiniteTimeSpan : timeout + TimeSpan.FromSeconds(2);
+        try
+        {
+            await (grace == Timeout.InfiniteTimeSpan ? Ended : Ended.WaitAsync(grace, timeProvider)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            Interlocked.Exchange(ref _stopping, 3);
+            _process.KillQuietly(); // a stuck child really ends
+            await Ended.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Ends the child at once.</summary>
+    public Task<ChildEnd> KillAsync()
+    {
+        if (!_ended.Task.IsCompleted)
+        {
+            Volatile.Write(ref _stopping, 2);
+            _process.KillQuietly();
+        }
+
+        return Ended;
+    }
+
+    private void ReadLoop(TaskCompletionSource ready)
+    {
+        try
+        {
+            while (_pipe.TryReceive(out FrameType type, out long id, out byte[] body))
+            {
+                switch (type)
+                {
+                    case FrameType.Result:
+                    case FrameType.Error:
+                        if (_pending.TryRemove(id, out IChildCall? call))
+                        {
+                            call.Answer(type, body);
+                        }
+
+                        break;
+                    case FrameType.Ready:
+                        ready.TrySetResult();
+                        break;
+                    case FrameType.Fault:
+                        _fault ??= ReadFault(body);
+                        break;
+                    case FrameType.MemoryLimit:
+                        _memoryFault ??= ReadFault(body);
+                        break;
+                    case FrameType.Closed:
+                        _closedCleanly = true;
+                        break;
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            _fault ??= new IsolateExecutionException(_isolate.Id, _isolate.Name, ex.GetType().FullName!, $"The pipe from the child process broke: {ex.Message}", null);
+            _process.KillQuietly();
+        }
+
+        Finish();
+    }
+
+    private IsolateExecutionException? ReadFault(byte[] body)
+    {
+        try
+        {
+            return RemoteError.Decode(body, _isolate.Id, _isolate.Name) as IsolateExecutionException;
+        }
+        catch (Exception)
+        {
+            return null;
+        }
+    }
+
+    private void Finish()
+    {
+        _pipe.Dispose();
+        if (!_process.WaitForExit(10_000))
+        {
+            _process.KillQuietly(); // the pipe ended but the process lingers (it closed its end itself): end it
+            _process.WaitForExit(5_000);
+        }
+
+        _process.WaitForExit(); // drains the output readers, so the last lines are in
+        int? exitCode = _process.HasExited ? _process.ExitCode : null;
+        ChildEnd end = Classify(exitCode);
+        _process.Dispose();
+
+        var reason = new IsolateClosedException(_isolate.Id, _isolate.Name, $"Child-process isolate '{_isolate.Name}' ended before the call finished: {end.Description}", end.Fault);
+        foreach (long id in _pending.Keys)
+        {
+            if (_pending.TryRemove(id, out IChildCall? call))
+            {
+                call.Fail(reason);
+            }
+        }
+
+        _ended.TrySetResult(end);
+    }
+
+    private ChildEnd Classify(int? exitCode)
+    {
+        string[] lines = _output.Snapshot();
+        string code = exitCode is int c ? $"exit code {c}{SignalName(c)}" : "no exit code";
+        string tail = lines.Length > 0 ? " Last output: " + string.Join(" | ", lines.TakeLast(5)) : string.Empty;
+        switch (Volatile.Read(ref _stopping))
+        {
+            case 2:
+                return new ChildEnd(IsolateExitReason.Killed, exitCode, null, lines, $"it was killed ({code}).");
+            case 3:
+                return new ChildEnd(IsolateExitReason.Stuck, exitCode, null, lines, "it did not close within CloseTimeout and was killed.");
+        }
+
+        if (_memoryFault is { } memory || exitCode == ChildExitCodes.MemoryLimit)
+        {
+            return new ChildEnd(IsolateExitReason.MemoryLimitExceeded, exitCode, _memoryFault, lines,
+                $"it reached its memory limit ({_isolate.Options.MemoryLimit:N0} bytes of GC heap) and ended ({code}).");
+        }
+
+        if (_fault is { } fault && exitCode == ChildExitCodes.Faulted)
+        {
+            return new ChildEnd(IsolateExitReason.Faulted, exitCode, fault, lines, $"code escaped the isolate outside any call: {fault.RemoteType}: {fault.Message}");
+        }
+
+        if (_closedCleanly && exitCode == 0 && Volatile.Read(ref _stopping) == 1)
+        {
+            return new ChildEnd(IsolateExitReason.Closed, exitCode, null, lines, "it was closed.");
+        }
+
+        string what = _fault is { } unhandled
+            ? $"an unhandled {unhandled.RemoteType} ended the process ({code}): {unhandled.Message}."
+            : $"the child process ended unexpectedly ({code}).{tail}";
+        IsolateExecutionException crash = _fault ?? new IsolateExecutionException(_isolate.Id, _isolate.Name, "ChildProcessExited", $"The child process ended unexpectedly ({code}).{tail}", null);
+        return new ChildEnd(IsolateExitReason.Crashed, exitCode, crash, lines, what);
+    }
+
+    /// <summary>On Unix a process ended by a signal reports 128 + the signal number.</summary>
+    private static string SignalName(int exitCode) => OperatingSystem.IsWindows() ? string.Empty : exitCode switch
+    {
+        134 => ", SIGABRT: the runtime aborted it (a stack overflow, Environment.FailFast or an unhandled exception)",
+        137 => ", SIGKILL",
+        139 => ", SIGSEGV",
+        143 => ", SIGTERM",
+        _ => string.Empty,
+    };
+
+    private IsolateClosedException ClosedReason(string when) =>
+        new(_isolate.Id, _isolate.Name, $"Child-process isolate '{_isolate.Name}' ({_isolate.Id}) was closed {when}.") { NotStarted = true };
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // a leftover socket file in the temp folder is harmless
+        }
+    }
+}
+
+internal static class ProcessExtensions
+{
+    public static void KillQuietly(this Process process)
+    {
+        try
+        {
+            process.Kill(entireProcessTree: true);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception or NotSupportedException)
+        {
+            // it has exited already
+        }
+    }
+}

@@ -1,0 +1,173 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+
+namespace Isolates.Processes;
+
+/// <summary>
+/// The child's side of a child-process isolate: connects to the host, builds an ordinary in-process isolate from the
+/// host's options, runs call frames in it, and ends the process when the isolate closes, faults, hits its memory limit,
+/// or the host goes away (the pipe reaching its end is how a child learns that its host died, even by SIGKILL: the
+/// kernel closes the host's end, so a child never outlives its host by more than a read).
+/// </summary>
+internal sealed class ChildServer
+{
+    private readonly FramedSocket _pipe;
+    private readonly Isolate _isolate;
+    private readonly ChildOptions _options;
+    private readonly ConcurrentDictionary<long, WireCall> _calls = new();
+    private readonly ConcurrentDictionary<(string Assembly, int Token, Calls.ResultShape Shape), WireTarget> _targets = new();
+    private int _closing;
+
+    private ChildServer(FramedSocket pipe, Isolate isolate, ChildOptions options)
+    {
+        _pipe = pipe;
+        _isolate = isolate;
+        _options = options;
+    }
+
+    public Isolate Isolate => _isolate;
+
+    public ChildOptions Options => _options;
+
+    public FramedSocket Pipe => _pipe;
+
+    /// <summary>Runs the child until it ends; never returns.</summary>
+    public static void Run(string endpoint)
+    {
+        // Processes this child starts are ordinary processes, not isolates of its own.
+        Environment.SetEnvironmentVariable(ChildLauncher.EndpointVariable, null);
+        Environment.SetEnvironmentVariable(ChildLauncher.StartupHooksVariable, null);
+        FramedSocket pipe;
+        try
+        {
+            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            socket.Connect(new UnixDomainSocketEndPoint(endpoint));
+            pipe = new FramedSocket(socket);
+        }
+        catch (Exception ex)
+        {
+            Console.Error.WriteLine($"isolates child: could not reach the host at {endpoint}: {ex.Message}");
+            Exit(ChildExitCodes.NoHost);
+            return;
+        }
+
+        AppDomain.CurrentDomain.UnhandledException += (_, e) =>
+        {
+            // Any thread's unhandled exception ends the process (the runtime's rule); the host learns which one first.
+            Exception error = e.ExceptionObject as Exception ?? new InvalidOperationException($"A non-exception object was thrown: {e.ExceptionObject}");
+            pipe.TrySend(FrameType.Fault, 0, RemoteError.Encode(error, 0, "child"));
+        };
+
+        if (!pipe.TryReceive(out FrameType type, out _, out byte[] body) || type != FrameType.Hello)
+        {
+            Exit(ChildExitCodes.NoHost);
+            return;
+        }
+
+        ChildOptions options = ChildOptions.Decode(body);
+        Isolate isolate;
+        try
+        {
+            isolate = Isolate.CreateAsync(options.ToIsolateOptions()).GetAwaiter().GetResult();
+        }
+        catch (Exception ex)
+        {
+            pipe.TrySend(FrameType.Fault, 0, RemoteError.Encode(ex, 0, options.Name));
+            Exit(ChildExitCodes.StartFailed);
+            return;
+        }
+
+        var server = new ChildServer(pipe, isolate, options);
+        _ = isolate.Completion.ContinueWith(static (completion, state) => ((ChildServer)state!).OnIsolateEnded(completion), server, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        pipe.TrySend(FrameType.Ready, Environment.ProcessId, []);
+        server.ReadLoop();
+    }
+
+    private void ReadLoop()
+    {
+        while (_pipe.TryReceive(out FrameType type, out long id, out byte[] body))
+        {
+            switch (type)
+            {
+                case FrameType.Call:
+                    var call = new WireCall(this, id, body);
+                    _calls[id] = call;
+                    _isolate.Enqueue(call); // abandoned (and answered as closed) if the isolate is stopping
+                    break;
+                case FrameType.Cancel:
+                    if (_calls.TryGetValue(id, out WireCall? cancelled))
+                    {
+                        cancelled.Cancel();
+                    }
+
+                    break;
+                case FrameType.Close:
+                    if (Interlocked.Exchange(ref _closing, 1) == 0)
+                    {
+                        _ = CloseAsync();
+                    }
+
+                    break;
+            }
+        }
+
+        // The pipe ended: the host closed it after the isolate closed, or the host is gone. Either way, end now.
+        Exit(Volatile.Read(ref _closing) != 0 ? 0 : ChildExitCodes.NoHost);
+    }
+
+    private async Task CloseAsync()
+    {
+        await _isolate.CloseAsync().ConfigureAwait(false); // its CloseTimeout applies; a stuck thread ends with the process
+        _pipe.TrySend(FrameType.Closed, 0, []);
+        Exit(0);
+    }
+
+    /// <summary>Answers a call once; the host ignores answers to calls it no longer waits for (cancelled ones).</summary>
+    public void Answer(long id, FrameType type, ReadOnlySpan<byte> body)
+    {
+        _calls.TryRemove(id, out _);
+        _pipe.TrySend(type, id, body);
+    }
+
+    public WireTarget TargetFor(CallHeader header) =>
+        _targets.GetOrAdd((header.Assembly, header.Token, header.Shape), static (key, isolate) => WireTarget.Create(key.Assembly, key.Token, key.Shape, isolate), _isolate);
+
+    /// <summary>The GC heap limit was reached: say so and end (the heap's state is unknown after an out-of-memory).</summary>
+    public void OnMemoryLimit(Exception exception)
+    {
+        _pipe.TrySend(FrameType.MemoryLimit, 0, RemoteError.Encode(exception, _isolate.Id, _isolate.Name));
+        Exit(ChildExitCodes.MemoryLimit);
+    }
+
+    private void OnIsolateEnded(Task completion)
+    {
+        if (completion.Exception?.InnerException is { } fault)
+        {
+            // Code escaped the isolate outside any call (an async void method): the isolate faulted, as it would in-process.
+            _pipe.TrySend(FrameType.Fault, 0, RemoteError.Encode(fault, _isolate.Id, _isolate.Name));
+            Exit(ChildExitCodes.Faulted);
+        }
+    }
+
+    /// <summary>Ends the process; if exit handlers of user code hang, the process is killed shortly after.</summary>
+    private static void Exit(int code)
+    {
+        var guard = new Thread(static () =>
+        {
+            Thread.Sleep(2000);
+            System.Diagnostics.Process.GetCurrentProcess().Kill();
+        })
+        { IsBackground = true, Name = "isolates child exit guard" };
+        guard.Start();
+        Environment.Exit(code);
+    }
+}
+
+/// <summary>Exit codes by which a child-process isolate tells its host why it ended.</summary>
+internal static class ChildExitCodes
+{
+    public const int NoHost = 70;
+    public const int StartFailed = 71;
+    public const int Faulted = 72;
+    public const int MemoryLimit = 73;
+}

@@ -1,0 +1,19 @@
+namespace Isolates.Processes;
+
+/// <summary>The kinds of frame on the pipe between a host and its child-process isolate.</summary>
+internal enum FrameType : byte
+{
+    // host -> child
+    Hello = 1,     // body: the isolate's options (ChildOptions)
+    Call = 2,      // id = call id; body: shape, method identity, encoded arguments
+    Cancel = 3,    // id = call id
+    Close = 4,     // close the isolate (its CloseTimeout applies in the child), then exit
+
+    // child -> host
+    Ready = 20,    // id = the child's process id; sent once its isolate runs
+    Result = 21,   // id = call id; body: the encoded result (empty for calls that return nothing)
+    Error = 22,    // id = call id; body: a RemoteError
+    Fault = 23,    // body: a RemoteError: code escaped the isolate outside any call, or a thread's unhandled exception
+    MemoryLimit = 24, // body: a RemoteError: the GC heap limit was reached; the child exits next
+    Closed = 25,   // the child's isolate has closed; the child exits next
+}
