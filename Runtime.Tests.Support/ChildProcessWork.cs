@@ -117,4 +117,13 @@ public static class ChildWork
         Console.Error.WriteLine("err: " + line);
         return line;
     }
+
+    private static Isolate? s_grandchild;
+
+    /// <summary>Starts a child-process isolate of this (child) process, keeps it, and returns its process id.</summary>
+    public static async Task<int> SpawnChildAsync()
+    {
+        s_grandchild = await Isolate.CreateAsync(new IsolateOptions { Name = "grandchild", Placement = IsolatePlacement.ChildProcess });
+        return s_grandchild.ProcessId!.Value;
+    }
 }

@@ -111,8 +111,14 @@ internal sealed class ChildServer
             }
         }
 
-        // The pipe ended: the host closed it after the isolate closed, or the host is gone. Either way, end now.
-        Exit(Volatile.Read(ref _closing) != 0 ? 0 : ChildExitCodes.NoHost);
+        // The pipe ended: the host closed it after the isolate closed, or the host is gone. Either way, end now; with
+        // no host, nobody is left to report to, and exit handlers of user code must not keep an orphan alive.
+        if (Volatile.Read(ref _closing) != 0)
+        {
+            Exit(0);
+        }
+
+        System.Diagnostics.Process.GetCurrentProcess().Kill();
     }
 
     private async Task CloseAsync()
