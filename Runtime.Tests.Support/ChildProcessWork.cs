@@ -126,4 +126,14 @@ public static class ChildWork
         s_grandchild = await Isolate.CreateAsync(new IsolateOptions { Name = "grandchild", Placement = IsolatePlacement.ChildProcess });
         return s_grandchild.ProcessId!.Value;
     }
+
+    public static int SquareSlowly(int x)
+    {
+        Thread.Sleep(20);
+        return x * x;
+    }
+
+    public static int FailOn(int x) => x == 13 ? throw new ArgumentException("unlucky " + x) : x;
+
+    public static int Add1(int x) => x + 1;
 }

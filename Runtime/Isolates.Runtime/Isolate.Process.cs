@@ -47,6 +47,9 @@ public sealed partial class Isolate
         await _stopped.Task.ConfigureAwait(false);
     }
 
+    /// <summary>The child process behind a child-process isolate; null in-process.</summary>
+    internal ChildLink? Child => _child;
+
     /// <summary>The isolate's context (in-process isolates only).</summary>
     internal IsolateLoadContext LoadContext => _context ?? throw new InvalidOperationException($"Isolate '{Name}' has no load context (it is closed, or runs in a child process).");
 
@@ -92,11 +95,6 @@ public sealed partial class Isolate
         try
         {
             plan = CallPlan.Get(function, shape);
-            if (plan.Method.IsGenericMethod || plan.Method.DeclaringType is { IsGenericType: true })
-            {
-                throw new NotShareableException(null, string.Empty,
-                    $"{plan.DisplayName} is generic; a child-process isolate finds the function by assembly and metadata token, which name only non-generic methods. Call a non-generic wrapper.");
-            }
         }
         catch (Exception ex)
         {

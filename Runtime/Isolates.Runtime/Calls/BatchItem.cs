@@ -81,10 +81,61 @@ internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall
             _registration = _cancellation.UnsafeRegister(static s => ((BatchItem<T, TResult>)s!).Cancelled(), this);
         }
 
-        if (!_completion.Task.IsCompleted)
+        if (_completion.Task.IsCompleted)
         {
-            _isolate.Enqueue(this);
+            return;
         }
+
+        if (_isolate.Child is { } child)
+        {
+            Volatile.Write(ref _state, 1); // sent at once: never stolen
+            _ = RunInChildAsync(child);
+            return;
+        }
+
+        _isolate.Enqueue(this);
+    }
+
+    /// <summary>
+    /// A chunk for a child-process isolate: every item is sent at once as a call (the child runs them in order on its
+    /// isolate's thread, so the pipe is never idle between items), and the results are taken in order.
+    /// </summary>
+    private async Task RunInChildAsync(Processes.ChildLink child)
+    {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var calls = new Task<TResult>[_count];
+        for (int i = 0; i < _count; i++)
+        {
+            calls[i] = child.CallAsync<Args1<T>, TResult>(_plan, new Args1<T>(_source[_start + i]), _cancellation);
+        }
+
+        for (int i = 0; i < _count; i++)
+        {
+            try
+            {
+                _results[_resultOffset + i] = await calls[i].ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (_cancellation.IsCancellationRequested)
+            {
+                Cancelled();
+                return;
+            }
+            catch (IsolateExecutionException remote)
+            {
+                remote.ItemIndex = _firstIndex + i;
+                Fail(remote);
+                return;
+            }
+            catch (Exception ex)
+            {
+                Fail(ex);
+                return;
+            }
+        }
+
+        Volatile.Write(ref _executionTicks, System.Diagnostics.Stopwatch.GetTimestamp() - started);
+        _registration.Unregister();
+        _completion.TrySetResult();
     }
 
     public override void Execute()

@@ -9,21 +9,42 @@ namespace Isolates.Processes;
 /// Which function a call frame runs: the method by assembly identity and metadata token (as calls between in-process
 /// isolates map it), the result shape and the trace context; the encoded arguments follow it in the frame.
 /// </summary>
-internal readonly record struct CallHeader(ResultShape Shape, string Assembly, int Token, string? TraceParent)
+internal readonly record struct CallHeader(ResultShape Shape, string Assembly, int Token, string? TraceParent, TypeName[] GenericArguments)
 {
-    public static CallHeader For(MethodInfo method, ResultShape shape, string? traceParent) =>
-        new(shape, method.Module.Assembly.FullName!, method.MetadataToken, traceParent);
+    public static CallHeader For(MethodInfo method, ResultShape shape, string? traceParent)
+    {
+        if (method.DeclaringType is { IsGenericType: true })
+        {
+            throw new NotShareableException(method.DeclaringType, string.Empty,
+                $"{method.DeclaringType}.{method.Name} is a method of a generic type; a child-process isolate finds functions by assembly and metadata token, which name only methods of non-generic types. Call a static wrapper on a non-generic class.");
+        }
+
+        TypeName[] arguments = [];
+        if (method.IsGenericMethod)
+        {
+            arguments = [.. method.GetGenericArguments().Select(TypeName.Of)];
+            method = method.GetGenericMethodDefinition();
+        }
+
+        return new(shape, method.Module.Assembly.FullName!, method.MetadataToken, traceParent, arguments);
+    }
 
     /// <summary>Writes the header and then the payload, as one frame body.</summary>
     public byte[] Encode(ReadOnlySpan<byte> payload)
     {
         var buffer = new ArrayBufferWriter<byte>(64 + payload.Length);
         var writer = new MessagePackWriter(buffer);
-        writer.WriteArrayHeader(4);
+        writer.WriteArrayHeader(5);
         writer.Write((byte)Shape);
         writer.Write(Assembly);
         writer.Write(Token);
         writer.Write(TraceParent);
+        writer.WriteArrayHeader(GenericArguments.Length);
+        foreach (TypeName argument in GenericArguments)
+        {
+            writer.Write(argument.Assembly);
+            writer.Write(argument.Token);
+        }
         writer.Flush();
         buffer.Write(payload);
         return buffer.WrittenSpan.ToArray();
@@ -33,8 +54,28 @@ internal readonly record struct CallHeader(ResultShape Shape, string Assembly, i
     {
         var reader = new MessagePackReader(body);
         _ = reader.ReadArrayHeader();
-        var header = new CallHeader((ResultShape)reader.ReadByte(), reader.ReadString() ?? string.Empty, reader.ReadInt32(), reader.ReadString());
+        var shape = (ResultShape)reader.ReadByte();
+        string assembly = reader.ReadString() ?? string.Empty;
+        int token = reader.ReadInt32();
+        string? traceParent = reader.ReadString();
+        var arguments = new TypeName[reader.ReadArrayHeader()];
+        for (int i = 0; i < arguments.Length; i++)
+        {
+            arguments[i] = new TypeName(reader.ReadString() ?? string.Empty, reader.ReadInt32());
+        }
+
+        var header = new CallHeader(shape, assembly, token, traceParent, arguments);
         payload = body[(int)reader.Consumed..];
         return header;
     }
+}
+
+/// <summary>A non-generic type named by its assembly's identity and its metadata token (a generic argument of a called method).</summary>
+internal readonly record struct TypeName(string Assembly, int Token)
+{
+    public static TypeName Of(Type type) =>
+        type.IsGenericType || type.HasElementType || type.IsGenericParameter || type.Assembly.IsDynamic
+            ? throw new NotShareableException(type, string.Empty,
+                $"The function's generic argument {type} cannot be named in a child process (only non-generic, non-array types of the application's assemblies can); call a non-generic wrapper.")
+            : new TypeName(type.Assembly.FullName!, type.MetadataToken);
 }

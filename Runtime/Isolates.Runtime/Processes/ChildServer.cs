@@ -15,7 +15,7 @@ internal sealed class ChildServer
     private readonly Isolate _isolate;
     private readonly ChildOptions _options;
     private readonly ConcurrentDictionary<long, WireCall> _calls = new();
-    private readonly ConcurrentDictionary<(string Assembly, int Token, Calls.ResultShape Shape), WireTarget> _targets = new();
+    private readonly ConcurrentDictionary<(string Assembly, int Token, Calls.ResultShape Shape, string Generic), WireTarget> _targets = new();
     private int _closing;
 
     private ChildServer(FramedSocket pipe, Isolate isolate, ChildOptions options)
@@ -136,7 +136,10 @@ internal sealed class ChildServer
     }
 
     public WireTarget TargetFor(CallHeader header) =>
-        _targets.GetOrAdd((header.Assembly, header.Token, header.Shape), static (key, isolate) => WireTarget.Create(key.Assembly, key.Token, key.Shape, isolate), _isolate);
+        _targets.GetOrAdd(
+            (header.Assembly, header.Token, header.Shape, header.GenericArguments.Length == 0 ? string.Empty : string.Join(";", header.GenericArguments)),
+            static (_, state) => WireTarget.Create(state.Header, state.Isolate),
+            (Header: header, Isolate: _isolate));
 
     /// <summary>The GC heap limit was reached: say so and end (the heap's state is unknown after an out-of-memory).</summary>
     public void OnMemoryLimit(Exception exception)

@@ -40,12 +40,29 @@ internal sealed class WireTarget
     public string DisplayName => $"{Method.DeclaringType?.FullName}.{Method.Name}";
 
     /// <summary>Built on the isolate's thread, where the isolate's context resolves the isolate's own types.</summary>
-    public static WireTarget Create(string assemblyName, int token, ResultShape shape, Isolate isolate)
+    public static WireTarget Create(CallHeader header, Isolate isolate)
     {
-        Assembly assembly;
+        (string assemblyName, int token, ResultShape shape) = (header.Assembly, header.Token, header.Shape);
+        Assembly assembly = Load(assemblyName);
+        if (assembly.ManifestModule.ResolveMethod(token) is not MethodInfo resolved)
+        {
+            throw new NotShareableException(null, string.Empty, $"Metadata token 0x{token:X8} of '{assemblyName}' is not a method in the child process: the child runs a different build of that assembly than the host.");
+        }
+
+        if (header.GenericArguments.Length > 0)
+        {
+            Type[] arguments = [.. header.GenericArguments.Select(a => Load(a.Assembly).ManifestModule.ResolveType(a.Token))];
+            resolved = resolved.MakeGenericMethod(arguments);
+        }
+
+        return Create(resolved, shape, isolate);
+    }
+
+    private static Assembly Load(string assemblyName)
+    {
         try
         {
-            assembly = Assembly.Load(new AssemblyName(assemblyName));
+            return Assembly.Load(new AssemblyName(assemblyName));
         }
         catch (Exception ex) when (ex is FileNotFoundException or FileLoadException or BadImageFormatException)
         {
@@ -53,12 +70,10 @@ internal sealed class WireTarget
                 $"The child process cannot load assembly '{assemblyName}', which declares the function: a child-process isolate runs the application's own assemblies " +
                 $"(those its .deps.json lists), not assemblies loaded from memory or from other folders at run time ({ex.Message}).");
         }
+    }
 
-        if (assembly.ManifestModule.ResolveMethod(token) is not MethodInfo resolved)
-        {
-            throw new NotShareableException(null, string.Empty, $"Metadata token 0x{token:X8} of '{assemblyName}' is not a method in the child process: the child runs a different build of that assembly than the host.");
-        }
-
+    private static WireTarget Create(MethodInfo resolved, ResultShape shape, Isolate isolate)
+    {
         MethodInfo method = Loader.MemberMapper.MapMethod(resolved, isolate.LoadContext);
         object? instance = null;
         if (!method.IsStatic)
