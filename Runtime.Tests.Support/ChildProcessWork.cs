@@ -136,4 +136,6 @@ public static class ChildWork
     public static int FailOn(int x) => x == 13 ? throw new ArgumentException("unlucky " + x) : x;
 
     public static int Add1(int x) => x + 1;
+
+    public static string TraceId() => System.Diagnostics.Activity.Current?.TraceId.ToHexString() ?? "none";
 }

@@ -101,7 +101,26 @@ public sealed partial class Isolate
             return Task.FromException<TResult>(ex);
         }
 
-        return child.CallAsync<TArgs, TResult>(plan, args, cancellationToken);
+        CallTelemetry? telemetry = CallTelemetry.Begin(this); // null unless someone listens
+        if (telemetry is null)
+        {
+            return child.CallAsync<TArgs, TResult>(plan, args, cancellationToken);
+        }
+
+        // The call's activity is started here, in the host, and its context crosses in the call frame: the child's
+        // code continues the same trace (its own activities and outgoing requests carry the caller's trace id).
+        System.Diagnostics.Activity? previous = System.Diagnostics.Activity.Current;
+        string? traceParent = null;
+        if (telemetry.Trace is not null)
+        {
+            _ = telemetry.StartActivity(this, plan);
+            traceParent = System.Diagnostics.Activity.Current?.Id;
+            System.Diagnostics.Activity.Current = previous;
+        }
+
+        Task<TResult> call = child.CallAsync<TArgs, TResult>(plan, args, cancellationToken, traceParent);
+        _ = call.ContinueWith(static (done, state) => ((Tuple<CallTelemetry, Isolate>)state!).Item1.End(((Tuple<CallTelemetry, Isolate>)state!).Item2, done), Tuple.Create(telemetry, this), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return call;
     }
 
     private async Task CloseChildAsync(ChildLink child)

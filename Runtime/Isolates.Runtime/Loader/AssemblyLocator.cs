@@ -19,8 +19,16 @@ internal static class AssemblyLocator
     public sealed record InMemoryAssembly(byte[] Image, byte[]? Symbols);
 
     /// <summary>Registers an in-memory image under its simple name so isolates (and their children) can load it.</summary>
-    public static void Register(string simpleName, byte[] image, byte[]? symbols) =>
+    public static void Register(string simpleName, byte[] image, byte[]? symbols)
+    {
         InMemory[simpleName] = new InMemoryAssembly(image, symbols);
+        Interlocked.Increment(ref s_version);
+    }
+
+    private static int s_version;
+
+    /// <summary>Changes whenever an image or a probing folder is added (child-process isolates get the new ones before their next call).</summary>
+    public static int Version => Volatile.Read(ref s_version);
 
     /// <summary>The registered in-memory image for a simple name, if any.</summary>
     public static InMemoryAssembly? FindInMemory(string simpleName) =>
@@ -30,7 +38,19 @@ internal static class AssemblyLocator
     /// Adds a folder where isolates look for an assembly that nothing else provides (after the application's own): the
     /// folder of a script's <c>#r</c> assembly, where its dependencies usually sit beside it.
     /// </summary>
-    public static void AddProbingDirectory(string directory) => ProbingDirectories.TryAdd(Path.GetFullPath(directory), true);
+    public static void AddProbingDirectory(string directory)
+    {
+        if (ProbingDirectories.TryAdd(Path.GetFullPath(directory), true))
+        {
+            Interlocked.Increment(ref s_version);
+        }
+    }
+
+    /// <summary>Every registered in-memory image (a child-process isolate gets them all).</summary>
+    public static KeyValuePair<string, InMemoryAssembly>[] InMemorySnapshot() => [.. InMemory];
+
+    /// <summary>Every extra probing folder.</summary>
+    public static string[] ProbingSnapshot() => [.. ProbingDirectories.Keys];
 
     /// <summary>The file to load the named assembly from, or null when it is not known.</summary>
     public static string? FindPath(string simpleName)

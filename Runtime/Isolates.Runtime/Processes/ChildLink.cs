@@ -21,6 +21,8 @@ internal sealed class ChildLink
     private readonly OutputTail _output;
     private readonly ConcurrentDictionary<long, IChildCall> _pending = new();
     private readonly TaskCompletionSource<ChildEnd> _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly HashSet<string> _sentAssemblies = new(StringComparer.OrdinalIgnoreCase); // also the lock for itself
+    private int _loaderVersion = -1;
     private long _nextId;
     private int _stopping; // 1: closing, 2: killed, 3: killed after the close timeout
     private IsolateExecutionException? _fault;
@@ -87,6 +89,7 @@ internal sealed class ChildLink
             var pipe = new FramedSocket(socket);
             var link = new ChildLink(isolate, process, pipe, output);
             pipe.TrySend(FrameType.Hello, 0, ChildOptions.From(options, isolate.Name).Encode());
+            link.SendLoaderState();
             var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var reader = new Thread(() => link.ReadLoop(ready))
             {
@@ -130,13 +133,13 @@ internal sealed class ChildLink
     }
 
     /// <summary>Sends a call; the task completes with the child's answer, or fails when the child ends first.</summary>
-    public Task<TResult> CallAsync<TArgs, TResult>(CallPlan plan, TArgs args, CancellationToken cancellationToken)
+    public Task<TResult> CallAsync<TArgs, TResult>(CallPlan plan, TArgs args, CancellationToken cancellationToken, string? traceParent = null)
         where TArgs : struct, IArgs
     {
         byte[] body;
         try
         {
-            body = EncodeCall(plan, args);
+            body = EncodeCall(plan, args, traceParent);
         }
         catch (Exception ex)
         {
@@ -166,7 +169,52 @@ internal sealed class ChildLink
         return call.Task;
     }
 
-    private static byte[] EncodeCall<TArgs>(CallPlan plan, TArgs args)
+    /// <summary>
+    /// The host's assemblies held in memory (compiled scripts) and extra probing folders: a child-process isolate can
+    /// run functions only from assemblies it can load, so it gets the same ones as the host's isolates: all of them at
+    /// start, and before a call any registered since (a script compiled after the child started; the function may name
+    /// it only by a string, as a script's entry does).
+    /// </summary>
+    private void SendLoaderState()
+    {
+        int version = Loader.AssemblyLocator.Version;
+        if (version == Volatile.Read(ref _loaderVersion))
+        {
+            return;
+        }
+
+        lock (_sentAssemblies)
+        {
+            foreach (string folder in Loader.AssemblyLocator.ProbingSnapshot())
+            {
+                if (_sentAssemblies.Add("folder:" + folder))
+                {
+                    _pipe.TrySend(FrameType.Probe, 0, System.Text.Encoding.UTF8.GetBytes(folder));
+                }
+            }
+
+            foreach (KeyValuePair<string, Loader.AssemblyLocator.InMemoryAssembly> assembly in Loader.AssemblyLocator.InMemorySnapshot())
+            {
+                SendAssembly(assembly.Key, assembly.Value);
+            }
+
+            Volatile.Write(ref _loaderVersion, version);
+        }
+    }
+
+    private void SendAssembly(string name, Loader.AssemblyLocator.InMemoryAssembly image)
+    {
+        lock (_sentAssemblies)
+        {
+            // Under the lock, so a call racing this one cannot overtake the image on the pipe.
+            if (_sentAssemblies.Add(name))
+            {
+                _pipe.TrySend(FrameType.Assembly, 0, AssemblyFrame.Encode(name, image.Image, image.Symbols));
+            }
+        }
+    }
+
+    private byte[] EncodeCall<TArgs>(CallPlan plan, TArgs args, string? traceParent)
         where TArgs : struct, IArgs
     {
         Codec?[] codecs = plan.WireArgumentCodecs;
@@ -200,8 +248,9 @@ internal sealed class ChildLink
             }
         }
 
-        string? traceParent = Activity.Current?.Id;
-        return CallHeader.For(plan.Method, plan.Shape, traceParent).Encode(payload);
+        CallHeader header = CallHeader.For(plan.Method, plan.Shape, traceParent);
+        SendLoaderState();
+        return header.Encode(payload);
     }
 
     /// <summary>Takes a call out of the waiting set; false when it was completed (or taken) already.</summary>
@@ -334,7 +383,10 @@ internal sealed class ChildLink
                 return new ChildEnd(IsolateExitReason.Stuck, exitCode, null, lines, "it did not close within CloseTimeout and was killed.");
         }
 
-        if (_memoryFault is { } memory || exitCode == ChildExitCodes.MemoryLimit)
+        // The heap limit surfaces as an OutOfMemoryException wherever the allocation failed: in a call (reported as the
+        // limit), in the runtime's own code on the isolate's thread (the isolate faults) or on another thread (the process dies).
+        _memoryFault ??= _isolate.Options.MemoryLimit > 0 && _fault?.RemoteType == typeof(OutOfMemoryException).FullName ? _fault : null;
+        if (_memoryFault is not null || exitCode == ChildExitCodes.MemoryLimit)
         {
             return new ChildEnd(IsolateExitReason.MemoryLimitExceeded, exitCode, _memoryFault, lines,
                 $"it reached its memory limit ({_isolate.Options.MemoryLimit:N0} bytes of GC heap) and ended ({code}).");

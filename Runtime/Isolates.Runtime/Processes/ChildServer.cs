@@ -65,6 +65,13 @@ internal sealed class ChildServer
         }
 
         ChildOptions options = ChildOptions.Decode(body);
+
+        // Functions are found in the child's default context first (then mapped into its isolate): assemblies the host
+        // holds in memory (compiled scripts) or found in extra folders resolve there as they do for the host's isolates.
+        System.Runtime.Loader.AssemblyLoadContext.Default.Resolving += static (context, name) =>
+            name.Name is { } simple && Loader.AssemblyLocator.FindInMemory(simple) is { } image
+                ? context.LoadFromStream(new MemoryStream(image.Image), image.Symbols is null ? null : new MemoryStream(image.Symbols))
+                : name.Name is { } file && Loader.AssemblyLocator.FindPath(file) is { } path ? context.LoadFromAssemblyPath(path) : null;
         Isolate isolate;
         try
         {
@@ -100,6 +107,13 @@ internal sealed class ChildServer
                         cancelled.Cancel();
                     }
 
+                    break;
+                case FrameType.Assembly:
+                    (string name, byte[] image, byte[]? symbols) = AssemblyFrame.Decode(body);
+                    Loader.AssemblyLocator.Register(name, image, symbols);
+                    break;
+                case FrameType.Probe:
+                    Loader.AssemblyLocator.AddProbingDirectory(System.Text.Encoding.UTF8.GetString(body));
                     break;
                 case FrameType.Close:
                     if (Interlocked.Exchange(ref _closing, 1) == 0)

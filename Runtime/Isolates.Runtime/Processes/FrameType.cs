@@ -8,6 +8,8 @@ internal enum FrameType : byte
     Call = 2,      // id = call id; body: shape, method identity, encoded arguments
     Cancel = 3,    // id = call id
     Close = 4,     // close the isolate (its CloseTimeout applies in the child), then exit
+    Assembly = 5,  // body: an assembly held in memory on the host (a compiled script): simple name, image, symbols
+    Probe = 6,     // body: a folder where the host's isolates look for assemblies (a script's #r folder)
 
     // child -> host
     Ready = 20,    // id = the child's process id; sent once its isolate runs
