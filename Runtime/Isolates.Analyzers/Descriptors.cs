@@ -6,7 +6,8 @@ namespace Isolates.Analyzers;
 internal static class Descriptors
 {
     private const string Category = "Isolates";
-    private const string HelpLink = "docs/shareable.md#the-build-time-check";
+    // Absolute, so it works in a package user's IDE; the address comes from RepositoryUrl (RepositoryInfo is generated).
+    private const string HelpLink = RepositoryInfo.DocsUrl + "docs/shareable.md#the-build-time-check";
 
     /// <summary>ISO001: a field that is not readonly or a property with a <c>set</c> accessor.</summary>
     public static readonly DiagnosticDescriptor MutableMember = new(
