@@ -42,16 +42,23 @@ public partial class HelpLinkTests
                 {
                     string anchor = uri.Fragment.TrimStart('#');
                     Assert.That(anchor, Is.Not.Empty, $"{descriptor.Id}: links to a section");
-                    Assert.That(Anchors(File.ReadAllLines(file)), Does.Contain(anchor), $"{descriptor.Id}: {Path.GetFileName(file)} has a heading with the anchor #{anchor}");
+                    Dictionary<string, string> sections = Sections(File.ReadAllLines(file));
+                    Assert.That(sections.Keys, Does.Contain(anchor), $"{descriptor.Id}: {Path.GetFileName(file)} has a heading with the anchor #{anchor}");
+                    Assert.That(sections.GetValueOrDefault(anchor), Does.Contain(descriptor.Id), $"{descriptor.Id}: the section #{anchor} is the one that describes it");
                 }
             }
         });
     }
 
-    /// <summary>The anchors GitHub gives a Markdown file's headings: lower case, punctuation dropped, spaces as dashes, repeats numbered.</summary>
-    private static List<string> Anchors(string[] lines)
+    /// <summary>
+    /// A Markdown file's sections by the anchor GitHub gives their heading (lower case, punctuation dropped, spaces as
+    /// dashes, repeats numbered), each with its text up to the next heading.
+    /// </summary>
+    private static Dictionary<string, string> Sections(string[] lines)
     {
-        var anchors = new List<string>();
+        var sections = new Dictionary<string, string>(StringComparer.Ordinal);
+        var text = new System.Text.StringBuilder();
+        string? current = null;
         bool inFence = false;
         foreach (string line in lines)
         {
@@ -62,15 +69,27 @@ public partial class HelpLinkTests
 
             if (inFence || HeadingPattern().Match(line) is not { Success: true } heading)
             {
+                text.AppendLine(line);
                 continue;
             }
 
+            if (current is not null)
+            {
+                sections[current] = text.ToString();
+            }
+
             string slug = NotInAnchor().Replace(heading.Groups[1].Value.Trim().ToLowerInvariant(), "").Replace(' ', '-');
-            int repeats = anchors.Count(a => a == slug || a.StartsWith(slug + "-", StringComparison.Ordinal) && int.TryParse(a[(slug.Length + 1)..], out _));
-            anchors.Add(repeats == 0 ? slug : $"{slug}-{repeats}");
+            int repeats = sections.Keys.Count(a => a == slug || a.StartsWith(slug + "-", StringComparison.Ordinal) && int.TryParse(a[(slug.Length + 1)..], out _));
+            current = repeats == 0 ? slug : $"{slug}-{repeats}";
+            text.Clear();
         }
 
-        return anchors;
+        if (current is not null)
+        {
+            sections[current] = text.ToString();
+        }
+
+        return sections;
     }
 
     private static string RepositoryRoot()
