@@ -483,7 +483,7 @@ public class ShareableAnalyzerTests
                 Assert.That(descriptor.DefaultSeverity, Is.EqualTo(DiagnosticSeverity.Error), descriptor.Id);
                 Assert.That(descriptor.IsEnabledByDefault, Is.True, descriptor.Id);
                 Assert.That(descriptor.Category, Is.EqualTo("Isolates"), descriptor.Id);
-                Assert.That(descriptor.HelpLinkUri, Does.StartWith("docs/shareable.md"), descriptor.Id);
+                Assert.That(descriptor.HelpLinkUri, Does.StartWith("https://").And.Contain("/blob/main/docs/shareable.md#"), descriptor.Id); // the details: HelpLinkTests
                 Assert.That(descriptor.Title.ToString(CultureInfo.InvariantCulture), Is.Not.Empty, descriptor.Id);
             }
         });

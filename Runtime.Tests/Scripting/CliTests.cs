@@ -251,6 +251,56 @@ public class CliTests
         Assert.That(result.ExitCode, Is.EqualTo(0));
         Assert.That(result.Output, Does.Contain("quick benchmarks").And.Contain("--ci").And.Contain("--write <PATH>")
             .And.Contain("--only <FIGURE>").And.Contain("--no-peers"));
+        Assert.That(result.Output, Does.Contain("clone of the repository").And.Contain("tools/Isolates.Benchmarks"), "says where it works");
+    }
+
+    [Test]
+    public void Tool_References_NoBenchmarkOrPeerAssembly()
+    {
+        // The tool package carries what the tool references: the benchmarks brought BenchmarkDotNet, Akka.NET,
+        // Proto.Actor and native libraries (16 MB) into every user's install.
+        string[] referenced = [.. typeof(CliApp).Assembly.GetReferencedAssemblies().Select(a => a.Name!)];
+
+        Assert.That(referenced, Has.None.StartsWith("Isolates.Benchmarks").And.None.StartsWith("BenchmarkDotNet")
+            .And.None.StartsWith("Akka").And.None.StartsWith("Proto."));
+    }
+
+    [Test]
+    public async Task Bench_OutsideAClone_OneLineErrorSayingWhereItRunsAndExitCodeTwo()
+    {
+        string outside = Directory.CreateTempSubdirectory("isolates-no-clone-").FullName;
+        try
+        {
+            using var output = new StringWriter();
+            using var error = new StringWriter();
+
+            int code = await BenchCommand.ExecuteAsync(new Terminal(output, error), new BenchCommand.Settings(true, null, null, true), CancellationToken.None, searchFrom: outside);
+
+            Assert.That(code, Is.EqualTo(2));
+            string[] lines = error.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+            Assert.That(lines, Has.Length.EqualTo(1), error.ToString());
+            Assert.That(lines[0], Does.StartWith("error: 'isolates bench' runs the benchmarks of a clone of the repository")
+                .And.Contain(outside).And.Contain(RepositoryInfo.Url).And.Contain("isolates bench --help"));
+            Assert.That(RepositoryInfo.Url, Does.StartWith("https://"));
+        }
+        finally
+        {
+            Directory.Delete(outside, recursive: true);
+        }
+    }
+
+    [Test]
+    public void Bench_InAClone_RunsTheBenchmarkProjectsQuickModeWithTheOptions()
+    {
+        string? project = BenchCommand.FindProject(TestContext.CurrentContext.TestDirectory); // the tests run inside the clone
+        Assert.That(project, Is.Not.Null.And.EndsWith(BenchCommand.ProjectInClone));
+        Assert.That(File.Exists(project), Is.True);
+
+        string[] quick = BenchCommand.QuickArguments(new BenchCommand.Settings(Ci: true, Write: null, Only: "channels", NoPeers: true));
+        System.Diagnostics.ProcessStartInfo start = BenchCommand.StartInfo(project!, quick);
+
+        Assert.That(start.ArgumentList, Is.EqualTo((string[])["run", "-c", "Release", "--project", project!, "--", "--quick", "--ci", "--no-peers", "--only", "channels"]));
+        Assert.That(start.UseShellExecute, Is.False);
     }
 
     [Test]

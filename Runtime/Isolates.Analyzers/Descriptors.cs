@@ -6,7 +6,9 @@ namespace Isolates.Analyzers;
 internal static class Descriptors
 {
     private const string Category = "Isolates";
-    private const string HelpLink = "docs/shareable.md#the-build-time-check";
+    // Absolute, so it works in a package user's IDE; the address comes from RepositoryUrl (RepositoryInfo is generated).
+    private const string HelpLink = RepositoryInfo.DocsUrl + "docs/shareable.md#the-build-time-check";
+    private const string CodecHelpLink = RepositoryInfo.DocsUrl + "docs/shareable.md#the-generated-codec";
 
     /// <summary>ISO001: a field that is not readonly or a property with a <c>set</c> accessor.</summary>
     public static readonly DiagnosticDescriptor MutableMember = new(
@@ -56,5 +58,5 @@ internal static class Descriptors
         isEnabledByDefault: true,
         description: "The source generator writes a codec for each [Shareable] type it can reach from generated code. "
             + "For the shapes it does not cover the value still crosses, in the same bytes, through the runtime's reflection codec.",
-        helpLinkUri: HelpLink);
+        helpLinkUri: CodecHelpLink);
 }

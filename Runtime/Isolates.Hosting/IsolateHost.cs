@@ -6,8 +6,8 @@ using Isolates.Hosting.Supervision;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using SafeLogger = Isolates.Diagnostics.SafeLogger;
 
 namespace Isolates.Hosting;
 
@@ -46,7 +46,8 @@ internal sealed partial class IsolateHost : IIsolateHost, IHostedService, IDispo
         _options = options;
         _services = services;
         _loggerFactory = services.GetService<ILoggerFactory>();
-        Logger = _loggerFactory?.CreateLogger("Isolates.Hosting") ?? NullLogger.Instance;
+        // The runtime's one logging rule: a logger that throws cannot stop a start, a restart or a stop.
+        Logger = SafeLogger.Create(_loggerFactory, "Isolates.Hosting");
         Time = services.GetService<TimeProvider>() ?? TimeProvider.System;
         _lifetime = services.GetService<IHostApplicationLifetime>();
         _shutdownTimeout = services.GetService<IOptions<HostOptions>>()?.Value.ShutdownTimeout ?? TimeSpan.FromSeconds(30);
@@ -70,6 +71,7 @@ internal sealed partial class IsolateHost : IIsolateHost, IHostedService, IDispo
         }
     }
 
+    /// <summary>The host's logger; never throws (<see cref="SafeLogger"/>), so call sites need no guard.</summary>
     internal ILogger Logger { get; }
 
     internal TimeProvider Time { get; }

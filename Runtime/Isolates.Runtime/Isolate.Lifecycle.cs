@@ -445,18 +445,12 @@ public sealed partial class Isolate
 
     private string RunningDescription => Volatile.Read(ref _running)?.Description ?? "nothing";
 
-    /// <summary>Logs without ever letting a failing logger break the isolate's life cycle.</summary>
-    private void TryLog(Action<Microsoft.Extensions.Logging.ILogger, Isolate, Exception?> write, Exception? exception = null)
-    {
-        try
-        {
-            write(_logger, this, exception);
-        }
-        catch (Exception)
-        {
-            // A logger that throws must not stop an isolate from closing or crash the process.
-        }
-    }
+    /// <summary>
+    /// Logs on a life-cycle path. A logger that throws cannot break it: <see cref="_logger"/> comes from
+    /// <see cref="SafeLogger"/>, the one logging rule shared with the pool and the hosting package.
+    /// </summary>
+    private void TryLog(Action<Microsoft.Extensions.Logging.ILogger, Isolate, Exception?> write, Exception? exception = null) =>
+        write(_logger, this, exception);
 
     /// <param name="when">When the work was cut off, for the message.</param>
     /// <param name="started">Whether the work had started (then it may have run in part, and must not be run again elsewhere).</param>

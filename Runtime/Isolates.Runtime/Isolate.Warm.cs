@@ -5,7 +5,6 @@ using Isolates.Diagnostics;
 using Isolates.Errors;
 using Isolates.Loader;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Isolates;
 
@@ -196,14 +195,7 @@ public sealed partial class Isolate
         catch (Exception ex)
         {
             failed = true; // e.g. no thread could be started: creations build their own and report it
-            try
-            {
-                Volatile.Read(ref pool.Options).LoggerFactory?.CreateLogger("Isolates.Isolate").LogWarning(ex, "Could not make a pre-warmed isolate");
-            }
-            catch (Exception)
-            {
-                // a failing logger must not take the refill down
-            }
+            SafeLogger.Create(Volatile.Read(ref pool.Options).LoggerFactory, "Isolates.Isolate").LogWarning(ex, "Could not make a pre-warmed isolate");
         }
         finally
         {
@@ -220,7 +212,7 @@ public sealed partial class Isolate
     {
         _options = options;
         Name = options.Name ?? $"isolate-{Id}";
-        _logger = options.LoggerFactory?.CreateLogger("Isolates.Isolate") ?? NullLogger.Instance;
+        _logger = SafeLogger.Create(options.LoggerFactory, "Isolates.Isolate");
         _timeProvider = options.TimeProvider ?? TimeProvider.System;
         _callGate = CallGateFor(options);
         try

@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
 using System.Runtime.Loader;
+using Isolates.Diagnostics;
 using Isolates.Dispatcher;
 using Isolates.Loader;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Isolates;
 
@@ -45,7 +45,7 @@ public sealed partial class Isolate : IAsyncDisposable
         _options = options;
         Id = Interlocked.Increment(ref s_nextId);
         Name = options.Name ?? $"isolate-{Id}";
-        _logger = options.LoggerFactory?.CreateLogger("Isolates.Isolate") ?? NullLogger.Instance;
+        _logger = SafeLogger.Create(options.LoggerFactory, "Isolates.Isolate");
         _timeProvider = options.TimeProvider ?? TimeProvider.System;
         _callGate = CallGateFor(options);
         _synchronizationContext = new IsolateSynchronizationContext(_queue, this);

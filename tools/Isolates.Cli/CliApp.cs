@@ -122,15 +122,16 @@ internal static class CliApp
         var only = new Option<string?>("--only") { Description = "Measure one figure only (cannot be combined with --write).", HelpName = "FIGURE" };
         only.AcceptOnlyFromAmong([.. Isolates.Benchmarks.Quick.QuickOptions.Figures]);
         var noPeers = new Option<bool>("--no-peers") { Description = "Leave out the peers (Proto.Actor, Akka.NET, Node.js, Python)." };
-        var bench = new Command("bench", "Run the quick benchmarks (spawn, first call, round trip, map, channels, memory, peers) and print the table.")
+        var bench = new Command("bench", "Run the quick benchmarks (spawn, first call, round trip, map, channels, memory, peers) and print the table. "
+            + "Inside a clone of the repository only: builds and runs tools/Isolates.Benchmarks (dotnet run -c Release --project tools/Isolates.Benchmarks -- --quick), which the installed tool does not carry.")
         {
             ci,
             write,
             only,
             noPeers,
         };
-        bench.SetAction((result, token) => BenchCommand.ExecuteAsync(
-            terminal, new BenchCommand.Settings(result.GetValue(ci), result.GetValue(write), result.GetValue(only), result.GetValue(noPeers)), token));
+        bench.SetAction((result, token) => InterruptedOnCancelAsync(BenchCommand.ExecuteAsync(
+            terminal, new BenchCommand.Settings(result.GetValue(ci), result.GetValue(write), result.GetValue(only), result.GetValue(noPeers)), token), token));
 
         root.Subcommands.Add(run);
         root.Subcommands.Add(check);

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using Isolates.Diagnostics;
 using Isolates.Pool;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using static System.FormattableString;
 
 namespace Isolates;
@@ -32,7 +31,7 @@ public sealed partial class IsolatePool : IAsyncDisposable
         _options = options;
         _started = started;
         Name = options.Name ?? "pool";
-        Logger = options.IsolateOptions?.LoggerFactory?.CreateLogger("Isolates.IsolatePool") ?? NullLogger.Instance;
+        Logger = SafeLogger.Create(options.IsolateOptions?.LoggerFactory, "Isolates.IsolatePool");
     }
 
     /// <summary>The pool's name, used to name its isolates.</summary>
@@ -172,18 +171,11 @@ public sealed partial class IsolatePool : IAsyncDisposable
 
     internal void CountAwaitingReplacement(int change) => Interlocked.Add(ref _awaitingReplacement, change);
 
-    /// <summary>Logs on a rare path (a fault, a dispose); a logger that throws must not break a replacement or a dispose.</summary>
-    internal void TryLog(Action<ILogger> write)
-    {
-        try
-        {
-            write(Logger);
-        }
-        catch (Exception)
-        {
-            // nothing else to tell: the logger itself is what failed
-        }
-    }
+    /// <summary>
+    /// Logs on a rare path (a fault, a dispose). A logger that throws cannot break a replacement or a dispose:
+    /// <see cref="Logger"/> comes from <see cref="SafeLogger"/>, the one logging rule.
+    /// </summary>
+    internal void TryLog(Action<ILogger> write) => write(Logger);
 
     /// <summary>Marks the start of a pool operation (a dispose waits for it to end); fails if the pool is closing.</summary>
     private void BeginOperation()

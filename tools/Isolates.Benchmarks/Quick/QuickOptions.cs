@@ -1,6 +1,11 @@
 namespace Isolates.Benchmarks.Quick;
 
 /// <summary>The quick harness's command line: sizes (shrunk further by <c>--ci</c>), whether to measure the peers (null: <c>--no-peers</c>) and where to write the report.</summary>
+/// <remarks>
+/// This file is also compiled into the <c>isolates</c> tool (tools/Isolates.Cli), whose <c>bench</c> command checks its
+/// options with <see cref="Parse"/> before it builds and runs this project: keep it free of the benchmark's other
+/// types and packages.
+/// </remarks>
 internal sealed record QuickOptions(bool Ci, string? WritePath, int Spawns, int FirstCalls, int RoundTrips, int MemoryIsolates, MapSizes Map, string CommandLine, int ChannelMessages = 1_000_000, int ChannelRepetitions = 5, PeerSizes? Peers = null, int RealFirstCalls = 15)
 {
     public const string Usage = "usage: --quick [--ci] [--no-peers] [--only FIGURE] [--write PATH]   (anything else runs BenchmarkDotNet, e.g. --filter '*')";
