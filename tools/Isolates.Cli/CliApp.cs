@@ -94,6 +94,28 @@ internal static class CliApp
                 result.AddError($"--isolates must be from 1 to 1024 (was {n}).");
             }
         });
+        var process = new Option<bool>("--process")
+        {
+            Description = "Run each copy in a child process of its own (IsolatePlacement.ChildProcess): it can be killed with Ctrl+C, capped with --memory-limit, and a crash (stack overflow, Environment.Exit) ends only it.",
+        };
+        var memoryLimit = new Option<int>("--memory-limit")
+        {
+            Description = "With --process: the most GC heap, in MB, each copy may use; past it the copy ends and is reported. 0 = no limit.",
+            HelpName = "MB",
+        };
+        memoryLimit.Validators.Add(result =>
+        {
+            if (result.Tokens.Count > 0 && int.TryParse(result.Tokens[^1].Value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int mb)
+                && (mb < 0 || (mb > 0 && mb < IsolateOptions.MinimumMemoryLimit / (1024 * 1024))))
+            {
+                result.AddError($"--memory-limit must be 0 (no limit) or at least {IsolateOptions.MinimumMemoryLimit / (1024 * 1024)} MB (was {mb}).");
+            }
+
+            if (result.Tokens.Count > 0 && !result.GetValue(process))
+            {
+                result.AddError("--memory-limit needs --process: an in-process isolate shares the tool's one GC heap.");
+            }
+        });
         var runScript = new Argument<FileInfo>("script") { Description = "The script file (.csx) to run." };
         var scriptArgs = new Argument<string[]>("args")
         {
@@ -104,11 +126,14 @@ internal static class CliApp
         var run = new Command("run", "Run a C# script in a fresh isolate and exit with its exit code (return N;). Options go before the script path.")
         {
             isolates,
+            process,
+            memoryLimit,
             runScript,
             scriptArgs,
         };
         run.SetAction((result, token) => InterruptedOnCancelAsync(RunCommand.ExecuteAsync(
-            terminal, result.GetRequiredValue(runScript), result.GetValue(scriptArgs) ?? [], result.GetValue(isolates), token), token));
+            terminal, result.GetRequiredValue(runScript), result.GetValue(scriptArgs) ?? [], result.GetValue(isolates),
+            result.GetValue(process), result.GetValue(memoryLimit) * 1024L * 1024, token), token));
 
         var checkScript = new Argument<FileInfo>("script") { Description = "The script file (.csx) to compile." };
         var check = new Command("check", "Compile a script without running it and print its diagnostics; exit 0 when it compiles, 1 when not.")
