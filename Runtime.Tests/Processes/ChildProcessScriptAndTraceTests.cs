@@ -71,4 +71,60 @@ public class ChildProcessWarmTests
             await Isolate.KeepWarm(0, options);
         }
     }
+
+    [Test]
+    public async Task KeepWarm_SpareChildDiesWhileWaiting_NeverHandedOut()
+    {
+        var options = new IsolateOptions { Placement = IsolatePlacement.ChildProcess, Name = "dead-spare" };
+        int[] before = ChildProcessIds();
+        await Isolate.KeepWarm(1, options);
+        try
+        {
+            await Diagnostics.Poll.Until(() => Isolate.WarmCount >= 1, "a spare child", TimeSpan.FromSeconds(30));
+            int spare = ChildProcessIds().Except(before).Single();
+            using (var process = Process.GetProcessById(spare))
+            {
+                process.Kill();
+                await process.WaitForExitAsync();
+            }
+
+            await Task.Delay(300); // the host notices the end of its pipe
+            await using Isolate iso = await Isolate.CreateAsync(options);
+            Assert.That(await Wait.Bounded(iso.CallAsync(ChildWork.Add, 1, 2)), Is.EqualTo(3));
+            Assert.That(iso.ProcessId, Is.Not.EqualTo(spare));
+        }
+        finally
+        {
+            await Isolate.KeepWarm(0, options);
+        }
+    }
+
+    /// <summary>This process's direct children (Linux: from /proc).</summary>
+    private static int[] ChildProcessIds()
+    {
+        var children = new List<int>();
+        foreach (string dir in Directory.GetDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                string stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture) == Environment.ProcessId && fields[0] != "Z")
+                {
+                    children.Add(pid);
+                }
+            }
+            catch (IOException)
+            {
+                // it ended meanwhile
+            }
+        }
+
+        return [.. children];
+    }
 }

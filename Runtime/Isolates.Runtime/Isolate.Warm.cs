@@ -111,9 +111,26 @@ public sealed partial class Isolate
 
     private static Isolate? TryTakeWarm(IsolateOptions options)
     {
-        if (SparePools.IsEmpty || !SparePools.TryGetValue(new SpareKey(options), out SparePool? pool) || !pool.Spares.TryDequeue(out Isolate? spare))
+        if (SparePools.IsEmpty || !SparePools.TryGetValue(new SpareKey(options), out SparePool? pool))
         {
             return null;
+        }
+
+        Isolate? spare;
+        while (true)
+        {
+            if (!pool.Spares.TryDequeue(out spare))
+            {
+                return null;
+            }
+
+            if (spare.State == IsolateState.Running)
+            {
+                break;
+            }
+
+            // A child-process spare can end while it waits (killed from outside, its process crashed): never hand it out.
+            _ = spare.CloseAsync();
         }
 
         spare.Adopt(options);

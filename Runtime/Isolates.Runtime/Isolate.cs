@@ -100,8 +100,11 @@ public sealed partial class Isolate : IAsyncDisposable
     /// <summary>The isolates alive in this process: created and not yet stopped (a snapshot).</summary>
     public static IReadOnlyCollection<Isolate> All => [.. Live.Values.OrderBy(i => i.Id)];
 
-    /// <summary>How many calls and callbacks are waiting in the isolate's queue (approximate, for monitoring).</summary>
-    public int QueueLength => _queue.Count;
+    /// <summary>
+    /// How many calls and callbacks are waiting in the isolate's queue (approximate, for monitoring); for a child-process
+    /// isolate, how many calls were sent and not answered yet.
+    /// </summary>
+    public int QueueLength => _child?.PendingCount ?? _queue.Count;
 
     /// <inheritdoc />
     public override string ToString() => $"Isolate '{Name}' ({Id}, {State})";

@@ -40,6 +40,9 @@ internal sealed class ChildLink
 
     public int ProcessId { get; }
 
+    /// <summary>Calls sent and not answered yet.</summary>
+    public int PendingCount => _pending.Count;
+
     public long IsolateId => _isolate.Id;
 
     public string IsolateName => _isolate.Name;
