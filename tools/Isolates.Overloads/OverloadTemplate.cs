@@ -7,7 +7,7 @@ internal sealed record GeneratedFile(string RelativePath, string Text);
 
 /// <summary>
 /// The one template of the call overload families: <c>Isolate.CallAsync</c> and <c>IsolatePool.SubmitAsync</c>, each
-/// arity (0 to 4 arguments) times each result shape. Both families take the same shapes, so a shape added here
+/// arity (0 to <see cref="MaxArity"/> arguments) times each result shape, and the argument structs they build. Both families take the same shapes, so a shape added here
 /// reaches both. Shared documentation lives once, on the first <c>CallAsync</c> overload, and every other overload
 /// points at it with <c>&lt;inheritdoc&gt;</c>. Also compiled into Runtime.Tests, which checks that the committed
 /// files are what this template writes.
@@ -18,6 +18,7 @@ internal static class OverloadTemplate
 
     public const string CallsPath = "Runtime/Isolates.Runtime/Isolate.Calls.g.cs";
     public const string SubmitPath = "Runtime/Isolates.Runtime/Pool/IsolatePool.Submit.g.cs";
+    public const string ArgsPath = "Runtime/Isolates.Runtime/Calls/Args.g.cs";
 
     /// <summary>The overload every other one takes its shared documentation from.</summary>
     private const string Anchor = "Isolate.CallAsync{TResult}(Func{TResult}, CancellationToken)";
@@ -55,7 +56,7 @@ internal static class OverloadTemplate
         new("Void", false, "which returns nothing", false, a => a.Length == 0 ? "Action" : $"Action<{a.TrimEnd(' ', ',')}>"),
     ];
 
-    public static IReadOnlyList<GeneratedFile> Files() => [new(CallsPath, Calls()), new(SubmitPath, Submit())];
+    public static IReadOnlyList<GeneratedFile> Files() => [new(CallsPath, Calls()), new(SubmitPath, Submit()), new(ArgsPath, Args())];
 
     /// <summary>The folder holding Isolates.sln at or above <paramref name="start"/>, or null.</summary>
     public static string? FindRepositoryRoot(string start)
@@ -80,7 +81,7 @@ internal static class OverloadTemplate
         w.Line();
         w.Line("/// <summary>");
         w.Line("/// Calls: run a static method (or a lambda that captures nothing) inside the isolate and get its result back.");
-        w.Line("/// One overload per arity (0 to 4 arguments) and result shape (a value, a task or value task of a value, a task or");
+        w.Line($"/// One overload per arity (0 to {MaxArity} arguments) and result shape (a value, a task or value task of a value, a task or");
         w.Line("/// value task, nothing).");
         w.Line("/// </summary>");
         w.Line("public sealed partial class Isolate");
@@ -191,6 +192,57 @@ internal static class OverloadTemplate
         }
 
         w.Line("}");
+        return w.ToString();
+    }
+
+    /// <summary>The argument structs the CallAsync overloads build, one per arity.</summary>
+    private static string Args()
+    {
+        string[] counts = ["No arguments", "One argument", "Two arguments", "Three arguments", "Four arguments"];
+        var w = new Writer();
+        w.Raw(Header);
+        w.Line("namespace Isolates.Calls;");
+        w.Line();
+        w.Line("/// <summary>");
+        w.Line("/// The arguments of one call, kept in a struct of their own static types so that the direct path (every type");
+        w.Line("/// shared and immutable) invokes the isolate's delegate without boxing.");
+        w.Line("/// </summary>");
+        w.Line("internal interface IArgs");
+        w.Line("{");
+        w.Line("    int Count { get; }");
+        w.Line();
+        w.Line("    object? Get(int index);");
+        w.Line("}");
+        for (int arity = 0; arity <= MaxArity; arity++)
+        {
+            w.Line();
+            w.Line($"/// <summary>{counts[arity]}.</summary>");
+            if (arity == 0)
+            {
+                w.Line("internal readonly struct Args0 : IArgs");
+            }
+            else
+            {
+                w.Line($"internal readonly struct Args{arity}<{Join(arity, i => $"T{i}")}>({Join(arity, i => $"T{i} a{i}")}) : IArgs");
+            }
+
+            w.Line("{");
+            for (int i = 1; i <= arity; i++)
+                w.Line($"    public readonly T{i} A{i} = a{i};");
+            if (arity > 0)
+                w.Line();
+            w.Line($"    public int Count => {arity};");
+            w.Line();
+            string get = arity switch
+            {
+                0 => "throw new ArgumentOutOfRangeException(nameof(index))",
+                1 => "index == 0 ? A1 : throw new ArgumentOutOfRangeException(nameof(index))",
+                _ => $"index switch {{ {Join(arity, i => $"{i - 1} => A{i}")}, _ => throw new ArgumentOutOfRangeException(nameof(index)) }}",
+            };
+            w.Line($"    public object? Get(int index) => {get};");
+            w.Line("}");
+        }
+
         return w.ToString();
     }
 
