@@ -270,6 +270,78 @@ public static class PoolWork
     }
 
     public static int Throws() => throw new InvalidOperationException("initializer failed");
+
+    // ValueTask shapes of every arity (IsolatePool.SubmitAsync): each result names its arguments in order, and the
+    // ones that return nothing append them to this isolate's own log (read with Log).
+    private static string s_log = "";
+
+    public static async ValueTask<string> Join0Async()
+    {
+        await Task.Yield();
+        return "-";
+    }
+
+    public static async ValueTask<string> Join1Async(int a)
+    {
+        await Task.Yield();
+        return $"{a}";
+    }
+
+    public static async ValueTask<string> Join2Async(int a, string b)
+    {
+        await Task.Yield();
+        return $"{a}{b}";
+    }
+
+    public static async ValueTask<string> Join3Async(int a, string b, Point c)
+    {
+        await Task.Yield();
+        return $"{a}{b}{c.X},{c.Y}";
+    }
+
+    public static async ValueTask<string> Join4Async(int a, string b, Point c, bool d)
+    {
+        await Task.Yield();
+        return $"{a}{b}{c.X},{c.Y}{d}";
+    }
+
+    public static async ValueTask Log0Async()
+    {
+        await Task.Yield();
+        s_log += "[-]";
+    }
+
+    public static async ValueTask Log1Async(int a)
+    {
+        await Task.Yield();
+        s_log += $"[{a}]";
+    }
+
+    public static async ValueTask Log2Async(int a, string b)
+    {
+        await Task.Yield();
+        s_log += $"[{a}{b}]";
+    }
+
+    public static async ValueTask Log3Async(int a, string b, Point c)
+    {
+        await Task.Yield();
+        s_log += $"[{a}{b}{c.X},{c.Y}]";
+    }
+
+    public static async ValueTask Log4Async(int a, string b, Point c, bool d)
+    {
+        await Task.Yield();
+        s_log += $"[{a}{b}{c.X},{c.Y}{d}]";
+    }
+
+    public static async ValueTask FailLaterAsync(int x)
+    {
+        await Task.Yield();
+        throw new ArgumentException($"value task failed on {x}");
+    }
+
+    public static string Log() => s_log;
 }
 
 /// <summary>An exception whose Message getter itself throws, as badly written user exceptions do.</summary>

@@ -54,7 +54,7 @@ Console.WriteLine($"isolates still alive: {Isolate.All.Count}");
 public static class LegacyCounter
 {
     private static int s_count;
-    private static readonly Dictionary<int, long> s_cache = [];
+    private static readonly Dictionary<int, long> Cache = [];
 
     public static int Current => s_count;
 
@@ -64,7 +64,7 @@ public static class LegacyCounter
 
     public static long CountPrimes(int limit)
     {
-        if (s_cache.TryGetValue(limit, out long known))
+        if (Cache.TryGetValue(limit, out long known))
         {
             return known;
         }
@@ -88,7 +88,7 @@ public static class LegacyCounter
             }
         }
 
-        s_cache[limit] = count;
+        Cache[limit] = count;
         return count;
     }
 }

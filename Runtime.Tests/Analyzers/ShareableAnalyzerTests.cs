@@ -399,11 +399,11 @@ public class ShareableAnalyzerTests
     [Test]
     public async Task Analyze_NonShareableMember_ReportsOnTheMemberDeclaration()
     {
-        const string source = """
+        const string Source = """
             [Shareable]
             public sealed record Order(int Id, Stream Stream);
             """;
-        ImmutableArray<Diagnostic> diagnostics = await RunAnalyzerAsync(source);
+        ImmutableArray<Diagnostic> diagnostics = await RunAnalyzerAsync(Source);
 
         Assert.That(diagnostics, Has.Length.EqualTo(1));
         Location location = diagnostics[0].Location;

@@ -11,7 +11,7 @@ namespace Isolates.Tests.Analyzers;
 /// </summary>
 internal static class Snippets
 {
-    private static readonly ImmutableArray<MetadataReference> s_references =
+    private static readonly ImmutableArray<MetadataReference> StandardReferences =
     [
         .. Basic.Reference.Assemblies.Net100.References.All,
         MetadataReference.CreateFromFile(typeof(ShareableAttribute).Assembly.Location),
@@ -23,7 +23,7 @@ internal static class Snippets
         CSharpCompilation.Create(
             "Snippet",
             trees,
-            s_references,
+            StandardReferences,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable)
                 .WithSpecificDiagnosticOptions([new("CS1701", ReportDiagnostic.Suppress), new("CS1702", ReportDiagnostic.Suppress)])); // as the SDK does
 }

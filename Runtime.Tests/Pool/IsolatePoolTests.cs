@@ -189,6 +189,60 @@ public class IsolatePoolTests
     }
 
     [Test]
+    public async Task SubmitAsync_ValueTaskOfResult_EveryArityRunsAndReturnsTheResult()
+    {
+        await using IsolatePool pool = await IsolatePool.CreateAsync(size: 2);
+        var point = new Point(3, 4);
+
+        string[] results =
+        [
+            await pool.SubmitAsync(PoolWork.Join0Async),
+            await pool.SubmitAsync(PoolWork.Join1Async, 1),
+            await pool.SubmitAsync(PoolWork.Join2Async, 1, "b"),
+            await pool.SubmitAsync(PoolWork.Join3Async, 1, "b", point),
+            await pool.SubmitAsync(PoolWork.Join4Async, 1, "b", point, true),
+            await pool.SubmitAsync(static () => new ValueTask<string>("lambda")),
+        ];
+
+        Assert.That(results, Is.EqualTo(new[] { "-", "1", "1b", "1b3,4", "1b3,4True", "lambda" }));
+    }
+
+    [Test]
+    public async Task SubmitAsync_ValueTask_EveryArityRunsToCompletionInTheIsolate()
+    {
+        await using IsolatePool pool = await IsolatePool.CreateAsync(size: 1);
+        var point = new Point(3, 4);
+
+        await pool.SubmitAsync(PoolWork.Log0Async);
+        await pool.SubmitAsync(PoolWork.Log1Async, 1);
+        await pool.SubmitAsync(PoolWork.Log2Async, 1, "b");
+        await pool.SubmitAsync(PoolWork.Log3Async, 1, "b", point);
+        await pool.SubmitAsync(PoolWork.Log4Async, 1, "b", point, true);
+
+        Assert.That(await pool.SubmitAsync(PoolWork.Log), Is.EqualTo("[-][1][1b][1b3,4][1b3,4True]"));
+    }
+
+    [Test]
+    public async Task SubmitAsync_ValueTaskFails_FailsWithTheIsolatesExceptionAndPoolStaysUsable()
+    {
+        await using IsolatePool pool = await IsolatePool.CreateAsync(size: 1);
+
+        var error = Assert.ThrowsAsync<IsolateExecutionException>(() => pool.SubmitAsync(PoolWork.FailLaterAsync, 7));
+
+        Assert.That(error!.Message, Is.EqualTo("value task failed on 7"));
+        Assert.That(await pool.SubmitAsync(PoolWork.Square, 3), Is.EqualTo(9));
+    }
+
+    [Test]
+    public async Task SubmitAsync_NullValueTaskFunction_ThrowsArgumentNullException()
+    {
+        await using IsolatePool pool = await IsolatePool.CreateAsync(size: 1);
+
+        Assert.Throws<ArgumentNullException>(() => pool.SubmitAsync((Func<int, ValueTask<int>>)null!, 1));
+        Assert.Throws<ArgumentNullException>(() => pool.SubmitAsync((Func<ValueTask>)null!));
+    }
+
+    [Test]
     public async Task MapAsync_IsolateFaultsMidChunk_ReportsItemsAndReplacesIsolate()
     {
         await using IsolatePool pool = await IsolatePool.CreateAsync(new IsolatePoolOptions { Size = 2, ChunkSize = 1 });

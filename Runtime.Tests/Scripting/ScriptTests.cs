@@ -42,9 +42,9 @@ public partial class ScriptTests
     [Test]
     public async Task EvalAsync_SameExpressionInManyIsolates_CompilesOnce()
     {
-        const string expression = "Isolate.Current!.Id * 2";
+        const string Expression = "Isolate.Current!.Id * 2";
         await using Isolate first = await Isolate.CreateAsync();
-        await Wait.Bounded(first.EvalAsync<long>(expression));
+        await Wait.Bounded(first.EvalAsync<long>(Expression));
         long before = ScriptCompiler.CompilationCount;
 
         var isolates = new List<Isolate>();
@@ -53,7 +53,7 @@ public partial class ScriptTests
             isolates.Add(await Isolate.CreateAsync());
         }
 
-        long[] results = await Wait.Bounded(Task.WhenAll(isolates.Select(iso => iso.EvalAsync<long>(expression))));
+        long[] results = await Wait.Bounded(Task.WhenAll(isolates.Select(iso => iso.EvalAsync<long>(Expression))));
         await Task.WhenAll(isolates.Select(iso => iso.CloseAsync()));
 
         Assert.That(ScriptCompiler.CompilationCount, Is.EqualTo(before), "every isolate reused the cached compilation");

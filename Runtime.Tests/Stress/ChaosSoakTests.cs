@@ -38,13 +38,13 @@ public sealed class ChaosSoakTests
     /// item its writer saw accepted. False keeps closes and faults away from consumer isolates (to look for other bugs
     /// before the fix lands). Must be true in the committed soak.
     /// </summary>
-    private static readonly bool s_closeAndFaultReadersWhileTheyWait = true;
+    private static readonly bool CloseAndFaultReadersWhileTheyWait = true;
 
     /// <summary>
     /// Known bug (b): disposing a pool mid-map makes MapAsync complete with default values. False disposes pools only
     /// after their map ended. Must be true in the committed soak.
     /// </summary>
-    private static readonly bool s_disposePoolsMidMap = true;
+    private static readonly bool DisposePoolsMidMap = true;
 
     private static readonly TimeSpan CallBound = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan CloseBound = TimeSpan.FromSeconds(60);
@@ -332,7 +332,7 @@ public sealed class ChaosSoakTests
                 int kind = random.Next(4);
                 int faultDelay = random.Next(0, 5);
                 int busy = random.Next(5, 60);
-                if (victim.Isolate is null || (!victim.Producer && !s_closeAndFaultReadersWhileTheyWait))
+                if (victim.Isolate is null || (!victim.Producer && !CloseAndFaultReadersWhileTheyWait))
                 {
                     kind = 2; // host code can only be cancelled; readers too while bug (a) is switched off
                 }
@@ -679,7 +679,7 @@ public sealed class ChaosSoakTests
             bool slow = random.Next(2) == 0;
             int[] items = [.. Enumerable.Range(0, random.Next(1, longRun ? 50_000 : 20_000)).Select(_ => random.Next(-1_000_000, 1_000_000))];
             int chaos = random.Next(5); // 0, 1: dispose mid-map; 2: fault an isolate; 3: cancel; 4: nothing
-            if (chaos < 2 && !s_disposePoolsMidMap)
+            if (chaos < 2 && !DisposePoolsMidMap)
             {
                 chaos = 4;
             }

@@ -14,7 +14,7 @@ internal static class ShareableTypes
     public const string MessagePackObjectAttribute = "MessagePack.MessagePackObjectAttribute";
     public const string IgnoreMemberAttribute = "MessagePack.IgnoreMemberAttribute";
 
-    private static readonly HashSet<string> s_scalars = new()
+    private static readonly HashSet<string> Scalars = new()
     {
         "System.DateTimeOffset",
         "System.TimeSpan",
@@ -23,7 +23,7 @@ internal static class ShareableTypes
     };
 
     // Arrays, lists, sets and immutable sequences: the element is at path[].
-    private static readonly HashSet<string> s_sequences = new()
+    private static readonly HashSet<string> Sequences = new()
     {
         "System.Collections.Generic.List`1",
         "System.Collections.Generic.IList`1",
@@ -42,7 +42,7 @@ internal static class ShareableTypes
     };
 
     // Dictionaries: keys at path.Keys, values at path.Values.
-    private static readonly HashSet<string> s_dictionaries = new()
+    private static readonly HashSet<string> Dictionaries = new()
     {
         "System.Collections.Generic.Dictionary`2",
         "System.Collections.Generic.IDictionary`2",
@@ -52,7 +52,7 @@ internal static class ShareableTypes
     };
 
     // Channel ends: the element is at path.<T>.
-    private static readonly HashSet<string> s_channels = new()
+    private static readonly HashSet<string> Channels = new()
     {
         "System.Threading.Channels.ChannelReader`1",
         "System.Threading.Channels.ChannelWriter`1",
@@ -95,7 +95,7 @@ internal static class ShareableTypes
         }
 
         string name = SymbolNames.MetadataName(type);
-        if (s_scalars.Contains(name))
+        if (Scalars.Contains(name))
         {
             return true;
         }
@@ -103,12 +103,12 @@ internal static class ShareableTypes
         if (type.IsGenericType && type.TypeArguments.Length == 1)
         {
             ITypeSymbol element = type.TypeArguments[0];
-            if (s_sequences.Contains(name))
+            if (Sequences.Contains(name))
             {
                 return IsShareable(element, path + "[]", out failingType, out failingPath);
             }
 
-            if (s_channels.Contains(name))
+            if (Channels.Contains(name))
             {
                 return IsShareable(element, path + ".<T>", out failingType, out failingPath);
             }
@@ -120,7 +120,7 @@ internal static class ShareableTypes
             }
         }
 
-        if (type.IsGenericType && type.TypeArguments.Length == 2 && s_dictionaries.Contains(name))
+        if (type.IsGenericType && type.TypeArguments.Length == 2 && Dictionaries.Contains(name))
         {
             return IsShareable(type.TypeArguments[0], path + ".Keys", out failingType, out failingPath)
                 && IsShareable(type.TypeArguments[1], path + ".Values", out failingType, out failingPath);

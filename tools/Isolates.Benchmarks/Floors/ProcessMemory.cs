@@ -24,10 +24,10 @@ public readonly record struct ProcessMemory(long ResidentBytes, long ManagedByte
 
     private static long ReadResident()
     {
-        const string status = "/proc/self/status";
-        if (File.Exists(status))
+        const string Status = "/proc/self/status";
+        if (File.Exists(Status))
         {
-            foreach (string line in File.ReadLines(status))
+            foreach (string line in File.ReadLines(Status))
             {
                 if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
                 {

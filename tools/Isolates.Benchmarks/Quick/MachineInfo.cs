@@ -23,19 +23,19 @@ internal sealed record MachineInfo(int Cores, string Cpu, string Os, string Runt
     // The machine is shared: a load average well above 0 at the start explains noisy figures, above all round trips.
     private static string ReadLoadAverage()
     {
-        const string loadavg = "/proc/loadavg";
-        return File.Exists(loadavg) ? string.Join(' ', File.ReadAllText(loadavg).Split(' ').Take(3)) : "unknown";
+        const string LoadAvg = "/proc/loadavg";
+        return File.Exists(LoadAvg) ? string.Join(' ', File.ReadAllText(LoadAvg).Split(' ').Take(3)) : "unknown";
     }
 
     private static string? ReadCpuModel()
     {
-        const string cpuinfo = "/proc/cpuinfo";
-        if (!File.Exists(cpuinfo))
+        const string CpuInfo = "/proc/cpuinfo";
+        if (!File.Exists(CpuInfo))
         {
             return null;
         }
 
-        string? line = File.ReadLines(cpuinfo).FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
+        string? line = File.ReadLines(CpuInfo).FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
         return line?[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim();
     }
 }

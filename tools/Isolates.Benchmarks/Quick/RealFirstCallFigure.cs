@@ -58,12 +58,12 @@ internal static class RealFirstCallFigure
         }
 
         notes.Add($"real first call: the host's warm call measured in a fresh child process (after {WarmCalls} calls) had p50 {hostWarmInChild.P50:F3} ms; the rows use the one measured in this process, after the isolates ran.");
-        const string cold = "host: the same function's first call in a fresh process (child `dotnet` process of the benchmark)";
+        const string Cold = "host: the same function's first call in a fresh process (child `dotnet` process of the benchmark)";
         return
         [
-            new Row("real first call, STJ reflection round trip: fresh collectible isolate (default)", "ms", collectible.Summarize(), cold, hostCold),
-            new Row("real first call: fresh isolate, Collectible = false", "ms", pinned.Summarize(), cold, hostCold),
-            new Row("real first call: fresh isolate, the user's assembly in SharedAssemblies", "ms", shared.Summarize(), cold, hostCold),
+            new Row("real first call, STJ reflection round trip: fresh collectible isolate (default)", "ms", collectible.Summarize(), Cold, hostCold),
+            new Row("real first call: fresh isolate, Collectible = false", "ms", pinned.Summarize(), Cold, hostCold),
+            new Row("real first call: fresh isolate, the user's assembly in SharedAssemblies", "ms", shared.Summarize(), Cold, hostCold),
             new Row("real first call: pre-warmed, WarmUp = [RoundTrip] (KeepWarm(1, ...)): CreateAsync + first call", "ms", warmed.Summarize(), "host: the same function's warm call", hostWarm.Summarize()),
             new Row("real first call: pre-warmed, Collectible = false + WarmUp: CreateAsync + first call", "ms", pinnedWarmed.Summarize(), "host: the same function's warm call", hostWarm.Summarize()),
         ];
