@@ -40,6 +40,21 @@ public static class DeadlockWork
         return 1;
     }
 
+    /// <summary>AppDomain data slot of the host's task that ends <see cref="BlockOnOwnContinuationUntilReleased"/>.</summary>
+    public const string ReleaseKey = "Isolates.Tests.Support.DeadlockWork.Release";
+
+    /// <summary>
+    /// Blocks like <see cref="BlockOnResult"/> (its own continuation waits in the queue behind it) until the host
+    /// completes the task in <see cref="ReleaseKey"/>; returns -1 then, since its own task could not finish.
+    /// </summary>
+    public static int BlockOnOwnContinuationUntilReleased()
+    {
+        var release = (Task)AppDomain.CurrentDomain.GetData(ReleaseKey)!;
+        Task<int> own = AwaitOnceAsync();
+        Task.WhenAny(own, release).Wait();
+        return own.IsCompleted ? own.Result : -1;
+    }
+
     public static int Ping() => 1;
 
     private static async Task<int> AwaitOnceAsync()

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 
 namespace Isolates.Dispatcher;
 
@@ -11,13 +12,16 @@ namespace Isolates.Dispatcher;
 /// </summary>
 internal sealed class BlockedThreadWatchdog
 {
-    private static readonly Dictionary<TimeProvider, BlockedThreadWatchdog> ByClock = [];
+    // Weak keys: a test's fake clock is not kept alive by having been used once.
+    private static readonly ConditionalWeakTable<TimeProvider, BlockedThreadWatchdog> ByClock = [];
     private static readonly TimeSpan MinPeriod = TimeSpan.FromMilliseconds(20);
     private static readonly TimeSpan MaxPeriod = TimeSpan.FromSeconds(1);
 
     private readonly TimeProvider _clock;
-    private readonly List<Isolate> _watched = []; // guarded by ByClock
     private readonly ITimer _timer;
+    private readonly object _gate = new();       // guards _watched and _period; nothing else runs under it
+    private readonly object _changeGate = new(); // orders timer changes, so the last one sets the latest period
+    private readonly List<Isolate> _watched = [];
     private TimeSpan _period = Timeout.InfiniteTimeSpan;
     private int _ticking;
 
@@ -37,22 +41,39 @@ internal sealed class BlockedThreadWatchdog
     {
         Debug.Assert(timeout > TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan);
 
+        // The clock is user code: it creates the timer outside any lock (a racing loser's idle timer is dropped).
+        BlockedThreadWatchdog watchdog = ByClock.GetValue(clock, static c => new BlockedThreadWatchdog(c));
+
         // A few looks per timeout: a deadlock is reported between the timeout and about 1.5 times it.
         TimeSpan period = TimeSpan.FromTicks(Math.Clamp(timeout.Ticks / 5, MinPeriod.Ticks, MaxPeriod.Ticks));
-        lock (ByClock)
+        bool change;
+        lock (watchdog._gate)
         {
-            if (!ByClock.TryGetValue(clock, out BlockedThreadWatchdog? watchdog))
-            {
-                watchdog = new BlockedThreadWatchdog(clock);
-                ByClock.Add(clock, watchdog);
-            }
-
             watchdog._watched.Add(isolate);
-            if (watchdog._period == Timeout.InfiniteTimeSpan || period < watchdog._period)
+            change = watchdog._period == Timeout.InfiniteTimeSpan || period < watchdog._period;
+            if (change)
             {
                 watchdog._period = period;
-                watchdog._timer.Change(period, period);
             }
+        }
+
+        if (change)
+        {
+            watchdog.ApplyPeriod();
+        }
+    }
+
+    private void ApplyPeriod()
+    {
+        lock (_changeGate)
+        {
+            TimeSpan period;
+            lock (_gate)
+            {
+                period = _period;
+            }
+
+            _timer.Change(period, period);
         }
     }
 
@@ -66,18 +87,20 @@ internal sealed class BlockedThreadWatchdog
         try
         {
             Isolate[] watched;
-            lock (ByClock)
+            lock (_gate)
             {
                 _watched.RemoveAll(static isolate => !isolate.NeedsWatching);
-                if (_watched.Count == 0)
-                {
-                    // Nobody left on this clock: stop, and forget the clock (a test's fake clock must not be kept alive).
-                    _timer.Dispose();
-                    ByClock.Remove(_clock);
-                    return;
-                }
-
                 watched = [.. _watched];
+                if (watched.Length == 0)
+                {
+                    _period = Timeout.InfiniteTimeSpan; // nobody left on this clock: no ticks until an isolate is watched again
+                }
+            }
+
+            if (watched.Length == 0)
+            {
+                ApplyPeriod();
+                return;
             }
 
             long now = _clock.GetTimestamp();
