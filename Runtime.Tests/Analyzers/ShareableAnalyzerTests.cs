@@ -577,6 +577,8 @@ public class ShareableAnalyzerTests
             public sealed class Box<T>
             {
                 [Key(0)] public T? Value { get; set; }
+                [Key(1)] public List<T> Values { get; set; } = [];
+                [Key(2)] public Dictionary<string, T[]> ByName { get; set; } = [];
             }
             """);
 

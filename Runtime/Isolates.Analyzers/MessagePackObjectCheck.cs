@@ -73,9 +73,10 @@ internal static class MessagePackObjectCheck
                 continue; // an invalid [Key] is the compiler's error
             }
 
-            // A type parameter is decided where the type is used (Box<int>); the runtime checks it then.
-            if (candidate.Type.TypeKind != TypeKind.TypeParameter
-                && !ShareableTypes.IsShareable(candidate.Type, path, out ITypeSymbol failingType, out string failingPath))
+            // A type parameter, also inside a collection (List<T>), is decided where the type is used (Box<int>): the
+            // runtime checks it then.
+            if (!ShareableTypes.IsShareable(candidate.Type, path, out ITypeSymbol failingType, out string failingPath)
+                && failingType.TypeKind != TypeKind.TypeParameter)
             {
                 report.Member(symbol, failingPath, failingType.ToDisplayString(SymbolNames.Display) + " is not shareable", Advice.For(failingType));
             }
