@@ -8,6 +8,7 @@ public static class WorkerCommand
     public const int Throw = 1;
     public const int Return = 2;
     public const int FaultOutsideCall = 3;
+    public const int Deadlock = 4;
 }
 
 /// <summary>
@@ -39,8 +40,17 @@ public sealed class ScriptedWorker(ChannelReader<int> commands)
                 case WorkerCommand.FaultOutsideCall:
                     FaultLater();
                     break;
+                case WorkerCommand.Deadlock:
+                    _ = YieldOnceAsync().Result; // blocks the isolate's thread on a continuation queued behind it
+                    break;
             }
         }
+    }
+
+    private static async Task<int> YieldOnceAsync()
+    {
+        await Task.Yield();
+        return 1;
     }
 
     private static async void FaultLater()

@@ -470,12 +470,164 @@ public class ShareableAnalyzerTests
         }));
     }
 
+    // ---- ISO005/ISO006: [MessagePackObject] types, by the runtime's reflection codec's rules ----
+
+    [Test]
+    public async Task Analyze_MessagePackObjectWithStream_ReportsIso005WithAdviceThatIsShareable()
+    {
+        // Issue 13: found only when first sent, and the runtime advised "the concrete type", i.e. MemoryStream, also refused.
+        string[] diagnostics = await AnalyzeAsync("""
+            [MessagePackObject]
+            public sealed class Order
+            {
+                [Key(0)] public int Id { get; set; }
+                [Key(1)] public Stream? Stream { get; set; }
+                [Key(2)] public MemoryStream? Buffer { get; set; }
+            }
+            """);
+
+        const string Advice = "it holds a resource (a stream, handle, connection or lock) that belongs to one isolate; send the data instead "
+            + "(byte[], ReadOnlyMemory<byte> or a SharedBuffer for bytes) or mark the member [IgnoreMember]";
+        Assert.That(diagnostics, Is.EqualTo(new[]
+        {
+            "ISO005 Order.Stream: System.IO.Stream is not shareable; " + Advice,
+            "ISO005 Order.Buffer: System.IO.MemoryStream is not shareable; " + Advice,
+        }));
+    }
+
+    [Test]
+    public async Task Analyze_MessagePackObjectWithUnsupportedMembers_ReportsIso005ForEach()
+    {
+        string[] diagnostics = await AnalyzeAsync("""
+            [MessagePackObject]
+            public sealed class Basket
+            {
+                [Key(0)] public List<object> Items { get; set; } = [];
+                [Key(1)] public Func<int>? Price { get; set; }
+                public string Note { get; set; } = "";
+                [Key(2)] public int Count { get; set; }
+                [Key(2)] public int Again { get; set; }
+                [Key(-1)] public int Negative { get; set; }
+                [Key(3)] public int Total => Count * 2;
+                [Key(4)] private int _hidden;
+                private int _notSent;
+                public int Seen() => _hidden + _notSent;
+            }
+            """);
+
+        Assert.That(diagnostics, Is.EqualTo(new[]
+        {
+            "ISO005 Basket.Items[]: System.Object is not shareable; only a concrete type can be rebuilt on the other side; declare a concrete [Shareable] or [MessagePackObject] type, or a listed collection",
+            "ISO005 Basket.Price: System.Func<System.Int32> is not shareable; a delegate carries code and captured state; send data and call a static method in the isolate",
+            "ISO005 Basket.Note: public member has no [Key]; add [Key(n)] (or [Key(\"name\")]) so it crosses, or [IgnoreMember] to leave it out; a member without either would be dropped silently",
+            "ISO005 Basket.Again: [Key(2)] is used twice; give each member its own key",
+            "ISO005 Basket.Negative: [Key(-1)] is negative; use a key of 0 or more",
+            "ISO005 Basket.Total: it is encoded but cannot be set when the value is rebuilt; give it a setter (init is fine) or a matching constructor parameter",
+        }));
+    }
+
+    [Test]
+    public async Task Analyze_CleanMessagePackObjects_ReportNothing()
+    {
+        // Settable members are fine (the value is copied); the advised replacements for a stream are accepted.
+        string[] diagnostics = await AnalyzeAsync("""
+            [MessagePackObject]
+            public sealed record Line([property: Key(0)] string Sku, [property: Key(1)] decimal Price, [property: Key(2)] int Quantity);
+
+            [MessagePackObject]
+            public sealed class Upload
+            {
+                [Key(0)] public string Name { get; set; } = "";
+                [Key(1)] public byte[] Bytes { get; set; } = [];
+                [Key(2)] public ReadOnlyMemory<byte> Memory { get; set; }
+                [Key(3)] public SharedBuffer? Shared { get; set; }
+                [Key(4)] public List<Line> Lines { get; init; } = [];
+                [IgnoreMember] public Stream? Source { get; set; }
+                [IgnoreMember] public int Twice => Lines.Count * 2;
+                public event Action? Changed;
+                public void Raise() => Changed?.Invoke();
+            }
+
+            [MessagePackObject(keyAsPropertyName: true)]
+            public sealed class Settings
+            {
+                public string Name { get; init; } = "";
+                public int Level { get; set; }
+                [IgnoreMember] public Stream? Log { get; set; }
+            }
+
+            [MessagePackObject]
+            public sealed class Account
+            {
+                [Key(0)] private readonly string _owner;
+                [Key(1)] public decimal Balance { get; }
+
+                public Account(string owner, decimal balance) => (_owner, Balance) = (owner, balance);
+
+                [IgnoreMember] public string Owner => _owner;
+            }
+
+            [MessagePackObject]
+            public abstract class Shape
+            {
+                [Key(0)] public object? Tag { get; set; }
+            }
+
+            [MessagePackObject]
+            public sealed class Box<T>
+            {
+                [Key(0)] public T? Value { get; set; }
+                [Key(1)] public List<T> Values { get; set; } = [];
+                [Key(2)] public Dictionary<string, T[]> ByName { get; set; } = [];
+            }
+            """);
+
+        Assert.That(diagnostics, Is.Empty);
+    }
+
+    [Test]
+    public async Task Analyze_MessagePackObjectThatCannotBeRebuilt_ReportsIso006()
+    {
+        string[] diagnostics = await AnalyzeAsync("""
+            [MessagePackObject]
+            public sealed class Mixed
+            {
+                [Key(0)] public int A { get; set; }
+                [Key("b")] public int B { get; set; }
+            }
+
+            [MessagePackObject]
+            public sealed class NoConstructor
+            {
+                public NoConstructor(string other) => A = other.Length;
+
+                [Key(0)] public int A { get; set; }
+            }
+
+            [MessagePackObject]
+            public sealed class WrongMarked
+            {
+                [SerializationConstructor]
+                public WrongMarked(int a, string extra) => A = a + extra.Length;
+
+                [Key(0)] public int A { get; set; }
+            }
+            """);
+
+        Assert.That(diagnostics, Is.EqualTo(new[]
+        {
+            "ISO006 Mixed: it mixes integer and string [Key]s; use one kind of key for all members",
+            "ISO006 NoConstructor: it has no constructor the runtime can call to rebuild it; add a public constructor whose parameters match its members by name and type (a record's primary constructor does), or a parameterless one",
+            "ISO006 WrongMarked: the parameters of its [SerializationConstructor] do not all match a [Key] member by name and type; name each parameter after a member (case-insensitive) with the member's type",
+        }));
+    }
+
     [Test]
     public void SupportedDiagnostics_AllIds_AreErrorsInTheIsolatesCategoryWithHelpLink()
     {
         ImmutableArray<DiagnosticDescriptor> descriptors = new ShareableAnalyzer().SupportedDiagnostics;
 
-        Assert.That(descriptors.Select(d => d.Id), Is.EqualTo(new[] { "ISO001", "ISO002", "ISO003" }));
+        Assert.That(descriptors.Select(d => d.Id), Is.EqualTo(new[] { "ISO001", "ISO002", "ISO003", "ISO005", "ISO006" }));
         Assert.Multiple(() =>
         {
             foreach (DiagnosticDescriptor descriptor in descriptors)

@@ -63,6 +63,27 @@ public class NotShareableTests
     }
 
     [Test]
+    public void CallAsync_ArgumentWithStreamMember_AdvisesOnlyTypesTheRuntimeAccepts()
+    {
+        // Issue 13: the advice for an abstract type ("declare the concrete shareable type") led to MemoryStream, which
+        // was then refused as a resource.
+        var error = Assert.ThrowsAsync<NotShareableException>(() => _isolate.CallAsync(Echo.UseOrder, new Order { Id = 1 }))!;
+
+        Assert.That(error.Message, Does.Contain("Pass the data it produces instead").And.Contain("byte[], ReadOnlyMemory<byte> or a SharedBuffer"));
+        Assert.That(error.Message, Does.Not.Contain("concrete"));
+        Assert.Multiple(() =>
+        {
+            foreach (Type advised in new[] { typeof(byte[]), typeof(ReadOnlyMemory<byte>), typeof(SharedBuffer) })
+            {
+                Assert.That(Isolates.Wire.CodecFactory.IsShareable(advised, out NotShareableException? reason), Is.True, $"{advised}: {reason?.Message}");
+            }
+
+            Assert.That(Isolates.Wire.CodecFactory.IsShareable(typeof(MemoryStream), out NotShareableException? memoryStream), Is.False);
+            Assert.That(memoryStream!.Message, Does.Contain("Pass the data it produces instead"), "a concrete stream gets the same advice");
+        });
+    }
+
+    [Test]
     public void CallAsync_UnmarkedClassArgument_SaysHowToMakeItShareable()
     {
         var error = Assert.ThrowsAsync<NotShareableException>(() => _isolate.CallAsync(Echo.UseUnmarked, new Unmarked()));

@@ -105,6 +105,23 @@ public sealed class SupervisionTests
     }
 
     [Test]
+    public async Task Deadlock_OneForOne_IsDetectedAndRestarted()
+    {
+        // Issue 13: a worker blocking on its own continuation used to hang until shutdown; the detector (default
+        // BlockedThreadTimeout, 5 s) faults the isolate, and supervision restarts it like any fault.
+        var logs = new ListLoggerProvider();
+        (IHost started, IIsolateHost isolates) = await TestHost.StartAsync(logs, ScriptedOnly);
+        using IHost host = started;
+
+        await isolates.GetChannel<int>("commands").Writer.WriteAsync(WorkerCommand.Deadlock);
+        await TestHost.WaitUntilAsync(() => isolates.GetStatus("scripted") is { Restarts: 1, State: SupervisedIsolateState.Running }, "the worker restarted");
+
+        Assert.That(isolates.GetStatus("scripted").LastFault?.Message, Does.Contain("is deadlocked").And.Contain("the continuation of ScriptedWorker.YieldOnceAsync"));
+        Assert.That(logs.EventIds, Does.Contain(10));
+        await Wait.Bounded(host.StopAsync());
+    }
+
+    [Test]
     public async Task FaultOutsideCall_WorkerHoldsHostChannelWriter_ChannelStaysOpenForTheRestartedWorker()
     {
         var logs = new ListLoggerProvider();

@@ -238,3 +238,28 @@ public class ChildProcessOrphanTests
         }
     }
 }
+
+/// <summary>The deadlock detector works in a child-process isolate too, with the same exception.</summary>
+[TestFixture]
+[CancelAfter(120_000)]
+public class ChildProcessDeadlockTests
+{
+    [Test]
+    public async Task CallAsync_ChildBlocksOnResult_IsolateDeadlockExceptionAndChildEnds()
+    {
+        Isolate iso = await Isolate.CreateAsync(new IsolateOptions
+        {
+            Placement = IsolatePlacement.ChildProcess,
+            BlockedThreadTimeout = TimeSpan.FromMilliseconds(500),
+        });
+        var error = Assert.ThrowsAsync<IsolateDeadlockException>(() => Wait.Bounded(iso.CallAsync(DeadlockWork.BlockOnResult)))!;
+        IsolateExit exit = await Wait.Bounded(iso.Exited);
+        Assert.Multiple(() =>
+        {
+            Assert.That(error.Message, Does.Contain(nameof(DeadlockWork.BlockOnResult)));
+            Assert.That(error.IsolateId, Is.EqualTo(iso.Id));
+            Assert.That(exit.Reason, Is.EqualTo(IsolateExitReason.Faulted));
+        });
+        await Wait.Bounded(iso.CloseAsync());
+    }
+}

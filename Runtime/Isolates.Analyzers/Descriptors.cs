@@ -59,4 +59,29 @@ internal static class Descriptors
         description: "The source generator writes a codec for each [Shareable] type it can reach from generated code. "
             + "For the shapes it does not cover the value still crosses, in the same bytes, through the runtime's reflection codec.",
         helpLinkUri: CodecHelpLink);
+
+    /// <summary>ISO005: a member of a [MessagePackObject] type that the runtime would refuse when the type is first sent.</summary>
+    public static readonly DiagnosticDescriptor MessagePackMember = new(
+        id: "ISO005",
+        title: "Members of [MessagePackObject] types must be able to cross between isolates",
+        messageFormat: "{0}: {1}; {2}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "The runtime sends a [MessagePackObject] value's [Key] members and rebuilds it on the other side, so every "
+            + "public member needs [Key] or [IgnoreMember], keys must be unique and not negative, every keyed member's type must be "
+            + "shareable, and a member the constructor does not set must be settable. The same checks run when the type is first sent.",
+        helpLinkUri: HelpLink);
+
+    /// <summary>ISO006: a [MessagePackObject] type the runtime cannot encode or rebuild as a whole.</summary>
+    public static readonly DiagnosticDescriptor MessagePackType = new(
+        id: "ISO006",
+        title: "[MessagePackObject] types must be rebuildable by the isolates runtime",
+        messageFormat: "{0}: {1}; {2}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "The runtime encodes a [MessagePackObject] value with one kind of key and rebuilds it through its "
+            + "[SerializationConstructor], a public constructor whose parameters match members by name and type, or a parameterless constructor.",
+        helpLinkUri: HelpLink);
 }

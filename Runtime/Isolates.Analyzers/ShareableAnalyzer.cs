@@ -8,15 +8,18 @@ namespace Isolates.Analyzers;
 
 /// <summary>
 /// Checks types marked <c>[Isolates.Shareable]</c> when they are compiled: immutable members (ISO001), members of
-/// shareable types (ISO002) and a concrete type with an allowed base (ISO003). The same rules the runtime applies
-/// when it first sends the type, reported at build time with the member path.
+/// shareable types (ISO002) and a concrete type with an allowed base (ISO003); and types marked
+/// <c>[MessagePack.MessagePackObject]</c> (ISO005 for a member, ISO006 for the type, see <see cref="MessagePackObjectCheck"/>).
+/// The same rules the runtime applies when it first sends the type, reported at build time with the member path.
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class ShareableAnalyzer : DiagnosticAnalyzer
 {
     /// <inheritdoc />
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
-        ImmutableArray.Create(Descriptors.MutableMember, Descriptors.NotShareableMember, Descriptors.InvalidShareableType);
+        ImmutableArray.Create(
+            Descriptors.MutableMember, Descriptors.NotShareableMember, Descriptors.InvalidShareableType,
+            Descriptors.MessagePackMember, Descriptors.MessagePackType);
 
     /// <inheritdoc />
     public override void Initialize(AnalysisContext context)
@@ -29,6 +32,13 @@ public sealed class ShareableAnalyzer : DiagnosticAnalyzer
     private static void AnalyzeType(SymbolAnalysisContext context)
     {
         var type = (INamedTypeSymbol)context.Symbol;
+        // The runtime encodes a type that has both attributes by MessagePack's rules, so those are checked whenever
+        // [MessagePackObject] is there; [Shareable]'s own rules stay checked too, since the attribute promises them.
+        if (MessagePackObjectAttribute(type) is { } attribute)
+        {
+            MessagePackObjectCheck.Analyze(new MessagePackReporter(context), type, attribute);
+        }
+
         if (!SymbolNames.HasAttribute(type, ShareableTypes.ShareableAttribute))
         {
             return;
@@ -87,6 +97,20 @@ public sealed class ShareableAnalyzer : DiagnosticAnalyzer
                     break;
             }
         }
+    }
+
+    // Only the type's own attribute counts, as for the runtime (inherit: false): a derived type without it is not one.
+    private static AttributeData? MessagePackObjectAttribute(INamedTypeSymbol type)
+    {
+        foreach (AttributeData attribute in type.GetAttributes())
+        {
+            if (attribute.AttributeClass is { } attributeClass && SymbolNames.MetadataName(attributeClass) == ShareableTypes.MessagePackObjectAttribute)
+            {
+                return attribute;
+            }
+        }
+
+        return null;
     }
 
     private static bool IsPositional(IPropertySymbol property)

@@ -54,6 +54,7 @@ public sealed partial class Isolate
         _listed = true;
         Live[Id] = this;
         Instruments.Spawned(this);
+        StartWatching(); // here the options are final, also for a pre-warmed isolate handed out
     }
 
     /// <summary>Reports the isolate's end, once: the task, the metric, then every watcher (queued, never inline).</summary>

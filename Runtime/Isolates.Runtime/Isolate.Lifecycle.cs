@@ -154,7 +154,9 @@ public sealed partial class Isolate
     }
 
     /// <summary>Faults the isolate because an exception escaped its code outside any call. Callable from any thread.</summary>
-    internal void Fault(Exception exception)
+    /// <param name="exception">Why.</param>
+    /// <param name="logged">Whether the caller has logged the reason itself (a detected deadlock), so the generic fault message is not written.</param>
+    internal void Fault(Exception exception, bool logged = false)
     {
         IsolateExecutionException remote = exception as IsolateExecutionException ?? ExceptionTransfer.ToRemote(exception, Id, Name);
         if (Interlocked.CompareExchange(ref _fault, remote, null) is not null)
@@ -162,7 +164,11 @@ public sealed partial class Isolate
             return; // the first fault wins
         }
 
-        TryLog(static (logger, isolate, fault) => Log.Faulted(logger, isolate.Name, isolate.Id, fault!), remote);
+        if (!logged)
+        {
+            TryLog(static (logger, isolate, fault) => Log.Faulted(logger, isolate.Name, isolate.Id, fault!), remote);
+        }
+
         TransitionTo(IsolateState.Faulted, from: [IsolateState.Starting, IsolateState.Running, IsolateState.Closing]);
         RequestStop();
     }

@@ -68,6 +68,19 @@ public sealed record IsolateOptions
     public int MaxQueuedCalls { get; init; }
 
     /// <summary>
+    /// How long the isolate's thread may stay blocked in a synchronous wait (<c>.Result</c>, <c>.Wait()</c>,
+    /// <c>GetAwaiter().GetResult()</c>, a lock, <c>Thread.Sleep</c>) within one call or callback while a continuation
+    /// posted to its own queue (an <c>await</c> of its code resuming) waits behind it, before the isolate is declared
+    /// deadlocked: only that thread can run the continuation, so such a wait usually never ends. The running call then
+    /// fails with <see cref="IsolateDeadlockException"/> naming it, the isolate faults (queued calls fail with
+    /// <see cref="IsolateClosedException"/>, a pool or supervisor replaces it) and a warning is logged (event id 10).
+    /// The detector sees that the thread waits, not what it waits for: a long <c>Thread.Sleep</c> or a long wait on
+    /// work elsewhere while such a continuation is pending is reported too. Default 5 seconds;
+    /// <see cref="Timeout.InfiniteTimeSpan"/> turns the detector off.
+    /// </summary>
+    public TimeSpan BlockedThreadTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
     /// Code run inside the isolate right after it is created and before it is handed out: functions without arguments
     /// (<see cref="Action"/> or <see cref="Func{TResult}"/>, including async ones; results are discarded), in order,
     /// each under the same rules as <c>CallAsync</c>. Listing a function the isolate will be called with also
@@ -109,6 +122,12 @@ public sealed record IsolateOptions
         if (CloseTimeout < TimeSpan.Zero && CloseTimeout != Timeout.InfiniteTimeSpan)
         {
             throw new ArgumentOutOfRangeException(nameof(CloseTimeout), CloseTimeout, "IsolateOptions.CloseTimeout must be zero or positive (or Timeout.InfiniteTimeSpan).");
+        }
+
+        if (BlockedThreadTimeout <= TimeSpan.Zero && BlockedThreadTimeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(BlockedThreadTimeout), BlockedThreadTimeout,
+                "IsolateOptions.BlockedThreadTimeout must be positive (a few seconds suits most code), or Timeout.InfiniteTimeSpan to turn the deadlock detector off.");
         }
 
         if (UnloadTimeout < TimeSpan.Zero)

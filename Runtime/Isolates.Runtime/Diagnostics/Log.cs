@@ -41,6 +41,10 @@ internal static partial class Log
         Message = "Pre-warmed isolate {IsolateName} ({IsolateId}): its warm-up threw; it is closed and not handed out")]
     public static partial void SpareWarmUpFailed(ILogger logger, string isolateName, long isolateId, Exception exception);
 
+    [LoggerMessage(EventId = 10, EventName = "IsolateDeadlocked", Level = LogLevel.Warning,
+        Message = "Isolate {IsolateName} ({IsolateId}) is deadlocked: its thread has been blocked in a synchronous wait for {Blocked} while running {Running}, and {Waiting} waits in its own queue; the call fails and the isolate is faulted. Use await instead of .Result, .Wait() or GetAwaiter().GetResult() in isolate code")]
+    public static partial void Deadlocked(ILogger logger, string isolateName, long isolateId, TimeSpan blocked, string running, string waiting);
+
     [LoggerMessage(EventId = 20, EventName = "PoolIsolateReplaced", Level = LogLevel.Warning,
         Message = "Pool {PoolName}: isolate {IsolateName} ({IsolateId}) faulted and is being replaced")]
     public static partial void PoolIsolateReplaced(ILogger logger, string poolName, string isolateName, long isolateId);

@@ -6,7 +6,17 @@ namespace Isolates.Dispatcher;
 /// </summary>
 internal sealed class PostedCallback(SendOrPostCallback callback, object? state) : WorkItem
 {
+    /// <summary>
+    /// Whether isolate code may be blocked waiting for this callback (an await resuming, a channel take, a token's
+    /// cancellation): the deadlock detector counts only those. The runtime's bookkeeping for a finished async call
+    /// (<see cref="ResumeOnIsolate"/>) is never waited for on the isolate's own thread.
+    /// </summary>
+    public bool MayBeAwaited { get; init; } = true;
+
     public override void Execute() => callback(state);
+
+    /// <summary>For a deadlock report: the async method this continuation resumes, when the state shows it.</summary>
+    public override string Description => ContinuationNames.Describe(callback, state);
 
     public override void Abandon(Exception reason)
     {

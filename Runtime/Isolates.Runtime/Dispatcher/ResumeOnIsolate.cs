@@ -22,6 +22,6 @@ internal readonly struct ResumeOnIsolate(Task task, Isolate isolate) : System.Ru
     {
         Isolate owner = isolate;
         task.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(
-            () => owner.Post(static state => ((Action)state!)(), continuation));
+            () => owner.PostBookkeeping(continuation));
     }
 }

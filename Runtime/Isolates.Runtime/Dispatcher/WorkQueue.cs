@@ -19,6 +19,7 @@ internal sealed class WorkQueue
     private readonly SemaphoreSlim _signal = new(0, int.MaxValue);
     private int _sleeping;
     private int _closed;
+    private int _observed; // FindAwaitable took a snapshot (see Close)
     private Exception? _closeReason;
 
     public int Count => _items.Count;
@@ -109,6 +110,25 @@ internal sealed class WorkQueue
         }
     }
 
+    /// <summary>
+    /// The oldest queued callback that isolate code may be blocked waiting for, or null. For the deadlock detector
+    /// only (off the isolate's thread, after it was seen blocked): enumerating takes a snapshot, which costs the next
+    /// enqueue a fresh segment, so it is not for hot paths.
+    /// </summary>
+    public PostedCallback? FindAwaitable()
+    {
+        Volatile.Write(ref _observed, 1);
+        foreach (WorkItem item in _items)
+        {
+            if (item is PostedCallback { MayBeAwaited: true } posted)
+            {
+                return posted;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Closes the queue: every item now in it, and every item enqueued later, is abandoned with <paramref name="reason"/>.</summary>
     public void Close(Exception reason)
     {
@@ -117,6 +137,15 @@ internal sealed class WorkQueue
         Interlocked.Exchange(ref _closed, 1);
         Interleave.Point("queue.close.closed");
         AbandonAll();
+        if (Volatile.Read(ref _observed) != 0)
+        {
+            // A snapshot keeps its segment's dequeued items referenced until the queue moves on to a new segment, which
+            // a closed queue never would; those items reference the isolate's own types, so its context could not
+            // unload. One more item moves the queue on (whoever takes it abandons it, which does nothing).
+            _items.Enqueue(Moved.Instance);
+            AbandonAll();
+        }
+
         Interleave.Point("queue.close.drained");
         if (Interlocked.Exchange(ref _sleeping, 0) != 0)
         {
@@ -130,6 +159,19 @@ internal sealed class WorkQueue
         while (_items.TryDequeue(out WorkItem? item))
         {
             item.Abandon(reason);
+        }
+    }
+
+    private sealed class Moved : WorkItem
+    {
+        public static readonly Moved Instance = new();
+
+        public override void Execute()
+        {
+        }
+
+        public override void Abandon(Exception reason)
+        {
         }
     }
 }

@@ -4,10 +4,10 @@ using MessagePack;
 namespace Isolates.Processes;
 
 /// <summary>The options a child-process isolate is built with, as they cross in the hello frame.</summary>
-internal sealed record ChildOptions(string Name, bool Collectible, string[] SharedAssemblies, TimeSpan CloseTimeout, int MaxQueuedCalls, int MaxStackSize, long MemoryLimit)
+internal sealed record ChildOptions(string Name, bool Collectible, string[] SharedAssemblies, TimeSpan CloseTimeout, int MaxQueuedCalls, int MaxStackSize, long MemoryLimit, TimeSpan BlockedThreadTimeout)
 {
     public static ChildOptions From(IsolateOptions options, string name) =>
-        new(name, options.Collectible, [.. options.SharedAssemblies], options.CloseTimeout, options.MaxQueuedCalls, options.MaxStackSize, options.MemoryLimit);
+        new(name, options.Collectible, [.. options.SharedAssemblies], options.CloseTimeout, options.MaxQueuedCalls, options.MaxStackSize, options.MemoryLimit, options.BlockedThreadTimeout);
 
     public IsolateOptions ToIsolateOptions() => new()
     {
@@ -17,6 +17,7 @@ internal sealed record ChildOptions(string Name, bool Collectible, string[] Shar
         CloseTimeout = CloseTimeout,
         MaxQueuedCalls = MaxQueuedCalls,
         MaxStackSize = MaxStackSize,
+        BlockedThreadTimeout = BlockedThreadTimeout,
         WaitForUnload = false, // the process ends right after: nothing to wait for
     };
 
@@ -24,7 +25,7 @@ internal sealed record ChildOptions(string Name, bool Collectible, string[] Shar
     {
         var buffer = new ArrayBufferWriter<byte>(128);
         var writer = new MessagePackWriter(buffer);
-        writer.WriteArrayHeader(7);
+        writer.WriteArrayHeader(8);
         writer.Write(Name);
         writer.Write(Collectible);
         writer.WriteArrayHeader(SharedAssemblies.Length);
@@ -37,6 +38,7 @@ internal sealed record ChildOptions(string Name, bool Collectible, string[] Shar
         writer.Write(MaxQueuedCalls);
         writer.Write(MaxStackSize);
         writer.Write(MemoryLimit);
+        writer.Write(BlockedThreadTimeout.Ticks);
         writer.Flush();
         return buffer.WrittenSpan.ToArray();
     }
@@ -53,6 +55,6 @@ internal sealed record ChildOptions(string Name, bool Collectible, string[] Shar
             shared[i] = reader.ReadString() ?? string.Empty;
         }
 
-        return new ChildOptions(name, collectible, shared, TimeSpan.FromTicks(reader.ReadInt64()), reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt64());
+        return new ChildOptions(name, collectible, shared, TimeSpan.FromTicks(reader.ReadInt64()), reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt64(), TimeSpan.FromTicks(reader.ReadInt64()));
     }
 }

@@ -18,6 +18,7 @@ internal static class RemoteError
         Serialization = 2,
         Closed = 3,
         Cancelled = 4,
+        Deadlock = 5,
     }
 
     /// <summary>Encodes an exception met in the child (already transferred for in-process callers, or raw).</summary>
@@ -44,6 +45,9 @@ internal static class RemoteError
             case IsolateClosedException:
                 writer.Write((int)Kind.Closed);
                 break;
+            case IsolateDeadlockException:
+                writer.Write((int)Kind.Deadlock);
+                break;
             case OperationCanceledException:
                 writer.Write((int)Kind.Cancelled);
                 break;
@@ -60,7 +64,7 @@ internal static class RemoteError
         var remote = exception as IsolateExecutionException;
         writer.Write(remote?.RemoteType ?? exception.GetType().FullName);
         writer.Write(exception.Message);
-        writer.Write(remote?.RemoteStackTrace);
+        writer.Write(remote?.RemoteStackTrace ?? (exception as IsolateDeadlockException)?.BlockedIn);
         if (exception.InnerException is Exception inner && depth < 16)
         {
             Write(ref writer, inner, isolateId, isolateName, depth + 1);
@@ -102,6 +106,7 @@ internal static class RemoteError
             Kind.Serialization => new IsolateSerializationException(message, inner),
             Kind.Closed => new IsolateClosedException(isolateId, isolateName, message, inner),
             Kind.Cancelled => null,
+            Kind.Deadlock => new IsolateDeadlockException(isolateId, isolateName, stack ?? string.Empty, message),
             _ => new IsolateExecutionException(isolateId, isolateName, type, message, stack, inner as IsolateExecutionException),
         };
     }

@@ -113,11 +113,6 @@ internal static class CodecFactory
 
     private static string Explain(Type type)
     {
-        if (type == typeof(object) || type.IsInterface || type.IsAbstract)
-        {
-            return "it is an abstract, interface or object type, and only a concrete type can be rebuilt on the other side. Declare the concrete shareable type.";
-        }
-
         if (typeof(Delegate).IsAssignableFrom(type))
         {
             return "delegates carry code and captured state. Pass a static method as the call's function, and data as arguments.";
@@ -128,9 +123,17 @@ internal static class CodecFactory
             return "a task is not a value. Await it inside the isolate and return its result.";
         }
 
+        // Before the abstract-type advice: Stream is abstract, and "declare the concrete type" led to MemoryStream,
+        // which is refused too (issue 13). Every type advised here is shareable (NotShareableTests checks it).
         if (typeof(IDisposable).IsAssignableFrom(type) || typeof(IAsyncDisposable).IsAssignableFrom(type) || typeof(MarshalByRefObject).IsAssignableFrom(type))
         {
-            return "it holds a resource (a stream, handle, connection or lock) that belongs to one isolate. Pass the data it produces instead.";
+            return "it holds a resource (a stream, handle, connection or lock) that belongs to one isolate. Pass the data it produces instead "
+                + "(for bytes: byte[], ReadOnlyMemory<byte> or a SharedBuffer), or leave the member out with [IgnoreMember].";
+        }
+
+        if (type == typeof(object) || type.IsInterface || type.IsAbstract)
+        {
+            return "it is an abstract, interface or object type, and only a concrete type can be rebuilt on the other side. Declare the concrete shareable type.";
         }
 
         if (type.IsPointer || type.IsByRef || type.IsByRefLike)
