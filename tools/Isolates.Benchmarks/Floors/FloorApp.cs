@@ -253,6 +253,22 @@ public sealed class FloorApp : IDisposable
 }
 
 /// <summary>
+/// The CPU time (user + system) a process has used so far, from /proc/&lt;pid&gt;/stat, in milliseconds: unlike wall time,
+/// other processes on a loaded machine cannot inflate it. Resolution: one clock tick (10 ms on Linux).
+/// </summary>
+public static class ProcessCpu
+{
+    private const double MillisecondsPerTick = 10; // sysconf(_SC_CLK_TCK) is 100 on Linux
+
+    public static double Milliseconds(int processId)
+    {
+        string stat = File.ReadAllText($"/proc/{processId}/stat");
+        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' '); // the name may hold spaces; fields after it start at 3
+        return (long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture)) * MillisecondsPerTick;
+    }
+}
+
+/// <summary>
 /// A child process's memory from /proc: VmRSS (every page it maps that is resident, shared ones included) and Pss
 /// (shared pages divided among the processes that map them, which is what N children really add).
 /// </summary>

@@ -51,6 +51,7 @@ internal static class ProcessFigure
         Samples spawn = Samples.Milliseconds(count), close = Samples.Milliseconds(count);
         Samples floorSpawn = Samples.Milliseconds(count), floorClose = Samples.Milliseconds(count);
         Samples create = Samples.Milliseconds(count), floorConnect = Samples.Milliseconds(count);
+        Samples cpu = Samples.Values(count), floorCpu = Samples.Values(count);
         int warmup = Math.Max(2, count / 10);
         for (int i = -warmup; i < count; i++)
         {
@@ -59,6 +60,7 @@ internal static class ProcessFigure
             long created = Stopwatch.GetTimestamp();
             int answer = await isolate.CallAsync(Workload.Answer);
             long spawned = Stopwatch.GetTimestamp();
+            double childCpu = ProcessCpu.Milliseconds(isolate.ProcessId!.Value);
             await isolate.CloseAsync();
             long closed = Stopwatch.GetTimestamp();
             Check.Equal(42, answer);
@@ -69,6 +71,7 @@ internal static class ProcessFigure
             long floorConnected = Stopwatch.GetTimestamp();
             int floorAnswer = floor.Ask(42);
             long floorSpawned = Stopwatch.GetTimestamp();
+            double floorChildCpu = ProcessCpu.Milliseconds(floor.ProcessId);
             floor.Dispose();
             long floorClosed = Stopwatch.GetTimestamp();
             Check.Equal(42, floorAnswer);
@@ -78,6 +81,8 @@ internal static class ProcessFigure
                 create.Add(start, created);
                 close.Add(spawned, closed);
                 floorConnect.Add(floorStart, floorConnected);
+                cpu.AddValue(childCpu);
+                floorCpu.AddValue(floorChildCpu);
                 floorSpawn.Add(floorStart, floorSpawned);
                 floorClose.Add(floorSpawned, floorClosed);
             }
@@ -90,6 +95,8 @@ internal static class ProcessFigure
         rows.Add(new Row("process spawn: CreateAsync(ChildProcess) + first CallAsync(Answer)", "ms", spawn.Summarize(), Floor, floorSummary));
         rows.Add(new Row("process spawn: of which CreateAsync (until the child's isolate is ready)", "ms", create.Summarize(),
             "of which start + connect (accepted)", floorConnect.Summarize()));
+        rows.Add(new Row("process spawn: CPU time the child used until its first answer (10 ms ticks)", "ms", cpu.Summarize(),
+            "CPU time the floor app used until its answer", floorCpu.Summarize()));
         rows.Add(new Row("process spawn, pre-warmed (KeepWarm(1, ChildProcess)): CreateAsync + first CallAsync(Answer)", "ms", warm.Summarize(), Floor, floorSummary));
         rows.Add(new Row("process spawn, pre-warmed with warm-up (WarmUp = [Answer]): CreateAsync + first CallAsync(Answer)", "ms", warmedUp.Summarize(), Floor, floorSummary));
         rows.Add(new Row("process close: CloseAsync until the child exited (untimed above)", "ms", close.Summarize(),

@@ -91,7 +91,9 @@ internal static class Report
             "reading with blocking receives. **Spawn**: `Isolate.CreateAsync` with `Placement = ChildProcess` until the first " +
             "`CallAsync(Workload.Answer)` has returned (closing untimed, on its own row: `CloseAsync` until the child exited), alternating " +
             "with the floor app's start until its answer to one frame; a row gives the part before the call (`CreateAsync`, until the child's " +
-            "isolate is ready, beside the floor app's start until it connected). **Pre-warmed**: `KeepWarm(1, options)` with the same " +
+            "isolate is ready, beside the floor app's start until it connected), another the CPU time (user + system, from `/proc/<pid>/stat`, " +
+            "in 10 ms ticks) the child had used when its first answer arrived, beside the floor app's: unlike wall time, other processes on a " +
+            "loaded machine cannot inflate it. **Pre-warmed**: `KeepWarm(1, options)` with the same " +
             "placement; before each sample the harness waits for the spare and 150 ms more, so the child's start-up has settled; the refill " +
             "a hand-out starts runs in the background meanwhile, as it would for a user. **With warm-up**: spares made with " +
             "`WarmUp = [Workload.Answer]`, so the child has made that call before it is handed out. **Round trip**: one awaited " +
