@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Isolates.Calls;
 using Isolates.Wire;
 
@@ -133,10 +134,10 @@ internal sealed class ChildLink
     public Task<TResult> CallAsync<TArgs, TResult>(CallPlan plan, TArgs args, CancellationToken cancellationToken)
         where TArgs : struct, IArgs
     {
-        byte[] body;
+        byte[] header, payload;
         try
         {
-            body = EncodeCall(plan, args);
+            (header, payload) = EncodeCall(plan, args);
         }
         catch (Exception ex)
         {
@@ -158,7 +159,7 @@ internal sealed class ChildLink
         }
 
         call.WatchCancellation(cancellationToken);
-        if (!_pipe.TrySend(FrameType.Call, id, body) && _pending.TryRemove(id, out _))
+        if (!SendCall(id, header, payload) && _pending.TryRemove(id, out _))
         {
             call.Fail(ClosedReason("before the call was sent"));
         }
@@ -166,7 +167,28 @@ internal sealed class ChildLink
         return call.Task;
     }
 
-    private static byte[] EncodeCall<TArgs>(CallPlan plan, TArgs args)
+    // The frame is assembled in a pooled buffer (frame header, call header, payload) and sent in one system call.
+    private bool SendCall(long id, byte[] header, byte[] payload)
+    {
+        int length = FramedSocket.HeaderSize + header.Length + payload.Length;
+        byte[] frame = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            header.CopyTo(frame, FramedSocket.HeaderSize);
+            payload.CopyTo(frame, FramedSocket.HeaderSize + header.Length);
+            return _pipe.TrySendFramed(FrameType.Call, id, frame, length);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(frame);
+        }
+    }
+
+    // A call's header without a trace context depends on its plan alone: encoded once per plan (the assembly's name
+    // alone is some 80 bytes), so an untraced call encodes only its arguments.
+    private static readonly ConditionalWeakTable<CallPlan, byte[]> UntracedHeaders = new();
+
+    private static (byte[] Header, byte[] Payload) EncodeCall<TArgs>(CallPlan plan, TArgs args)
         where TArgs : struct, IArgs
     {
         Codec?[] codecs = plan.WireArgumentCodecs;
@@ -200,8 +222,10 @@ internal sealed class ChildLink
             }
         }
 
-        string? traceParent = Activity.Current?.Id;
-        return CallHeader.For(plan.Method, plan.Shape, traceParent).Encode(payload);
+        byte[] header = Activity.Current?.Id is { } traceParent
+            ? CallHeader.For(plan.Method, plan.Shape, traceParent).Encode([])
+            : UntracedHeaders.GetValue(plan, static p => CallHeader.For(p.Method, p.Shape, traceParent: null).Encode([]));
+        return (header, payload);
     }
 
     /// <summary>Takes a call out of the waiting set; false when it was completed (or taken) already.</summary>
