@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Isolates.Calls;
 using Isolates.Wire;
 
@@ -139,10 +140,10 @@ internal sealed class ChildLink
     public Task<TResult> CallAsync<TArgs, TResult>(CallPlan plan, TArgs args, CancellationToken cancellationToken, string? traceParent = null)
         where TArgs : struct, IArgs
     {
-        byte[] body;
+        byte[] header, payload;
         try
         {
-            body = EncodeCall(plan, args, traceParent);
+            (header, payload) = EncodeCall(plan, args, traceParent);
         }
         catch (Exception ex)
         {
@@ -164,7 +165,7 @@ internal sealed class ChildLink
         }
 
         call.WatchCancellation(cancellationToken);
-        if (!_pipe.TrySend(FrameType.Call, id, body) && _pending.TryRemove(id, out _))
+        if (!SendCall(id, header, payload) && _pending.TryRemove(id, out _))
         {
             call.Fail(ClosedReason("before the call was sent"));
         }
@@ -217,7 +218,28 @@ internal sealed class ChildLink
         }
     }
 
-    private byte[] EncodeCall<TArgs>(CallPlan plan, TArgs args, string? traceParent)
+    // The frame is assembled in a pooled buffer (frame header, call header, payload) and sent in one system call.
+    private bool SendCall(long id, byte[] header, byte[] payload)
+    {
+        int length = FramedSocket.HeaderSize + header.Length + payload.Length;
+        byte[] frame = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            header.CopyTo(frame, FramedSocket.HeaderSize);
+            payload.CopyTo(frame, FramedSocket.HeaderSize + header.Length);
+            return _pipe.TrySendFramed(FrameType.Call, id, frame, length);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(frame);
+        }
+    }
+
+    // A call's header without a trace context depends on its plan alone: encoded once per plan (the assembly's name
+    // alone is some 80 bytes), so an untraced call encodes only its arguments.
+    private static readonly ConditionalWeakTable<CallPlan, byte[]> UntracedHeaders = new();
+
+    private (byte[] Header, byte[] Payload) EncodeCall<TArgs>(CallPlan plan, TArgs args, string? traceParent)
         where TArgs : struct, IArgs
     {
         Codec?[] codecs = plan.WireArgumentCodecs;
@@ -251,9 +273,11 @@ internal sealed class ChildLink
             }
         }
 
-        CallHeader header = CallHeader.For(plan.Method, plan.Shape, traceParent);
         SendLoaderState();
-        return header.Encode(payload);
+        byte[] header = traceParent is not null
+            ? CallHeader.For(plan.Method, plan.Shape, traceParent).Encode([])
+            : UntracedHeaders.GetValue(plan, static p => CallHeader.For(p.Method, p.Shape, traceParent: null).Encode([]));
+        return (header, payload);
     }
 
     /// <summary>Takes a call out of the waiting set; false when it was completed (or taken) already.</summary>

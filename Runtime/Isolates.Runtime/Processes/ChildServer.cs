@@ -17,6 +17,10 @@ internal sealed class ChildServer
     private readonly ConcurrentDictionary<long, WireCall> _calls = new();
     private readonly ConcurrentDictionary<(string Assembly, int Token, Calls.ResultShape Shape, string Generic), WireTarget> _targets = new();
     private int _closing;
+    private TaskCompletionSource? _warmUp;
+
+    /// <summary>The id of the child's own warm-up call; the host numbers its calls from 1.</summary>
+    private const long WarmUpId = -1;
 
     private ChildServer(FramedSocket pipe, Isolate isolate, ChildOptions options)
     {
@@ -85,6 +89,7 @@ internal sealed class ChildServer
         }
 
         var server = new ChildServer(pipe, isolate, options);
+        server.WarmUpCallPath();
         _ = isolate.Completion.ContinueWith(static (completion, state) => ((ChildServer)state!).OnIsolateEnded(completion), server, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         pipe.TrySend(FrameType.Ready, Environment.ProcessId, []);
         server.ReadLoop();
@@ -142,9 +147,38 @@ internal sealed class ChildServer
         Exit(0);
     }
 
+    /// <summary>
+    /// Runs one call of a trivial runtime function through the whole path a host's call takes in this child (header
+    /// decoded, target resolved, argument decoded on the isolate's thread, invoked, result encoded), before the child
+    /// says it is ready: the code of that path is compiled then, not on the host's first call, so a pre-warmed spare
+    /// answers its first call as fast as later ones (the user's own function still compiles on its first call).
+    /// </summary>
+    private void WarmUpCallPath()
+    {
+        try
+        {
+            System.Reflection.MethodInfo method = typeof(ChildWarmUp).GetMethod(nameof(ChildWarmUp.Echo))!;
+            byte[] payload = Wire.Payload.Encode(Wire.CodecFactory.Get(typeof(int)), 42);
+            byte[] body = CallHeader.For(method, Calls.ResultShape.Value, traceParent: null).Encode(payload);
+            _warmUp = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _isolate.Enqueue(new WireCall(this, WarmUpId, body));
+            _warmUp.Task.Wait(TimeSpan.FromSeconds(10)); // only a speed-up: a slow or failed warm-up is not an error
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // the first real call compiles the path instead
+        }
+    }
+
     /// <summary>Answers a call once; the host ignores answers to calls it no longer waits for (cancelled ones).</summary>
     public void Answer(long id, FrameType type, ReadOnlySpan<byte> body)
     {
+        if (id == WarmUpId)
+        {
+            _warmUp?.TrySetResult(); // the warm-up's answer stays in the child
+            return;
+        }
+
         _calls.TryRemove(id, out _);
         _pipe.TrySend(type, id, body);
     }
@@ -184,6 +218,12 @@ internal sealed class ChildServer
         guard.Start();
         Environment.Exit(code);
     }
+}
+
+/// <summary>The function the child calls on itself to compile its call path before it says it is ready.</summary>
+internal static class ChildWarmUp
+{
+    public static int Echo(int value) => value;
 }
 
 /// <summary>Exit codes by which a child-process isolate tells its host why it ended.</summary>

@@ -10,7 +10,7 @@ namespace Isolates.Benchmarks.Peers;
 /// this file (copied to the output's Peers/ folder), which prints one JSON object the harness reads. The script runs
 /// only when its program is on PATH; a peer that is missing, skips itself or fails becomes a note, never a failed run.
 /// </summary>
-internal sealed record ExternalPeer(string Name, string Program, string Script, string RoundTripWay, string SpawnWay, string StreamingWay)
+internal sealed record ExternalPeer(string Name, string Program, string Script, string RoundTripWay, string SpawnWay, string? StreamingWay)
 {
     public static readonly ExternalPeer Node = new("Node.js worker_threads", "node", "node/worker_threads.js",
         RoundTripWay: "postMessage ping-pong with an echo worker",
@@ -22,8 +22,27 @@ internal sealed record ExternalPeer(string Name, string Program, string Script, 
         SpawnWay: "interpreters.create() + first call()",
         StreamingWay: "ints through an unbounded interpreters queue to another interpreter's thread");
 
+    /// <summary>Node.js <c>child_process.fork</c>: a process peer of child-process isolates (no streaming figure).</summary>
+    public static readonly ExternalPeer NodeFork = new("Node.js child_process", "node", "node/child_process.js",
+        RoundTripWay: "process.send ping-pong with a forked echo child (IPC socket, JSON)",
+        SpawnWay: "child_process.fork + reply to its first process.send",
+        StreamingWay: null);
+
+    /// <summary>Python <c>multiprocessing</c> with its default start method: a process peer of child-process isolates (no streaming figure).</summary>
+    public static readonly ExternalPeer PythonMultiprocessing = new("Python multiprocessing", "python3", "python/multiprocessing_peer.py",
+        RoundTripWay: "Pipe send/recv ping-pong with an echo Process (pickled)",
+        SpawnWay: "Process(echo loop on a Pipe).start() + reply to its first send",
+        StreamingWay: null);
+
     /// <summary>Runs the script with the given sizes; the figures, or null with <paramref name="why"/> set.</summary>
-    public ExternalFigures? Measure(int spawns, int roundTrips, int messages, int repetitions, TimeSpan timeout, out string why)
+    public ExternalFigures? Measure(int spawns, int roundTrips, int messages, int repetitions, TimeSpan timeout, out string why) =>
+        Measure([spawns, roundTrips, messages, repetitions], timeout, out why);
+
+    /// <summary>Runs a script that measures spawns and round trips only (its streamingMsgPerSec is absent, so empty).</summary>
+    public ExternalFigures? Measure(int spawns, int roundTrips, TimeSpan timeout, out string why) =>
+        Measure([spawns, roundTrips], timeout, out why);
+
+    private ExternalFigures? Measure(int[] sizes, TimeSpan timeout, out string why)
     {
         string? program = FindOnPath(Program);
         if (program is null)
@@ -46,7 +65,7 @@ internal sealed record ExternalPeer(string Name, string Program, string Script, 
             UseShellExecute = false,
         };
         start.ArgumentList.Add(script);
-        foreach (int size in (int[])[spawns, roundTrips, messages, repetitions])
+        foreach (int size in sizes)
         {
             start.ArgumentList.Add(size.ToString(CultureInfo.InvariantCulture));
         }
@@ -86,7 +105,8 @@ internal sealed record ExternalPeer(string Name, string Program, string Script, 
             why = string.Empty;
             return new ExternalFigures(
                 root.GetProperty("runtime").GetString() ?? Name,
-                Read(root, "spawnMs"), Read(root, "roundTripUs"), Read(root, "streamingMsgPerSec", scale: 1e-6));
+                Read(root, "spawnMs"), Read(root, "roundTripUs"),
+                StreamingWay is null ? Samples.Values(0) : Read(root, "streamingMsgPerSec", scale: 1e-6));
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
         {

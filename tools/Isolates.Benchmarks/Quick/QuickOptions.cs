@@ -6,12 +6,12 @@ namespace Isolates.Benchmarks.Quick;
 /// options with <see cref="Parse"/> before it builds and runs this project: keep it free of the benchmark's other
 /// types and packages.
 /// </remarks>
-internal sealed record QuickOptions(bool Ci, string? WritePath, int Spawns, int FirstCalls, int RoundTrips, int MemoryIsolates, MapSizes Map, string CommandLine, int ChannelMessages = 1_000_000, int ChannelRepetitions = 5, PeerSizes? Peers = null, int RealFirstCalls = 15)
+internal sealed record QuickOptions(bool Ci, string? WritePath, int Spawns, int FirstCalls, int RoundTrips, int MemoryIsolates, MapSizes Map, string CommandLine, int ChannelMessages = 1_000_000, int ChannelRepetitions = 5, PeerSizes? Peers = null, int RealFirstCalls = 15, ProcessSizes? Processes = null)
 {
     public const string Usage = "usage: --quick [--ci] [--no-peers] [--only FIGURE] [--write PATH]   (anything else runs BenchmarkDotNet, e.g. --filter '*')";
 
     /// <summary>The figures in the order they run; <c>--only</c> takes one of these names.</summary>
-    public static readonly IReadOnlyList<string> Figures = ["spawn", "first-call", "real-first-call", "round-trip", "channels", "memory", "map", "peers"];
+    public static readonly IReadOnlyList<string> Figures = ["spawn", "first-call", "real-first-call", "round-trip", "channels", "memory", "process", "map", "peers"];
 
     /// <summary>The one figure to measure (<c>--only</c>), or null for all; a partial run cannot be written as the report.</summary>
     public string? Only { get; init; }
@@ -65,9 +65,11 @@ internal sealed record QuickOptions(bool Ci, string? WritePath, int Spawns, int 
         string commandLine = "dotnet run -c Release --project tools/Isolates.Benchmarks -- " + string.Join(' ', args);
         QuickOptions options = ci
             ? new QuickOptions(ci, write, Spawns: 40, FirstCalls: 20, RoundTrips: 6_000, MemoryIsolates: 100, new MapSizes(SlowItems: 48, FastItems: 5_000, Repetitions: 5), commandLine, ChannelMessages: 100_000, ChannelRepetitions: 3,
-                Peers: peers ? new PeerSizes(Spawns: 10, RoundTrips: 3_000, Messages: 100_000, Repetitions: 3) : null, RealFirstCalls: 5)
+                Peers: peers ? new PeerSizes(Spawns: 10, RoundTrips: 3_000, Messages: 100_000, Repetitions: 3) : null, RealFirstCalls: 5,
+                Processes: new ProcessSizes(Spawns: 5, RoundTrips: 2_000, Children: 2))
             : new QuickOptions(ci, write, Spawns: 200, FirstCalls: 100, RoundTrips: 20_000, MemoryIsolates: 1_000, new MapSizes(SlowItems: 200, FastItems: 20_000, Repetitions: 7), commandLine,
-                Peers: peers ? new PeerSizes(Spawns: 100, RoundTrips: 20_000, Messages: 1_000_000, Repetitions: 5) : null);
+                Peers: peers ? new PeerSizes(Spawns: 100, RoundTrips: 20_000, Messages: 1_000_000, Repetitions: 5) : null,
+                Processes: new ProcessSizes(Spawns: 20, RoundTrips: 10_000, Children: 4));
         return options with { Only = only };
     }
 }
@@ -83,3 +85,6 @@ internal sealed record MapSizes(int SlowItems, int FastItems, int Repetitions);
 /// streaming run and streaming repetitions, the same for every peer, in process or not.
 /// </summary>
 internal sealed record PeerSizes(int Spawns, int RoundTrips, int Messages, int Repetitions);
+
+/// <summary>Sizes of the child-process figure: spawns of each kind (and of the floor app), round trips, idle children.</summary>
+internal sealed record ProcessSizes(int Spawns, int RoundTrips, int Children);

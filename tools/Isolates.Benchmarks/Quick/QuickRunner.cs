@@ -23,6 +23,11 @@ internal static class QuickRunner
         await Step(options, "round-trip", async () => rows.AddRange(await RoundTripFigure.MeasureAsync(options.RoundTrips)));
         await Step(options, "channels", async () => rows.AddRange(await ChannelFigure.MeasureAsync(options.ChannelMessages, Math.Min(options.RoundTrips, 10_000), options.ChannelRepetitions)));
         await Step(options, "memory", async () => rows.AddRange(await MemoryFigure.MeasureAsync(options.MemoryIsolates, notes)));
+        if (options.Processes is { } processes)
+        {
+            await Step(options, "process", async () => rows.AddRange(await ProcessFigure.MeasureAsync(processes, peers: options.Peers is not null, notes)));
+        }
+
         await Step(options, "map", async () => rows.AddRange(await MapFigure.MeasureAsync(options.Map.SlowItems, options.Map.FastItems, options.Map.Repetitions, notes)));
         if (options.Peers is { } peers)
         {

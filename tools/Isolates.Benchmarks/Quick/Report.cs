@@ -84,6 +84,37 @@ internal static class Report
             "(`GC.GetTotalMemory`) after aggressive full collections, divided by N. Floor: N collectible contexts, each with the assembly loaded, " +
             "one reflective call made and a dedicated thread blocked waiting for work. Isolates are measured first, so memory the process " +
             "keeps from the first batch can only flatter the floor. These are averages, so they have no p99.");
+        md.AppendLine("- **process** (child-process isolates, `IsolatePlacement.ChildProcess`; `--only process`): the floor is a bare " +
+            "framework-dependent app of its own (`tools/Isolates.Benchmarks.Floor`, built with the benchmarks, shipped nowhere) started the " +
+            "way a child isolate is (`dotnet exec --runtimeconfig --depsfile app.dll`, standard streams redirected), which connects to a Unix " +
+            "domain socket this process listens on and answers frames in the child isolate's framing (`[int32 length][byte type][int64 id][body]`), " +
+            "reading with blocking receives. **Spawn**: `Isolate.CreateAsync` with `Placement = ChildProcess` until the first " +
+            "`CallAsync(Workload.Answer)` has returned (closing untimed, on its own row: `CloseAsync` until the child exited), alternating " +
+            "with the floor app's start until its answer to one frame; a row gives the part before the call (`CreateAsync`, until the child's " +
+            "isolate is ready, beside the floor app's start until it connected), another the CPU time (user + system, from `/proc/<pid>/stat`, " +
+            "in 10 ms ticks) the child had used when its first answer arrived, beside the floor app's: unlike wall time, other processes on a " +
+            "loaded machine cannot inflate it. **Pre-warmed**: `KeepWarm(1, options)` with the same " +
+            "placement; before each sample the harness waits for the spare and 150 ms more, so the child's start-up has settled; the refill " +
+            "a hand-out starts runs in the background meanwhile, as it would for a user. **With warm-up**: spares made with " +
+            "`WarmUp = [Workload.Answer]`, so the child has made that call before it is handed out. **Round trip**: one awaited " +
+            "`CallAsync(Workload.Identity, i)` at a time on a running child-process isolate, in blocks alternating with three floors over " +
+            "the floor app, with requests as large as the call's frame (its header names the method by assembly identity and token) and " +
+            "answers as small as its result's: (a) send and blocking receive on the caller's thread, the app answering on the thread that " +
+            "read (the least two processes can do); (b) this process shaped like the child link: a dedicated reader thread with blocking " +
+            "receives completes a `TaskCompletionSource` (continuations asynchronous) the caller awaits; (c) as (b), and the app's reader " +
+            "hands each frame to a second thread (woken through a semaphore) that answers, as a child's pipe reader hands a call to its " +
+            "isolate's thread. The steps from (a) to (c) are the two thread hops the design adds; the ratio over (c) is what the runtime adds " +
+            "on top. Issue 14 asks for the round trip within 1.5x of the floor. **Memory**: N idle child-process isolates, each after one " +
+            "call, one second after the last start: each child's VmRSS (`/proc/<pid>/status`) and Pss (`/proc/<pid>/smaps_rollup`: shared " +
+            "pages, such as the framework's files, divided among the processes that map them, so closer to what each child adds), averaged, " +
+            "beside N floor apps, each after one answer; and the growth of this process's own RSS per child (its reader thread, `Process`, " +
+            "output readers). *Process peers* (unless `--no-peers`; their rows come last, run by a script while this process waits, beside " +
+            "the Isolates samples above): Node.js `child_process.fork` (`Peers/node/child_process.js`: fork until the reply to the first " +
+            "`process.send`, and `process.send` ping-pong over its IPC channel, JSON-serialized) and Python `multiprocessing` with its default " +
+            "start method (`Peers/python/multiprocessing_peer.py`: a `Process` running an echo loop on a `Pipe`, started until the reply " +
+            "to the first `send`, and `send`/`recv` ping-pong, pickled); a forked Python child starts as a copy of an interpreter already " +
+            "running, which no .NET process can do. Streaming ints and records host → child → host through channels is not measured yet: " +
+            "channels across the process boundary are being built.");
         md.AppendLine("- **map** (the parallel map of `IsolatePool`): `pool.MapAsync(inputs, Arithmetic.Mix)` on a pool of one isolate per core, " +
             "results in input order, beside three floors over the same inputs in the same process: (a) the plain sequential loop on one thread, " +
             "(b) `Parallel.For` on the thread pool, storing each result at its index (ordered, like `MapAsync`), (c) `Parallel.ForEach` over " +
@@ -158,7 +189,7 @@ internal static class Report
         md.AppendLine(Invariant, $"- Machine: {machine}");
         md.AppendLine(Invariant, $"- Load average (1, 5, 15 min) when the run started: {machine.LoadAverage}");
         md.AppendLine(Invariant, $"- Command: `{options.CommandLine}`");
-        md.AppendLine(Invariant, $"- Sizes: {options.Spawns} spawns, {options.FirstCalls} fresh isolates per first-call figure, {options.RealFirstCalls} per real-first-call figure, {options.RoundTrips:N0} round trips per variant, {options.MemoryIsolates:N0} idle isolates, " +
+        md.AppendLine(Invariant, $"- Sizes: {options.Spawns} spawns, {options.FirstCalls} fresh isolates per first-call figure, {options.RealFirstCalls} per real-first-call figure, {options.RoundTrips:N0} round trips per variant, {options.MemoryIsolates:N0} idle isolates, {ProcessSizes(options.Processes)}, " +
             $"map: {options.Map.SlowItems:N0} items of ~1 ms and {options.Map.FastItems:N0} of ~10 µs, {options.Map.Repetitions} repetitions of each way, {PeerSizes(options.Peers)}");
         md.AppendLine();
         md.AppendLine("| figure | unit | Isolates p50 | Isolates p99 | floor | floor p50 | floor p99 | ratio (p50) |");
@@ -181,6 +212,10 @@ internal static class Report
 
         return md.ToString();
     }
+
+    private static string ProcessSizes(ProcessSizes? sizes) => sizes is null
+        ? "child processes: not measured"
+        : string.Create(Invariant, $"child processes: {sizes.Spawns} spawns of each kind, {sizes.RoundTrips:N0} round trips per variant, {sizes.Children} idle children");
 
     private static string PeerSizes(PeerSizes? peers) => peers is null
         ? "peers: not measured (--no-peers)"
