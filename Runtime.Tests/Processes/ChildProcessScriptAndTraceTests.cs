@@ -88,7 +88,6 @@ public class ChildProcessWarmTests
                 await process.WaitForExitAsync();
             }
 
-            await Task.Delay(300); // the host notices the end of its pipe
             await using Isolate iso = await Isolate.CreateAsync(options);
             Assert.That(await Wait.Bounded(iso.CallAsync(ChildWork.Add, 1, 2)), Is.EqualTo(3));
             Assert.That(iso.ProcessId, Is.Not.EqualTo(spare));

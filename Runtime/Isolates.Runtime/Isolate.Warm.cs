@@ -124,7 +124,7 @@ public sealed partial class Isolate
                 return null;
             }
 
-            if (spare.State == IsolateState.Running)
+            if (spare.State == IsolateState.Running && spare._child?.HasExited != true)
             {
                 break;
             }

@@ -41,6 +41,27 @@ internal sealed class ChildLink
 
     public int ProcessId { get; }
 
+    /// <summary>Whether the child has ended, or its process has exited and the pipe has not told yet.</summary>
+    public bool HasExited
+    {
+        get
+        {
+            if (_ended.Task.IsCompleted)
+            {
+                return true;
+            }
+
+            try
+            {
+                return _process.HasExited;
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception)
+            {
+                return true; // disposed: it has ended
+            }
+        }
+    }
+
     /// <summary>Calls sent and not answered yet.</summary>
     public int PendingCount => _pending.Count;
 
