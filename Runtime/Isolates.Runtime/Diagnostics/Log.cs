@@ -41,6 +41,10 @@ internal static partial class Log
         Message = "Pre-warmed isolate {IsolateName} ({IsolateId}): its warm-up threw; it is closed and not handed out")]
     public static partial void SpareWarmUpFailed(ILogger logger, string isolateName, long isolateId, Exception exception);
 
+    [LoggerMessage(EventId = 10, EventName = "ChildChannelItemsLost", Level = LogLevel.Warning,
+        Message = "Child-process isolate {IsolateName} ({IsolateId}): {What}")]
+    public static partial void ChildChannelItemsLost(ILogger logger, string isolateName, long isolateId, string what);
+
     [LoggerMessage(EventId = 20, EventName = "PoolIsolateReplaced", Level = LogLevel.Warning,
         Message = "Pool {PoolName}: isolate {IsolateName} ({IsolateId}) faulted and is being replaced")]
     public static partial void PoolIsolateReplaced(ILogger logger, string poolName, string isolateName, long isolateId);
