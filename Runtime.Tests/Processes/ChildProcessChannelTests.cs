@@ -228,12 +228,15 @@ public partial class ChildProcessChannelTests
         });
 
         var received = new List<int>();
-        await foreach (int item in output.Reader.ReadAllAsync())
+        using (var bounded = new CancellationTokenSource(Wait.Timeout))
         {
-            received.Add(item);
-            if (received.Count == 50)
+            await foreach (int item in output.Reader.ReadAllAsync(bounded.Token))
             {
-                break;
+                received.Add(item);
+                if (received.Count == 50)
+                {
+                    break;
+                }
             }
         }
 
@@ -242,7 +245,8 @@ public partial class ChildProcessChannelTests
         Exception? outputError = null;
         try
         {
-            await foreach (int item in output.Reader.ReadAllAsync().WithCancellation(new CancellationTokenSource(Wait.Timeout).Token))
+            using var bounded = new CancellationTokenSource(Wait.Timeout);
+            await foreach (int item in output.Reader.ReadAllAsync(bounded.Token))
             {
                 received.Add(item); // written by the child before it died: still delivered
             }
@@ -261,6 +265,7 @@ public partial class ChildProcessChannelTests
             remaining.Add(item);
         }
 
+        TestContext.Out.WriteLine($"exit: {exit.Diagnostic}; output error: {outputError?.Message}; received {received.Count}, remaining from {(remaining.Count > 0 ? remaining[0] : -1)}");
         Match lost = LostItems().Match(exit.Diagnostic ?? string.Empty);
         int reported = lost.Success ? int.Parse(lost.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
         int resumedAt = remaining.Count > 0 ? remaining[0] : written;
