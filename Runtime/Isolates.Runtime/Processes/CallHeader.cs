@@ -52,12 +52,13 @@ internal readonly record struct CallHeader(ResultShape Shape, string Assembly, i
         writer.WriteArrayHeader(Channels.Length);
         foreach (ChannelSpec channel in Channels)
         {
-            writer.WriteArrayHeader(5);
+            writer.WriteArrayHeader(6);
             writer.Write(channel.Bridge);
             writer.Write(channel.ChildWrites);
             writer.Write(channel.ElementTypeName);
             writer.Write(channel.DirectType);
             writer.Write(channel.Window);
+            writer.Write(channel.SurvivesWriterFaults);
         }
 
         writer.Flush();
@@ -82,8 +83,11 @@ internal readonly record struct CallHeader(ResultShape Shape, string Assembly, i
         var channels = new ChannelSpec[fields > 5 ? reader.ReadArrayHeader() : 0];
         for (int i = 0; i < channels.Length; i++)
         {
-            _ = reader.ReadArrayHeader();
-            channels[i] = new ChannelSpec(reader.ReadInt64(), reader.ReadBoolean(), reader.ReadString() ?? string.Empty, reader.ReadString(), reader.ReadInt32());
+            int specFields = reader.ReadArrayHeader();
+            channels[i] = new ChannelSpec(reader.ReadInt64(), reader.ReadBoolean(), reader.ReadString() ?? string.Empty, reader.ReadString(), reader.ReadInt32())
+            {
+                SurvivesWriterFaults = specFields > 5 && reader.ReadBoolean(),
+            };
         }
 
         var header = new CallHeader(shape, assembly, token, traceParent, arguments) { Channels = channels };
@@ -107,4 +111,8 @@ internal readonly record struct TypeName(string Assembly, int Token)
 /// the element type's full name, the assembly-qualified name of a framework element type whose values the channel
 /// buffers as they are (null for an encoded channel), and the window (items in flight at most).
 /// </summary>
-internal readonly record struct ChannelSpec(long Bridge, bool ChildWrites, string ElementTypeName, string? DirectType, int Window);
+internal readonly record struct ChannelSpec(long Bridge, bool ChildWrites, string ElementTypeName, string? DirectType, int Window)
+{
+    /// <summary>The host channel outlives a writer that faults (a supervising host restarts it); the child's end behaves alike.</summary>
+    public bool SurvivesWriterFaults { get; init; }
+}

@@ -25,16 +25,23 @@ internal static class ChildBridge
 {
     public static ChannelCore Open(ChildServer server, ChannelSpec spec)
     {
+        ChannelCore core;
         if (spec.DirectType is { } directType)
         {
             Type element = Type.GetType(directType, throwOnError: true)!;
-            return (ChannelCore)typeof(ChildBridge).GetMethod(nameof(OpenDirect), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+            core = (ChannelCore)typeof(ChildBridge).GetMethod(nameof(OpenDirect), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
                 .MakeGenericMethod(element).Invoke(null, [server, spec])!;
         }
+        else
+        {
+            core = new ChannelCore.Encoded(spec.ElementTypeName, spec.ChildWrites
+                ? new ChildOutbox<Message>(server, spec, MessageItems.Instance)
+                : new ChildInbox<Message>(server, spec, MessageItems.Instance));
+        }
 
-        return new ChannelCore.Encoded(spec.ElementTypeName, spec.ChildWrites
-            ? new ChildOutbox<Message>(server, spec, MessageItems.Instance)
-            : new ChildInbox<Message>(server, spec, MessageItems.Instance));
+        core.SurvivesWriterFaults = spec.SurvivesWriterFaults;
+        core.Capacity = spec.Window;
+        return core;
     }
 
     private static ChannelCore OpenDirect<TElement>(ChildServer server, ChannelSpec spec) =>

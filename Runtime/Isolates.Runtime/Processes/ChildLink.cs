@@ -283,12 +283,14 @@ internal sealed class ChildLink
             if (attachments[i] is not ChannelCore || kinds[i] < 0)
             {
                 Payload.Release(attachments);
-                throw new NotShareableException(null, string.Empty,
-                    $"An argument of {plan.DisplayName} holds a shared buffer; it cannot cross to a child-process isolate (it is memory of this process). Pass the data itself, or a channel.");
+                throw new NotShareableException(null, string.Empty, attachments[i] is ChannelCore
+                    ? $"An argument of {plan.DisplayName} holds a channel end inside a value that was encoded separately; pass channel ends to a child-process isolate as arguments or members of arguments."
+                    : $"An argument of {plan.DisplayName} holds a shared buffer; it cannot cross to a child-process isolate (it is memory of this process). Pass the data itself, or a channel.");
             }
 
             if (kinds[i] == 2)
             {
+                Payload.Release(attachments);
                 throw new NotShareableException(null, string.Empty,
                     $"An argument of {plan.DisplayName} is a whole Channel<T>; a child-process isolate can get its Reader or its Writer (or both, as two arguments), not the pair. " +
                     "Each end crossing to a child is bridged in one direction with a window of items in flight, and a Channel<T> promises one buffer that both ends see (Count, TryPeek, " +
@@ -300,7 +302,10 @@ internal sealed class ChildLink
         for (int i = 0; i < attachments.Length; i++)
         {
             var core = (ChannelCore)attachments[i];
-            var spec = new ChannelSpec(Interlocked.Increment(ref _nextBridge), ChildWrites: kinds[i] == 1, core.ElementTypeName, core.DirectElementType?.AssemblyQualifiedName, HostBridge.WindowFor(core));
+            var spec = new ChannelSpec(Interlocked.Increment(ref _nextBridge), ChildWrites: kinds[i] == 1, core.ElementTypeName, core.DirectElementType?.AssemblyQualifiedName, HostBridge.WindowFor(core))
+            {
+                SurvivesWriterFaults = core.SurvivesWriterFaults,
+            };
             _bridges[spec.Bridge] = HostBridge.Create(this, spec, core);
             specs[i] = spec;
         }
@@ -329,6 +334,7 @@ internal sealed class ChildLink
     {
         if (Interlocked.CompareExchange(ref _stopping, 1, 0) == 0)
         {
+            StopTaking(); // a closing isolate's reads are cancelled: items sent now would only be stranded in it
             _pipe.TrySend(FrameType.Close, 0, []);
         }
 
@@ -352,6 +358,7 @@ internal sealed class ChildLink
         if (!_ended.Task.IsCompleted)
         {
             Volatile.Write(ref _stopping, 2);
+            StopTaking();
             _process.KillQuietly();
         }
 
@@ -419,8 +426,18 @@ internal sealed class ChildLink
         }
     }
 
+    /// <summary>Channels the child reads give it no more items (those already taken for it are counted at its end).</summary>
+    private void StopTaking()
+    {
+        foreach (IHostBridge bridge in _bridges.Values)
+        {
+            bridge.StopTaking();
+        }
+    }
+
     private void Finish()
     {
+        StopTaking();
         _pipe.Dispose();
         if (!_process.WaitForExit(10_000))
         {

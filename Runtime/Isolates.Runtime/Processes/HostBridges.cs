@@ -24,6 +24,9 @@ internal interface IHostBridge
     /// <summary>On the pipe's reader thread: the child took <paramref name="count"/> more items (the first credit is its window).</summary>
     void OnCredit(int count);
 
+    /// <summary>The child is ending: take nothing more for it (a channel it reads).</summary>
+    void StopTaking();
+
     /// <summary>
     /// The child has ended (the pipe was read to its end): stop taking items for it, or pass the last items on and complete
     /// the host's channel as <paramref name="writerLost"/> says (null: a clean close, the channel stays open as in-process).
@@ -198,6 +201,8 @@ internal sealed class HostReaderBridge<TBuffered> : IHostBridge
     private void SendDone(Exception? error) =>
         _link.Pipe.TrySend(FrameType.ChannelDone, _spec.Bridge, error is null ? [] : RemoteError.Encode(error, _link.IsolateId, _link.IsolateName));
 
+    public void StopTaking() => _stop.Cancel();
+
     public string? End(IsolateClosedException? writerLost)
     {
         _stop.Cancel();
@@ -258,6 +263,11 @@ internal sealed class HostWriterBridge<TBuffered> : IHostBridge
     }
 
     public void OnCredit(int count) => System.Diagnostics.Debug.Fail("the host gives credit for a channel the child writes; it does not get any");
+
+    public void StopTaking()
+    {
+        // Items the child already sent are still put into the host channel: its writes completed.
+    }
 
     public string? End(IsolateClosedException? writerLost)
     {
