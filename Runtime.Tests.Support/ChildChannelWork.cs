@@ -90,6 +90,23 @@ public static class ChildChannelWork
         return count;
     }
 
+    /// <summary>Writes 0..count-1, then faults the isolate from an async void method (code escaping any call).</summary>
+    public static async Task WriteThenFaultAsync(ChannelWriter<int> output, int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            await output.WriteAsync(i);
+        }
+
+        FaultLater();
+    }
+
+    private static async void FaultLater()
+    {
+        await Task.Yield();
+        throw new InvalidOperationException("escaped the isolate");
+    }
+
     /// <summary>Writes to a whole channel (refused: a Channel&lt;T&gt; cannot be passed to a child).</summary>
     public static int TakesWholeChannel(Channel<int> channel) => channel.Reader.Count;
 }

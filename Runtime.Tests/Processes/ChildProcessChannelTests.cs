@@ -286,6 +286,37 @@ public partial class ChildProcessChannelTests
     }
 
     [Test]
+    public async Task ChannelWriter_ChildFaults_HostChannelGetsItsItemsThenFailsNamingIt()
+    {
+        Isolate child = await ChildAsync("faulting-writer");
+        Channel<int> output = IsolateChannel.CreateUnbounded<int>();
+        await Wait.Bounded(child.CallAsync(ChildChannelWork.WriteThenFaultAsync, output.Writer, 100));
+        var received = new List<int>();
+        Exception? error = null;
+        try
+        {
+            using var bounded = new CancellationTokenSource(Wait.Timeout);
+            await foreach (int item in output.Reader.ReadAllAsync(bounded.Token))
+            {
+                received.Add(item);
+            }
+        }
+        catch (Exception ex)
+        {
+            error = ex;
+        }
+
+        IsolateExit exit = await Wait.Bounded(child.Exited);
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit.Reason, Is.EqualTo(IsolateExitReason.Faulted));
+            Assert.That(received, Is.EqualTo(Enumerable.Range(0, 100)), "every item written before the fault arrives first");
+            Assert.That(error, Is.InstanceOf<IsolateClosedException>());
+            Assert.That(error?.Message, Does.Contain("faulting-writer").And.Contain("escaped the isolate"));
+        });
+    }
+
+    [Test]
     public async Task ChannelReader_IsolateClosedWhileChildReads_ReadCancelledAndNothingTaken()
     {
         Isolate child = await ChildAsync("closed-while-reading");
