@@ -5,3 +5,4 @@ using System.Diagnostics.CodeAnalysis;
 [assembly: SuppressMessage("Style", "IDE1006:Naming Styles", Scope = "member", Target = "~F:Isolates.Isolate.t_current", Justification = "[ThreadStatic]: t_ prefix")]
 [assembly: SuppressMessage("Style", "IDE1006:Naming Styles", Scope = "member", Target = "~F:Isolates.Dispatcher.TurnEnd.t_pending", Justification = "[ThreadStatic]: t_ prefix")]
 [assembly: SuppressMessage("Style", "IDE1006:Naming Styles", Scope = "member", Target = "~F:Isolates.Wire.Payload.t_state", Justification = "[ThreadStatic]: t_ prefix")]
+[assembly: SuppressMessage("Style", "IDE1006:Naming Styles", Scope = "member", Target = "~F:Isolates.Wire.ChannelEndCodec.t_crossing", Justification = "[ThreadStatic]: t_ prefix")]

@@ -129,11 +129,24 @@ public sealed partial class Isolate
         await _stopped.Task.ConfigureAwait(false);
     }
 
+    /// <summary>A channel bridge to this isolate's child could not deliver items (Log event 10, ChildChannelItemsLost).</summary>
+    internal void LogChannelItemsLost(string what)
+    {
+        try
+        {
+            Log.ChildChannelItemsLost(_logger, Name, Id, what);
+        }
+        catch (Exception)
+        {
+            // A logger that throws must not break the bridge that reports.
+        }
+    }
+
     /// <summary>The child process has ended and every call to it has completed: the isolate ends the same way.</summary>
     private void OnChildEnded(ChildEnd end)
     {
         _childEnd = end;
-        UnloadDiagnostic = end.Reason == IsolateExitReason.Closed ? null : end.Description;
+        UnloadDiagnostic = end.Reason == IsolateExitReason.Closed ? end.LostItems : end.Description;
         if (end.Reason is IsolateExitReason.Faulted or IsolateExitReason.Crashed or IsolateExitReason.MemoryLimitExceeded)
         {
             IsolateExecutionException fault = end.Fault ?? new IsolateExecutionException(Id, Name, "ChildProcessExited", end.Description, null);

@@ -51,6 +51,12 @@ internal abstract class ChannelCore
     /// <summary>How many items the buffer holds now (for monitoring).</summary>
     public abstract int BufferedCount { get; }
 
+    /// <summary>The capacity of a bounded channel; 0 for an unbounded one. Sizes the window of a bridge to a child process.</summary>
+    public int Capacity { get; set; }
+
+    /// <summary>The element type of a core that buffers the values themselves; null for an encoded core.</summary>
+    public virtual Type? DirectElementType => null;
+
     public abstract ChannelReader<T> CreateReader<T>();
 
     public abstract ChannelWriter<T> CreateWriter<T>();
@@ -79,6 +85,15 @@ internal abstract class ChannelCore
         {
             _channel = CreateBuffer<TElement, TElement>(bounded, dropped, static item => item);
         }
+
+        /// <summary>A core over a buffer of the caller's making (the child's side of a bridge to its host's channel).</summary>
+        public Direct(Channel<TElement> buffer)
+            : base(typeof(TElement).FullName!)
+        {
+            _channel = buffer;
+        }
+
+        public override Type DirectElementType => typeof(TElement);
 
         public override int BufferedCount => _channel.Reader.Count;
 
@@ -115,6 +130,16 @@ internal abstract class ChannelCore
         {
             _channel = CreateBuffer<Message, Message>(bounded, dropped, static message => message);
         }
+
+        /// <summary>A core over a buffer of the caller's making (the child's side of a bridge to its host's channel).</summary>
+        public Encoded(string elementTypeName, Channel<Message> buffer)
+            : base(elementTypeName)
+        {
+            _channel = buffer;
+        }
+
+        /// <summary>The buffer itself, for a bridge to a child process: it moves the encoded messages as they are.</summary>
+        public Channel<Message> Buffer => _channel;
 
         public override int BufferedCount => _channel.Reader.Count;
 

@@ -99,6 +99,7 @@ public static partial class IsolateChannel
             core = new ChannelCore.Encoded(typeof(T).FullName!, bounded, dropped);
         }
 
+        core.Capacity = bounded?.Capacity ?? 0;
         return new IsolateChannelPair<T>(core);
     }
 }

@@ -51,6 +51,23 @@ internal readonly struct Message
         ? Payload.DecodeOne(bytes, codec, typed, _attachments)
         : Payload.DecodeOne(((ReadOnlySpan<byte>)_inline)[.._length], codec, typed, _attachments);
 
+    /// <summary>True when the item refers to shared objects (channel ends, shared buffers), which cannot leave the process.</summary>
+    public bool HasAttachments => _attachments is not null;
+
+    /// <summary>A message of bytes encoded elsewhere (another process, by the same codec), with no attachments.</summary>
+    public static Message FromEncoded(ReadOnlySpan<byte> encoded) => new(encoded, null, null);
+
+    /// <summary>Copies the encoded bytes into <paramref name="destination"/>, which holds at least <see cref="Length"/> bytes; returns how many.</summary>
+    public int CopyEncoded(Span<byte> destination)
+    {
+        ReadOnlySpan<byte> encoded = _bytes is { } bytes ? bytes : ((ReadOnlySpan<byte>)_inline)[.._length];
+        encoded.CopyTo(destination);
+        return encoded.Length;
+    }
+
+    /// <summary>The number of encoded bytes.</summary>
+    public int Length => _length;
+
     [InlineArray(InlineCapacity)]
     private struct InlineBytes
     {

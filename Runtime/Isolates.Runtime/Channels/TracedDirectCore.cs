@@ -22,6 +22,8 @@ internal sealed class TracedDirectCore<TElement> : ChannelCore
 
     public override int BufferedCount => _channel.Reader.Count;
 
+    public override Type DirectElementType => typeof(TElement);
+
     public override ChannelReader<T> CreateReader<T>() => (ChannelReader<T>)(object)new Reader(this, _channel.Reader);
 
     public override ChannelWriter<T> CreateWriter<T>() => (ChannelWriter<T>)(object)new Writer(this, _channel.Writer);

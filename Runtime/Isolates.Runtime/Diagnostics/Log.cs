@@ -45,6 +45,10 @@ internal static partial class Log
         Message = "Isolate {IsolateName} ({IsolateId}) is deadlocked: its thread has been blocked in a synchronous wait for {Blocked} while running {Running}, and {Waiting} waits in its own queue; the call fails and the isolate is faulted. Use await instead of .Result, .Wait() or GetAwaiter().GetResult() in isolate code")]
     public static partial void Deadlocked(ILogger logger, string isolateName, long isolateId, TimeSpan blocked, string running, string waiting);
 
+    [LoggerMessage(EventId = 11, EventName = "ChildChannelItemsLost", Level = LogLevel.Warning,
+        Message = "Child-process isolate {IsolateName} ({IsolateId}): {What}")]
+    public static partial void ChildChannelItemsLost(ILogger logger, string isolateName, long isolateId, string what);
+
     [LoggerMessage(EventId = 20, EventName = "PoolIsolateReplaced", Level = LogLevel.Warning,
         Message = "Pool {PoolName}: isolate {IsolateName} ({IsolateId}) faulted and is being replaced")]
     public static partial void PoolIsolateReplaced(ILogger logger, string poolName, string isolateName, long isolateId);

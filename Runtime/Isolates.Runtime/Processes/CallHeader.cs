@@ -11,6 +11,9 @@ namespace Isolates.Processes;
 /// </summary>
 internal readonly record struct CallHeader(ResultShape Shape, string Assembly, int Token, string? TraceParent, TypeName[] GenericArguments)
 {
+    /// <summary>The channel ends among the arguments, by attachment index: each is bridged over the pipe (ChannelBridge).</summary>
+    public ChannelSpec[] Channels { get; init; } = [];
+
     public static CallHeader For(MethodInfo method, ResultShape shape, string? traceParent)
     {
         if (method.DeclaringType is { IsGenericType: true })
@@ -34,7 +37,7 @@ internal readonly record struct CallHeader(ResultShape Shape, string Assembly, i
     {
         var buffer = new ArrayBufferWriter<byte>(64 + payload.Length);
         var writer = new MessagePackWriter(buffer);
-        writer.WriteArrayHeader(5);
+        writer.WriteArrayHeader(6);
         writer.Write((byte)Shape);
         writer.Write(Assembly);
         writer.Write(Token);
@@ -45,6 +48,19 @@ internal readonly record struct CallHeader(ResultShape Shape, string Assembly, i
             writer.Write(argument.Assembly);
             writer.Write(argument.Token);
         }
+
+        writer.WriteArrayHeader(Channels.Length);
+        foreach (ChannelSpec channel in Channels)
+        {
+            writer.WriteArrayHeader(6);
+            writer.Write(channel.Bridge);
+            writer.Write(channel.ChildWrites);
+            writer.Write(channel.ElementTypeName);
+            writer.Write(channel.DirectType);
+            writer.Write(channel.Window);
+            writer.Write(channel.SurvivesWriterFaults);
+        }
+
         writer.Flush();
         buffer.Write(payload);
         return buffer.WrittenSpan.ToArray();
@@ -53,7 +69,7 @@ internal readonly record struct CallHeader(ResultShape Shape, string Assembly, i
     public static CallHeader Decode(ReadOnlyMemory<byte> body, out ReadOnlyMemory<byte> payload)
     {
         var reader = new MessagePackReader(body);
-        _ = reader.ReadArrayHeader();
+        int fields = reader.ReadArrayHeader();
         var shape = (ResultShape)reader.ReadByte();
         string assembly = reader.ReadString() ?? string.Empty;
         int token = reader.ReadInt32();
@@ -64,7 +80,17 @@ internal readonly record struct CallHeader(ResultShape Shape, string Assembly, i
             arguments[i] = new TypeName(reader.ReadString() ?? string.Empty, reader.ReadInt32());
         }
 
-        var header = new CallHeader(shape, assembly, token, traceParent, arguments);
+        var channels = new ChannelSpec[fields > 5 ? reader.ReadArrayHeader() : 0];
+        for (int i = 0; i < channels.Length; i++)
+        {
+            int specFields = reader.ReadArrayHeader();
+            channels[i] = new ChannelSpec(reader.ReadInt64(), reader.ReadBoolean(), reader.ReadString() ?? string.Empty, reader.ReadString(), reader.ReadInt32())
+            {
+                SurvivesWriterFaults = specFields > 5 && reader.ReadBoolean(),
+            };
+        }
+
+        var header = new CallHeader(shape, assembly, token, traceParent, arguments) { Channels = channels };
         payload = body[(int)reader.Consumed..];
         return header;
     }
@@ -78,4 +104,15 @@ internal readonly record struct TypeName(string Assembly, int Token)
             ? throw new NotShareableException(type, string.Empty,
                 $"The function's generic argument {type} cannot be named in a child process (only non-generic, non-array types of the application's assemblies can); call a non-generic wrapper.")
             : new TypeName(type.Assembly.FullName!, type.MetadataToken);
+}
+
+/// <summary>
+/// A channel end passed to a child: the bridge that carries it, its direction (the child writes, or the child reads),
+/// the element type's full name, the assembly-qualified name of a framework element type whose values the channel
+/// buffers as they are (null for an encoded channel), and the window (items in flight at most).
+/// </summary>
+internal readonly record struct ChannelSpec(long Bridge, bool ChildWrites, string ElementTypeName, string? DirectType, int Window)
+{
+    /// <summary>The host channel outlives a writer that faults (a supervising host restarts it); the child's end behaves alike.</summary>
+    public bool SurvivesWriterFaults { get; init; }
 }

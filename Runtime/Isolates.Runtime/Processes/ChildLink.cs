@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using Isolates.Calls;
+using Isolates.Channels;
 using Isolates.Wire;
 
 namespace Isolates.Processes;
@@ -22,9 +23,12 @@ internal sealed class ChildLink
     private readonly OutputTail _output;
     private readonly ConcurrentDictionary<long, IChildCall> _pending = new();
     private readonly TaskCompletionSource<ChildEnd> _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ConcurrentDictionary<long, IHostBridge> _bridges = new(); // channel ends passed to the child
+    private readonly List<string> _lost = []; // what bridges could not deliver, for the end's description; also the lock for itself
     private readonly HashSet<string> _sentAssemblies = new(StringComparer.OrdinalIgnoreCase); // also the lock for itself
     private int _loaderVersion = -1;
     private long _nextId;
+    private long _nextBridge;
     private int _stopping; // 1: closing, 2: killed, 3: killed after the close timeout
     private IsolateExecutionException? _fault;
     private IsolateExecutionException? _memoryFault;
@@ -68,6 +72,9 @@ internal sealed class ChildLink
     public long IsolateId => _isolate.Id;
 
     public string IsolateName => _isolate.Name;
+
+    /// <summary>The pipe, for the channel bridges' frames.</summary>
+    public FramedSocket Pipe => _pipe;
 
     /// <summary>Completes once the child has exited and every call has been completed.</summary>
     public Task<ChildEnd> Ended => _ended.Task;
@@ -271,6 +278,8 @@ internal sealed class ChildLink
         }
 
         byte[] payload = [];
+        object[]? attachments = null;
+        List<(int Index, int Kind)>? ends = null;
         if (count > 0)
         {
             var encodeWith = new Codec[count];
@@ -285,20 +294,87 @@ internal sealed class ChildLink
                 }
             }
 
-            payload = Payload.Encode(encodeWith, values, out object[]? attachments);
-            if (attachments is not null)
-            {
-                Payload.Release(attachments);
-                throw new NotShareableException(null, string.Empty,
-                    $"An argument of {plan.DisplayName} holds a channel end or a shared buffer; those cannot cross to a child-process isolate (they are objects of this process). Pass the data itself.");
-            }
+            payload = ChannelEndCodec.EncodeRecordingEnds(encodeWith, values, out attachments, out ends);
         }
 
         SendLoaderState();
-        byte[] header = traceParent is not null
-            ? CallHeader.For(plan.Method, plan.Shape, traceParent).Encode([])
-            : UntracedHeaders.GetValue(plan, static p => CallHeader.For(p.Method, p.Shape, traceParent: null).Encode([]));
+        byte[] header;
+        if (attachments is not null)
+        {
+            // Channel ends among the arguments: bridged per call, so this header is the call's own.
+            header = (CallHeader.For(plan.Method, plan.Shape, traceParent) with { Channels = OpenBridges(plan, attachments, ends!) }).Encode([]);
+        }
+        else
+        {
+            header = traceParent is not null
+                ? CallHeader.For(plan.Method, plan.Shape, traceParent).Encode([])
+                : UntracedHeaders.GetValue(plan, static p => CallHeader.For(p.Method, p.Shape, traceParent: null).Encode([]));
+        }
+
         return (header, payload);
+    }
+
+    /// <summary>
+    /// Bridges each channel end among a call's arguments over the pipe (<see cref="HostBridge"/>); the child builds an end
+    /// of its own over a local channel wired to the bridge. Shared buffers (memory of this process) and a whole
+    /// <c>Channel&lt;T&gt;</c> are refused before anything is opened.
+    /// </summary>
+    private ChannelSpec[] OpenBridges(CallPlan plan, object[] attachments, List<(int Index, int Kind)> ends)
+    {
+        var kinds = new int[attachments.Length];
+        Array.Fill(kinds, -1);
+        foreach ((int index, int kind) in ends)
+        {
+            if ((uint)index < (uint)kinds.Length)
+            {
+                kinds[index] = kind;
+            }
+        }
+
+        for (int i = 0; i < attachments.Length; i++)
+        {
+            if (attachments[i] is not ChannelCore || kinds[i] < 0)
+            {
+                Payload.Release(attachments);
+                throw new NotShareableException(null, string.Empty, attachments[i] is ChannelCore
+                    ? $"An argument of {plan.DisplayName} holds a channel end inside a value that was encoded separately; pass channel ends to a child-process isolate as arguments or members of arguments."
+                    : $"An argument of {plan.DisplayName} holds a shared buffer; it cannot cross to a child-process isolate (it is memory of this process). Pass the data itself, or a channel.");
+            }
+
+            if (kinds[i] == 2)
+            {
+                Payload.Release(attachments);
+                throw new NotShareableException(null, string.Empty,
+                    $"An argument of {plan.DisplayName} is a whole Channel<T>; a child-process isolate can get its Reader or its Writer (or both, as two arguments), not the pair. " +
+                    "Each end crossing to a child is bridged in one direction with a window of items in flight, and a Channel<T> promises one buffer that both ends see (Count, TryPeek, " +
+                    "a write visible to the next read at once), which two bridges in opposite directions would not keep.");
+            }
+        }
+
+        var specs = new ChannelSpec[attachments.Length];
+        for (int i = 0; i < attachments.Length; i++)
+        {
+            var core = (ChannelCore)attachments[i];
+            var spec = new ChannelSpec(Interlocked.Increment(ref _nextBridge), ChildWrites: kinds[i] == 1, core.ElementTypeName, core.DirectElementType?.AssemblyQualifiedName, HostBridge.WindowFor(core))
+            {
+                SurvivesWriterFaults = core.SurvivesWriterFaults,
+            };
+            _bridges[spec.Bridge] = HostBridge.Create(this, spec, core);
+            specs[i] = spec;
+        }
+
+        return specs;
+    }
+
+    /// <summary>Something a channel bridge could not deliver: logged now, and said in the child's end if it has not ended yet.</summary>
+    public void ReportLost(string what)
+    {
+        lock (_lost)
+        {
+            _lost.Add(what);
+        }
+
+        _isolate.LogChannelItemsLost(what);
     }
 
     /// <summary>Takes a call out of the waiting set; false when it was completed (or taken) already.</summary>
@@ -311,6 +387,7 @@ internal sealed class ChildLink
     {
         if (Interlocked.CompareExchange(ref _stopping, 1, 0) == 0)
         {
+            StopTaking(); // a closing isolate's reads are cancelled: items sent now would only be stranded in it
             _pipe.TrySend(FrameType.Close, 0, []);
         }
 
@@ -334,6 +411,7 @@ internal sealed class ChildLink
         if (!_ended.Task.IsCompleted)
         {
             Volatile.Write(ref _stopping, 2);
+            StopTaking();
             _process.KillQuietly();
         }
 
@@ -368,6 +446,15 @@ internal sealed class ChildLink
                     case FrameType.Closed:
                         _closedCleanly = true;
                         break;
+                    case FrameType.ChannelItems when _bridges.TryGetValue(id, out IHostBridge? bridge):
+                        bridge.OnItems(body);
+                        break;
+                    case FrameType.ChannelDone when _bridges.TryGetValue(id, out IHostBridge? bridge):
+                        bridge.OnDone(body);
+                        break;
+                    case FrameType.ChannelCredit when _bridges.TryGetValue(id, out IHostBridge? bridge) && body.Length == 4:
+                        bridge.OnCredit(System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(body));
+                        break;
                 }
             }
         }
@@ -392,8 +479,18 @@ internal sealed class ChildLink
         }
     }
 
+    /// <summary>Channels the child reads give it no more items (those already taken for it are counted at its end).</summary>
+    private void StopTaking()
+    {
+        foreach (IHostBridge bridge in _bridges.Values)
+        {
+            bridge.StopTaking();
+        }
+    }
+
     private void Finish()
     {
+        StopTaking();
         _pipe.Dispose();
         if (!_process.WaitForExit(10_000))
         {
@@ -405,6 +502,7 @@ internal sealed class ChildLink
         int? exitCode = _process.HasExited ? _process.ExitCode : null;
         ChildEnd end = Classify(exitCode);
         _process.Dispose();
+        end = EndBridges(end);
 
         var reason = new IsolateClosedException(_isolate.Id, _isolate.Name, $"Child-process isolate '{_isolate.Name}' ended before the call finished: {end.Description}", end.Fault);
         foreach (long id in _pending.Keys)
@@ -416,6 +514,32 @@ internal sealed class ChildLink
         }
 
         _ended.TrySetResult(end);
+    }
+
+    /// <summary>
+    /// The child is gone and the pipe was read to its end: channels it read stop giving it items (those taken for it and
+    /// never acknowledged are reported), channels it wrote get its last items and are completed with an error naming it,
+    /// unless it closed cleanly (then they stay open, as an in-process isolate's do).
+    /// </summary>
+    private ChildEnd EndBridges(ChildEnd end)
+    {
+        IsolateClosedException? writerLost = end.Reason == IsolateExitReason.Closed ? null
+            : new IsolateClosedException(_isolate.Id, _isolate.Name, $"Child-process isolate '{_isolate.Name}' ({_isolate.Id}), which held a writer of this channel, ended: {end.Description}", end.Fault);
+        foreach (long id in _bridges.Keys)
+        {
+            if (_bridges.TryRemove(id, out IHostBridge? bridge) && bridge.End(writerLost) is { } lost)
+            {
+                ReportLost(lost);
+            }
+        }
+
+        string? note;
+        lock (_lost)
+        {
+            note = _lost.Count == 0 ? null : string.Join("; ", _lost) + ".";
+        }
+
+        return note is null ? end : end with { Description = end.Description + " Channels: " + note, LostItems = note };
     }
 
     private ChildEnd Classify(int? exitCode)

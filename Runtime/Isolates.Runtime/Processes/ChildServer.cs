@@ -15,6 +15,7 @@ internal sealed class ChildServer
     private readonly Isolate _isolate;
     private readonly ChildOptions _options;
     private readonly ConcurrentDictionary<long, WireCall> _calls = new();
+    private readonly ConcurrentDictionary<long, IChildBridge> _bridges = new(); // channel ends the host passed in calls
     private readonly ConcurrentDictionary<(string Assembly, int Token, Calls.ResultShape Shape, string Generic), WireTarget> _targets = new();
     private int _closing;
     private TaskCompletionSource? _warmUp;
@@ -120,6 +121,15 @@ internal sealed class ChildServer
                 case FrameType.Probe:
                     Loader.AssemblyLocator.AddProbingDirectory(System.Text.Encoding.UTF8.GetString(body));
                     break;
+                case FrameType.ChannelItems when _bridges.TryGetValue(id, out IChildBridge? bridge):
+                    bridge.OnItems(body);
+                    break;
+                case FrameType.ChannelDone when _bridges.TryGetValue(id, out IChildBridge? bridge):
+                    bridge.OnDone(body);
+                    break;
+                case FrameType.ChannelCredit when _bridges.TryGetValue(id, out IChildBridge? bridge) && body.Length == 4:
+                    bridge.OnCredit(System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(body));
+                    break;
                 case FrameType.Close:
                     if (Interlocked.Exchange(ref _closing, 1) == 0)
                     {
@@ -143,6 +153,7 @@ internal sealed class ChildServer
     private async Task CloseAsync()
     {
         await _isolate.CloseAsync().ConfigureAwait(false); // its CloseTimeout applies; a stuck thread ends with the process
+        FlushBridges(); // the host counts what the code took exactly
         _pipe.TrySend(FrameType.Closed, 0, []);
         Exit(0);
     }
@@ -183,6 +194,33 @@ internal sealed class ChildServer
         _pipe.TrySend(type, id, body);
     }
 
+    /// <summary>The child's channel cores for the channel ends of a call, in attachment order, each wired to its bridge.</summary>
+    public object[]? OpenChannels(ChannelSpec[] channels)
+    {
+        if (channels.Length == 0)
+        {
+            return null;
+        }
+
+        var cores = new object[channels.Length];
+        for (int i = 0; i < channels.Length; i++)
+        {
+            cores[i] = ChildBridge.Open(this, channels[i]);
+        }
+
+        return cores;
+    }
+
+    public void AddBridge(long id, IChildBridge bridge) => _bridges[id] = bridge;
+
+    private void FlushBridges()
+    {
+        foreach (IChildBridge bridge in _bridges.Values)
+        {
+            bridge.Flush();
+        }
+    }
+
     public WireTarget TargetFor(CallHeader header) =>
         _targets.GetOrAdd(
             (header.Assembly, header.Token, header.Shape, header.GenericArguments.Length == 0 ? string.Empty : string.Join(";", header.GenericArguments)),
@@ -201,6 +239,7 @@ internal sealed class ChildServer
         if (completion.Exception?.InnerException is { } fault)
         {
             // Code escaped the isolate outside any call (an async void method): the isolate faulted, as it would in-process.
+            FlushBridges();
             _pipe.TrySend(FrameType.Fault, 0, RemoteError.Encode(fault, _isolate.Id, _isolate.Name));
             Exit(ChildExitCodes.Faulted);
         }

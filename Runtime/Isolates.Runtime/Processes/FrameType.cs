@@ -18,4 +18,9 @@ internal enum FrameType : byte
     Fault = 23,    // body: a RemoteError: code escaped the isolate outside any call, or a thread's unhandled exception
     MemoryLimit = 24, // body: a RemoteError: the GC heap limit was reached; the child exits next
     Closed = 25,   // the child's isolate has closed; the child exits next
+
+    // either way: channel ends passed to the child (ChannelBridge); id = the bridge's id, chosen by the host
+    ChannelItems = 40,  // body: items as [int32 length][encoded item]..., sent only against credit
+    ChannelDone = 41,   // body: empty (completed) or a RemoteError: the sending side completed, or the receiving side's channel was
+    ChannelCredit = 42, // body: int32: the receiver took that many more items (the first one from a child's reader: its window)
 }

@@ -55,7 +55,7 @@ internal sealed class WireCall : WorkItem, IInFlightCall
         try
         {
             _target = _server.TargetFor(header);
-            arguments = BuildArguments(_target, payload);
+            arguments = BuildArguments(_target, payload, header.Channels);
         }
         catch (Exception ex)
         {
@@ -104,7 +104,7 @@ internal sealed class WireCall : WorkItem, IInFlightCall
         }
     }
 
-    private object?[] BuildArguments(WireTarget target, ReadOnlyMemory<byte> payload)
+    private object?[] BuildArguments(WireTarget target, ReadOnlyMemory<byte> payload, ChannelSpec[] channels)
     {
         var arguments = new object?[target.ArgumentCodecs.Length];
         if (target.EncodedCount > 0)
@@ -120,7 +120,7 @@ internal sealed class WireCall : WorkItem, IInFlightCall
                 }
             }
 
-            Payload.Decode(payload, codecs, decoded);
+            Payload.Decode(payload, codecs, decoded, _server.OpenChannels(channels));
             k = 0;
             for (int i = 0; i < arguments.Length; i++)
             {

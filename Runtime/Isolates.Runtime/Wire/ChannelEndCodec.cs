@@ -72,7 +72,36 @@ internal sealed class ChannelEndCodec : Codec
                 $"A channel of {end.Core.ElementTypeName} was passed where a channel of {_element.FullName} is declared.");
         }
 
-        writer.Write(Payload.Attach(end.Core));
+        int index = Payload.Attach(end.Core);
+        if (t_crossing is { } crossing)
+        {
+            crossing.Add((index, (int)_kind));
+        }
+
+        writer.Write(index);
+    }
+
+    /// <summary>
+    /// While a call to a child process is encoded: which kind of end (0 reader, 1 writer, 2 both) each channel attachment
+    /// was written as, by attachment index, so the host can bridge it in the right direction. Null otherwise.
+    /// </summary>
+    [ThreadStatic]
+    private static List<(int Index, int Kind)>? t_crossing;
+
+    /// <summary>Encodes with the kind of every channel end recorded (see <see cref="t_crossing"/>).</summary>
+    internal static byte[] EncodeRecordingEnds(ReadOnlySpan<Codec> codecs, ReadOnlySpan<object?> values, out object[]? attachments, out List<(int Index, int Kind)> ends)
+    {
+        List<(int Index, int Kind)>? outer = t_crossing;
+        ends = [];
+        t_crossing = ends;
+        try
+        {
+            return Payload.Encode(codecs, values, out attachments);
+        }
+        finally
+        {
+            t_crossing = outer;
+        }
     }
 
     public override object? Read(ref MessagePackReader reader, int depth)

@@ -32,10 +32,7 @@ internal static class ProcessFigure
         Samples roundTrips = await RoundTripsAsync(app, options, sizes.RoundTrips, rows);
         await MemoryAsync(app, options, sizes.Children, rows);
 
-        // STREAMING (issue 14, not measured yet): ints and [Shareable] records host -> child -> host through channel
-        // ends passed to a child-process isolate, beside a floor that streams the same frames through the floor app.
-        // Channels across the process boundary are being built; their rows go here, before the peers.
-        notes.Add("process: streaming ints and records host → child → host through channels is not measured yet (channels across the process boundary are being built).");
+        // Streaming through channel ends passed to a child is its own figure (child-channels, ChildChannelFigure.cs).
 
         if (peers)
         {

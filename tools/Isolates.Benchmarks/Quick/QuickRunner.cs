@@ -26,6 +26,7 @@ internal static class QuickRunner
         if (options.Processes is { } processes)
         {
             await Step(options, "process", async () => rows.AddRange(await ProcessFigure.MeasureAsync(processes, peers: options.Peers is not null, notes)));
+            await Step(options, "child-channels", async () => rows.AddRange(await ChildChannelFigure.MeasureAsync(Math.Min(options.ChannelMessages, 200_000), options.ChannelRepetitions)));
         }
 
         await Step(options, "map", async () => rows.AddRange(await MapFigure.MeasureAsync(options.Map.SlowItems, options.Map.FastItems, options.Map.Repetitions, notes)));
