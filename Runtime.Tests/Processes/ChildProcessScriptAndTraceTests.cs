@@ -75,7 +75,8 @@ public class ChildProcessWarmTests
     [Test]
     public async Task KeepWarm_SpareChildDiesWhileWaiting_NeverHandedOut()
     {
-        var options = new IsolateOptions { Placement = IsolatePlacement.ChildProcess, Name = "dead-spare" };
+        // A memory limit of its own makes its spares its own (spares are kept per placement and limit, not per name).
+        var options = new IsolateOptions { Placement = IsolatePlacement.ChildProcess, Name = "dead-spare", MemoryLimit = 200L * 1024 * 1024 };
         int[] before = ChildProcessIds();
         await Isolate.KeepWarm(1, options);
         try
