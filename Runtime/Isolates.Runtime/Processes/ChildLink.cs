@@ -14,6 +14,7 @@ namespace Isolates.Processes;
 internal sealed class ChildLink
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan OutputDrainTimeout = TimeSpan.FromSeconds(2);
 
     private readonly Isolate _isolate;
     private readonly Process _process;
@@ -356,7 +357,10 @@ internal sealed class ChildLink
             _process.WaitForExit(5_000);
         }
 
-        _process.WaitForExit(); // drains the output readers, so the last lines are in
+        // The last lines are usually in by now; wait a little for the rest, but not for the streams' end itself: a
+        // process the child started inherits them and may hold them open long after the child is gone (WaitForExit()
+        // without a timeout would wait for that, and every call and the close with it).
+        _output.Drained.Wait(OutputDrainTimeout);
         int? exitCode = _process.HasExited ? _process.ExitCode : null;
         ChildEnd end = Classify(exitCode);
         _process.Dispose();

@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using Isolates.Diagnostics;
+using Isolates.Tests.Diagnostics;
+using Isolates.Tests.Support;
+
+namespace Isolates.Tests.Processes;
+
+/// <summary>
+/// Child-process isolates attacked at their edges: processes the child starts, spares that died while waiting, a kill
+/// or a cancellation that arrives in a window of the start or the call. Every call and every end must complete.
+/// </summary>
+[TestFixture]
+[CancelAfter(120_000)]
+public class ChildProcessAdversaryTests
+{
+    private static IsolateOptions Child(string? name = null, long memoryLimit = 0) => new()
+    {
+        Name = name,
+        Placement = IsolatePlacement.ChildProcess,
+        MemoryLimit = memoryLimit,
+        CloseTimeout = TimeSpan.FromSeconds(5),
+    };
+
+    private static bool ProcessGone(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return true;
+        }
+    }
+
+    private static void KillQuietly(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            process.Kill();
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            // gone already
+        }
+    }
+
+    /// <summary>This process's children that are child-process isolates (Linux: /proc).</summary>
+    private static HashSet<int> ChildIsolatePids()
+    {
+        var pids = new HashSet<int>();
+        foreach (string directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), out int pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                string stat = File.ReadAllText(Path.Combine(directory, "stat"));
+                string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture) == Environment.ProcessId
+                    && File.ReadAllText(Path.Combine(directory, "environ")).Contains("ISOLATES_CHILD_ENDPOINT=", StringComparison.Ordinal))
+                {
+                    pids.Add(pid);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // it ended meanwhile
+            }
+        }
+
+        return pids;
+    }
+
+    [Test]
+    public async Task CloseAsync_ChildStartedAProcessThatKeepsItsOutputOpen_ClosesPromptly()
+    {
+        Isolate iso = await Isolate.CreateAsync(Child("keeps-output"));
+        int sleeper = await iso.CallAsync(ChildAdversaryWork.StartSleeper, 60);
+        try
+        {
+            var watch = Stopwatch.StartNew();
+            await Wait.Bounded(iso.CloseAsync());
+            IsolateExit exit = await Wait.Bounded(iso.Exited);
+            Assert.Multiple(() =>
+            {
+                Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromSeconds(8)), "the sleeper's hold on the output must not hold the close");
+                Assert.That(exit.Reason, Is.EqualTo(IsolateExitReason.Closed));
+                Assert.That(iso.State, Is.EqualTo(IsolateState.Closed));
+            });
+        }
+        finally
+        {
+            KillQuietly(sleeper);
+        }
+    }
+
+    [Test]
+    public async Task CallAsync_ChildExitsLeavingAProcessThatKeepsItsOutputOpen_CallFailsPromptly()
+    {
+        Isolate iso = await Isolate.CreateAsync(Child("exits-leaving-output"));
+        int pid = iso.ProcessId!.Value;
+        string marker = Path.Combine(Path.GetTempPath(), $"isolates-adv-sleeper-{pid}");
+        try
+        {
+            var watch = Stopwatch.StartNew();
+            Assert.ThrowsAsync<IsolateClosedException>(() => Wait.Bounded(iso.CallAsync(ChildAdversaryWork.StartSleeperThenExit, 60)));
+            IsolateExit exit = await Wait.Bounded(iso.Exited);
+            Assert.Multiple(() =>
+            {
+                Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromSeconds(8)));
+                Assert.That(exit.Reason, Is.EqualTo(IsolateExitReason.Crashed));
+                Assert.That(exit.ExitCode, Is.EqualTo(5));
+            });
+        }
+        finally
+        {
+            if (File.Exists(marker))
+            {
+                KillQuietly(int.Parse(File.ReadAllText(marker), System.Globalization.CultureInfo.InvariantCulture));
+                File.Delete(marker);
+            }
+
+            await Wait.Bounded(iso.KillAsync());
+        }
+    }
+
+}
