@@ -130,4 +130,19 @@ public class ChildProcessAdversaryTests
         }
     }
 
+    [Test]
+    public async Task CallAsync_ChildStartsAProcess_ItInheritsNoneOfTheChildsIsolateVariables()
+    {
+        Isolate iso = await Isolate.CreateAsync(Child("environment", memoryLimit: 128L * 1024 * 1024));
+        try
+        {
+            string seen = await Wait.Bounded(iso.CallAsync(ChildAdversaryWork.EnvironmentOfAStartedProcess, new[] { "ISOLATES_CHILD_ENDPOINT", "DOTNET_STARTUP_HOOKS", "DOTNET_GCHeapHardLimit" }));
+            Assert.That(seen, Is.EqualTo("ISOLATES_CHILD_ENDPOINT=;DOTNET_STARTUP_HOOKS=;DOTNET_GCHeapHardLimit=;"), "a process the child starts is an ordinary process, without the child's memory limit");
+        }
+        finally
+        {
+            await Wait.Bounded(iso.CloseAsync());
+        }
+    }
+
 }
