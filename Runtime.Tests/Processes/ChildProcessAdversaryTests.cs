@@ -145,4 +145,44 @@ public class ChildProcessAdversaryTests
         }
     }
 
+    [Test]
+    public async Task CreateAsync_WarmChildSpareDiedWhileWaiting_HandsOutALiveChildAndDoesNotListTheDeadOne()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.Ignore("finds the spare's process through /proc");
+        }
+
+        IsolateOptions options = Child(memoryLimit: 97L * 1024 * 1024); // a spare pool of its own
+        HashSet<int> before = ChildIsolatePids();
+        await Isolate.KeepWarm(1, options);
+        Isolate? iso = null;
+        try
+        {
+            int spare = 0;
+            await Poll.Until(() => (spare = ChildIsolatePids().Except(before).FirstOrDefault()) != 0 && Isolate.WarmCount >= 1, "the spare child is ready");
+            KillQuietly(spare);
+            await Poll.Until(() => ProcessGone(spare), "the spare child is gone");
+            await Task.Delay(500); // the host reads the pipe's end
+
+            iso = await Wait.Bounded(Isolate.CreateAsync(options with { Name = "after-spare-died" }));
+            Assert.Multiple(async () =>
+            {
+                Assert.That(await Wait.Bounded(iso.CallAsync(ChildWork.Add, 2, 3)), Is.EqualTo(5), "the isolate handed out runs");
+                Assert.That(Isolate.All.Where(i => i.State is IsolateState.Closed or IsolateState.Faulted), Is.Empty, "an ended isolate is not listed");
+            });
+        }
+        finally
+        {
+            await Isolate.KeepWarm(0, options);
+            if (iso is not null)
+            {
+                await Wait.Bounded(iso.KillAsync());
+            }
+
+            // A replacement spare may still be starting: it closes itself once started; leave no process behind.
+            await Poll.Until(() => !ChildIsolatePids().Except(before).Any(), "the spares of this test are gone");
+        }
+    }
+
 }
