@@ -185,4 +185,76 @@ public class ChildProcessAdversaryTests
         }
     }
 
+    [Test]
+    public async Task KillAsync_WhileTheChildStarts_ProcessEndsAndIsolateIsNotLeftRunning()
+    {
+        const string Name = "killed-while-starting";
+        Task<Isolate> creating = Isolate.CreateAsync(Child(Name));
+        Isolate? starting = null;
+        await Poll.Until(() => (starting = Isolate.All.FirstOrDefault(i => i.Name == Name)) is not null || creating.IsCompleted, "the isolate is listed while it starts");
+        if (starting is null || starting.State != IsolateState.Starting)
+        {
+            Assert.Inconclusive("the child started before the kill");
+        }
+
+        await Wait.Bounded(starting!.KillAsync());
+        Isolate? created = null;
+        try
+        {
+            created = await Wait.Bounded(creating);
+        }
+        catch (IsolateClosedException)
+        {
+            // refused: also sound
+        }
+
+        if (created is not null)
+        {
+            int? pid = created.ProcessId;
+            await Wait.Bounded(created.Completion.ContinueWith(_ => { }, TaskScheduler.Default));
+            Assert.Multiple(() =>
+            {
+                Assert.That(created.State, Is.EqualTo(IsolateState.Closed));
+                Assert.That(pid is null || ProcessGone(pid.Value), Is.True, "KillAsync completed: the process has exited");
+                Assert.ThrowsAsync<IsolateClosedException>(() => created.CallAsync(ChildWork.Add, 1, 1));
+            });
+        }
+
+        Assert.That(Isolate.All.Any(i => i.Name == Name), Is.False, "a killed isolate is not listed");
+    }
+
+    [Test]
+    public async Task CloseAsync_WhileTheChildStarts_ClosesTheChildNotDeclaredStuck()
+    {
+        const string Name = "closed-while-starting";
+        Task<Isolate> creating = Isolate.CreateAsync(Child(Name) with { CloseTimeout = TimeSpan.FromMilliseconds(1) });
+        Isolate? starting = null;
+        await Poll.Until(() => (starting = Isolate.All.FirstOrDefault(i => i.Name == Name)) is not null || creating.IsCompleted, "the isolate is listed while it starts");
+        if (starting is null || starting.State != IsolateState.Starting)
+        {
+            Assert.Inconclusive("the child started before the close");
+        }
+
+        await Wait.Bounded(starting!.CloseAsync());
+        Isolate? created = null;
+        try
+        {
+            created = await Wait.Bounded(creating);
+        }
+        catch (IsolateClosedException)
+        {
+            // refused: also sound
+        }
+
+        int? pid = created?.ProcessId;
+        IsolateExit exit = await Wait.Bounded(starting.Exited);
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit.Reason, Is.Not.EqualTo(IsolateExitReason.Stuck), "nothing ran in the child: it is not stuck");
+            Assert.That(starting.State, Is.EqualTo(IsolateState.Closed));
+            Assert.That(pid is null || ProcessGone(pid.Value), Is.True, "CloseAsync completed: the process has exited");
+            Assert.That(Isolate.All.Any(i => i.Name == Name), Is.False);
+        });
+    }
+
 }
