@@ -257,4 +257,47 @@ public class ChildProcessAdversaryTests
         });
     }
 
+    [Test]
+    public async Task CallAsync_TokenCancelledAfterTheCallsChecksBeforeItIsSent_FunctionDoesNotRun()
+    {
+        Isolate iso = await Isolate.CreateAsync(Child("cancelled-before-sent"));
+        using var cancellation = new CancellationTokenSource();
+        bool armed = false;
+
+        // The call's activity starts after the call checked its token and before it is sent: a listener cancelling
+        // there opens that window deterministically.
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == IsolateTelemetry.ActivitySourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
+            ActivityStarted = _ =>
+            {
+                if (Volatile.Read(ref armed))
+                {
+                    cancellation.Cancel();
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+        try
+        {
+            Task<int> call;
+            using (new Activity("caller").Start()) // calls are traced only inside a trace
+            {
+                Volatile.Write(ref armed, true);
+                call = iso.CallAsync(ChildAdversaryWork.CountRun, 1, cancellation.Token);
+                Volatile.Write(ref armed, false);
+            }
+
+            Assert.CatchAsync<OperationCanceledException>(() => Wait.Bounded(call));
+
+            // Calls run in order on the child's isolate thread: had the cancelled one been run, it ran before this one.
+            Assert.That(await Wait.Bounded(iso.CallAsync(ChildAdversaryWork.Runs)), Is.Zero, "a call its caller saw cancelled before it was sent must not run");
+        }
+        finally
+        {
+            await Wait.Bounded(iso.CloseAsync());
+        }
+    }
+
 }

@@ -150,6 +150,12 @@ internal sealed class ChildLink
             return Task.FromException<TResult>(ex);
         }
 
+        if (cancellationToken.IsCancellationRequested)
+        {
+            // Cancelled since the caller's check (while the call was encoded or traced): never sent, so never run.
+            return Task.FromCanceled<TResult>(cancellationToken);
+        }
+
         long id = Interlocked.Increment(ref _nextId);
         var call = new ChildCall<TResult>(this, id, plan.WireResultCodec);
         _pending[id] = call;
@@ -164,12 +170,19 @@ internal sealed class ChildLink
             return call.Task;
         }
 
-        call.WatchCancellation(cancellationToken);
-        if (!_pipe.TrySend(FrameType.Call, id, body) && _pending.TryRemove(id, out _))
+        if (!_pipe.TrySend(FrameType.Call, id, body))
         {
-            call.Fail(ClosedReason("before the call was sent"));
+            if (_pending.TryRemove(id, out _))
+            {
+                call.Fail(ClosedReason("before the call was sent"));
+            }
+
+            return call.Task;
         }
 
+        // Watched only once sent, so a Cancel frame always follows its call (sent before it, the child ignored a Cancel
+        // for a call it did not know yet). A cancellation from here on is one that meets the call as it starts.
+        call.WatchCancellation(cancellationToken);
         return call.Task;
     }
 
