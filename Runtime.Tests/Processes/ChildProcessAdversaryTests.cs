@@ -300,4 +300,26 @@ public class ChildProcessAdversaryTests
         }
     }
 
+    [Test]
+    [Ignore("issue 14 adversary: a spare child keeps the spare's options in its process (Name, CloseTimeout, MaxQueuedCalls): adoption happens only in the host")]
+    public async Task CreateAsync_WarmChildSpare_ChildIsolateTakesTheCreationsName()
+    {
+        IsolateOptions options = Child(memoryLimit: 99L * 1024 * 1024); // a spare pool of its own
+        await Isolate.KeepWarm(1, options);
+        Isolate? iso = null;
+        try
+        {
+            await Poll.Until(() => Isolate.WarmCount >= 1, "the spare child is ready");
+            iso = await Isolate.CreateAsync(options with { Name = "adopted-name" });
+            Assert.That(await Wait.Bounded(iso.CallAsync(ChildAdversaryWork.CurrentName)), Is.EqualTo("adopted-name"), "Isolate.Current.Name in the child is the creation's name");
+        }
+        finally
+        {
+            await Isolate.KeepWarm(0, options);
+            if (iso is not null)
+            {
+                await Wait.Bounded(iso.CloseAsync());
+            }
+        }
+    }
 }
