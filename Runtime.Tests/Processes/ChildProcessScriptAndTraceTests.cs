@@ -77,6 +77,10 @@ public class ChildProcessWarmTests
     {
         // A memory limit of its own makes its spares its own (spares are kept per placement and limit, not per name).
         var options = new IsolateOptions { Placement = IsolatePlacement.ChildProcess, Name = "dead-spare", MemoryLimit = 200L * 1024 * 1024 };
+
+        // The previous test's refill may still be starting a spare with these same options: taken into this pool (its
+        // count is 1 again) it was in 'before' and no new child appeared. It closes itself when it finds the count at 0.
+        await Diagnostics.Poll.Until(() => ChildProcessIds().Length == 0, "earlier tests' children to end");
         int[] before = ChildProcessIds();
         await Isolate.KeepWarm(1, options);
         try

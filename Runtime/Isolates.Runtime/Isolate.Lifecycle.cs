@@ -339,9 +339,14 @@ public sealed partial class Isolate
 
     private async Task CloseCoreAsync()
     {
-        if (_child is { } child)
+        if (_options.Placement == IsolatePlacement.ChildProcess)
         {
-            await CloseChildAsync(child).ConfigureAwait(false);
+            // Through Isolate.All a close can come while the child starts: it is closed as soon as it runs.
+            if ((_child ?? await ChildStartedAsync().ConfigureAwait(false)) is { } child)
+            {
+                await CloseChildAsync(child).ConfigureAwait(false);
+            }
+
             return;
         }
 

@@ -10,6 +10,10 @@ public sealed partial class Isolate
 {
     private ChildLink? _child;
     private ChildEnd? _childEnd;
+    private TaskCompletionSource<ChildLink?>? _childStarted; // set before the isolate is listed; null once the start failed
+
+    /// <summary>The child once it runs, or null if its start failed (or it never began).</summary>
+    private Task<ChildLink?> ChildStartedAsync() => Volatile.Read(ref _childStarted)?.Task ?? Task.FromResult<ChildLink?>(null);
 
     /// <summary>The child process's id for <see cref="IsolatePlacement.ChildProcess"/>; null for an in-process isolate.</summary>
     public int? ProcessId => _child?.ProcessId;
@@ -36,13 +40,15 @@ public sealed partial class Isolate
                 "or have its code watch the call's CancellationToken or Isolate.Current.ClosingToken and use CloseAsync.");
         }
 
-        if (_child is not { } child)
-        {
-            return; // never started (its creation failed): nothing runs
-        }
-
         TransitionTo(IsolateState.Closing, from: [IsolateState.Starting, IsolateState.Running]);
         RequestStop();
+
+        // Through Isolate.All a kill can come while the child starts: it is killed as soon as it runs.
+        if ((_child ?? await ChildStartedAsync().ConfigureAwait(false)) is not { } child)
+        {
+            return; // its start failed: nothing runs
+        }
+
         await child.KillAsync().ConfigureAwait(false);
         await _stopped.Task.ConfigureAwait(false);
     }
@@ -62,6 +68,8 @@ public sealed partial class Isolate
 
     private async Task StartChildAsync(bool listed, CancellationToken cancellationToken)
     {
+        var started = new TaskCompletionSource<ChildLink?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _childStarted, started);
         if (listed)
         {
             List();
@@ -79,13 +87,15 @@ public sealed partial class Isolate
             _completion.TrySetResult();
             _stopped.TrySetResult();
             _unloaded.TrySetResult(UnloadStatus.Unloaded);
-            _closeTask = Task.CompletedTask;
+            _closeTask ??= Task.CompletedTask;
+            started.TrySetResult(null);
             throw;
         }
 
-        TransitionTo(IsolateState.Running, from: [IsolateState.Starting]);
+        TransitionTo(IsolateState.Running, from: [IsolateState.Starting]); // stays Closing if a close or kill came meanwhile
         TryLog(static (logger, isolate, _) => Log.Started(logger, isolate.Name, isolate.Id));
         _ = _child.Ended.ContinueWith(static (ended, s) => ((Isolate)s!).OnChildEnded(ended.Result), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        started.TrySetResult(_child); // a close or kill waiting for the start goes on now
     }
 
     private Task<TResult> CallChild<TArgs, TResult>(ChildLink child, Delegate function, ResultShape shape, TArgs args, CancellationToken cancellationToken)

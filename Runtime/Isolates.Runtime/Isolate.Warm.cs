@@ -121,6 +121,7 @@ public sealed partial class Isolate
         {
             if (!pool.Spares.TryDequeue(out spare))
             {
+                Refill(pool); // replaces the ended spares skipped below, if any (no take will trigger it)
                 return null;
             }
 
@@ -245,6 +246,13 @@ public sealed partial class Isolate
         }
 
         List();
+        if (Volatile.Read(ref _stopRequested) != 0)
+        {
+            // A spare child ended between its take and its listing: its end (which stops before it unlists) may have
+            // unlisted it before it was listed here, and must not leave it listed.
+            Live.TryRemove(Id, out _);
+        }
+
         TryLog(static (logger, isolate, _) => Log.Started(logger, isolate.Name, isolate.Id));
     }
 

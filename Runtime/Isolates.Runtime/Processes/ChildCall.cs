@@ -34,6 +34,10 @@ internal sealed class ChildCall<TResult> : IChildCall
         if (token.CanBeCanceled)
         {
             _registration = token.UnsafeRegister(static (state, t) => ((ChildCall<TResult>)state!).OnCancelled(t), this);
+            if (_completion.Task.IsCompleted)
+            {
+                _registration.Unregister(); // answered before it was watched: the token must not keep it
+            }
         }
     }
 

@@ -14,6 +14,7 @@ internal static class ChildLauncher
 {
     public const string EndpointVariable = "ISOLATES_CHILD_ENDPOINT";
     public const string StartupHooksVariable = "DOTNET_STARTUP_HOOKS";
+    public const string HeapLimitVariable = "DOTNET_GCHeapHardLimit";
 
     public static ProcessStartInfo Create(string endpoint, long memoryLimit)
     {
@@ -63,7 +64,7 @@ internal static class ChildLauncher
         {
             // The GC's hard heap limit: an allocation past it throws OutOfMemoryException in the child, which then reports
             // the limit and exits. (Without it, the Linux OOM killer would end the child with no explanation.)
-            info.Environment["DOTNET_GCHeapHardLimit"] = "0x" + memoryLimit.ToString("X", System.Globalization.CultureInfo.InvariantCulture);
+            info.Environment[HeapLimitVariable] = "0x" + memoryLimit.ToString("X", System.Globalization.CultureInfo.InvariantCulture);
         }
 
         return info;

@@ -16,6 +16,7 @@ namespace Isolates.Processes;
 internal sealed class ChildLink
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan OutputDrainTimeout = TimeSpan.FromSeconds(2);
 
     private readonly Isolate _isolate;
     private readonly Process _process;
@@ -178,6 +179,12 @@ internal sealed class ChildLink
             return Task.FromException<TResult>(ex);
         }
 
+        if (cancellationToken.IsCancellationRequested)
+        {
+            // Cancelled since the caller's check (while the call was encoded or traced): never sent, so never run.
+            return Task.FromCanceled<TResult>(cancellationToken);
+        }
+
         long id = Interlocked.Increment(ref _nextId);
         var call = new ChildCall<TResult>(this, id, plan.WireResultCodec);
         _pending[id] = call;
@@ -192,12 +199,19 @@ internal sealed class ChildLink
             return call.Task;
         }
 
-        call.WatchCancellation(cancellationToken);
-        if (!SendCall(id, header, payload) && _pending.TryRemove(id, out _))
+        if (!SendCall(id, header, payload))
         {
-            call.Fail(ClosedReason("before the call was sent"));
+            if (_pending.TryRemove(id, out _))
+            {
+                call.Fail(ClosedReason("before the call was sent"));
+            }
+
+            return call.Task;
         }
 
+        // Watched only once sent, so a Cancel frame always follows its call (sent before it, the child ignored a Cancel
+        // for a call it did not know yet). A cancellation from here on is one that meets the call as it starts.
+        call.WatchCancellation(cancellationToken);
         return call.Task;
     }
 
@@ -498,7 +512,10 @@ internal sealed class ChildLink
             _process.WaitForExit(5_000);
         }
 
-        _process.WaitForExit(); // drains the output readers, so the last lines are in
+        // The last lines are usually in by now; wait a little for the rest, but not for the streams' end itself: a
+        // process the child started inherits them and may hold them open long after the child is gone (WaitForExit()
+        // without a timeout would wait for that, and every call and the close with it).
+        _output.Drained.Wait(OutputDrainTimeout);
         int? exitCode = _process.HasExited ? _process.ExitCode : null;
         ChildEnd end = Classify(exitCode);
         _process.Dispose();

@@ -70,6 +70,11 @@ internal sealed class ChildServer
         }
 
         ChildOptions options = ChildOptions.Decode(body);
+        if (options.MemoryLimit > 0)
+        {
+            // The runtime read its limit at start; the processes this child starts must not inherit it.
+            Environment.SetEnvironmentVariable(ChildLauncher.HeapLimitVariable, null);
+        }
 
         // Functions are found in the child's default context first (then mapped into its isolate): assemblies the host
         // holds in memory (compiled scripts) or found in extra folders resolve there as they do for the host's isolates.

@@ -10,11 +10,21 @@ internal sealed class OutputTail
     private const int Kept = 20;
     private readonly Queue<string> _lines = new();
     private readonly Lock _lock = new();
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _open = 2; // standard output and error
+
+    /// <summary>Completes when both streams reached their end: the child, and every process that inherited them, closed them.</summary>
+    public Task Drained => _drained.Task;
 
     public void Add(string? line, bool error)
     {
         if (line is null)
         {
+            if (Interlocked.Decrement(ref _open) == 0)
+            {
+                _drained.TrySetResult(); // the end of a stream is reported once, as a null line
+            }
+
             return;
         }
 
