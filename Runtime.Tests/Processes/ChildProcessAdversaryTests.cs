@@ -301,7 +301,6 @@ public class ChildProcessAdversaryTests
     }
 
     [Test]
-    [Ignore("issue 14 adversary: a spare child keeps the spare's options in its process (Name, CloseTimeout, MaxQueuedCalls): adoption happens only in the host")]
     public async Task CreateAsync_WarmChildSpare_ChildIsolateTakesTheCreationsName()
     {
         IsolateOptions options = Child(memoryLimit: 99L * 1024 * 1024); // a spare pool of its own
@@ -321,5 +320,49 @@ public class ChildProcessAdversaryTests
                 await Wait.Bounded(iso.CloseAsync());
             }
         }
+    }
+}
+
+/// <summary>IsolateOptions.MaxQueuedCalls bounds a child-process isolate's calls in flight (sent and not answered).</summary>
+[TestFixture]
+[CancelAfter(120_000)]
+public class ChildProcessQueueBoundTests
+{
+    [Test]
+    public async Task CallAsync_ChildMaxQueuedCallsOne_SecondCallWaitsUnsentAndCancelledOneNeverRuns()
+    {
+        await using Isolate iso = await Isolate.CreateAsync(new IsolateOptions { Placement = IsolatePlacement.ChildProcess, MaxQueuedCalls = 1 });
+        Task<string> slow = iso.CallAsync(ChildWork.DelayedAsync, "slow", 600);
+        using var cts = new CancellationTokenSource();
+        Task<int> waiting = iso.CallAsync(ChildWork.Bump, cts.Token);
+        Task<int> next = iso.CallAsync(ChildWork.Add, 20, 22);
+        await Task.Delay(100);
+        Assert.Multiple(() =>
+        {
+            Assert.That(waiting.IsCompleted, Is.False, "no place: it waits in the host");
+            Assert.That(iso.QueueLength, Is.EqualTo(3), "every call not answered yet counts");
+        });
+
+        cts.Cancel();
+        Assert.ThrowsAsync<TaskCanceledException>(() => Wait.Bounded(waiting));
+        Assert.That(await Wait.Bounded(slow), Is.EqualTo("SLOW"));
+        Assert.That(await Wait.Bounded(next), Is.EqualTo(42), "admitted when the slow call's place came back");
+        Assert.That(await Wait.Bounded(iso.CallAsync(ChildWork.Bump)), Is.EqualTo(1), "the cancelled call never ran in the child");
+    }
+
+    [Test]
+    public async Task CloseAsync_CallsWaitingForAPlace_FailWithIsolateClosed()
+    {
+        Isolate iso = await Isolate.CreateAsync(new IsolateOptions { Placement = IsolatePlacement.ChildProcess, MaxQueuedCalls = 1 });
+        Task<string> slow = iso.CallAsync(ChildWork.DelayedAsync, "slow", 2_000);
+        Task<int>[] waiting = [.. Enumerable.Range(0, 5).Select(i => iso.CallAsync(ChildWork.Add, i, i))];
+        await Task.Delay(100);
+        await Wait.Bounded(iso.CloseAsync());
+        foreach (Task<int> call in waiting)
+        {
+            Assert.ThrowsAsync<IsolateClosedException>(() => Wait.Bounded(call));
+        }
+
+        Assert.That(slow.IsCompleted, Is.True, "every call completes");
     }
 }

@@ -53,6 +53,35 @@ public sealed partial class Isolate
         await _stopped.Task.ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// In a child process, on the pipe's reader thread: the isolate serving a pre-warmed child takes the options of the
+    /// creation it was handed out to (its name, CloseTimeout, queue bound, deadlock timeout). Its context, thread and
+    /// warm-up stay, as for an in-process spare.
+    /// </summary>
+    internal void AdoptInChild(IsolateOptions options)
+    {
+        _options = _options with
+        {
+            Name = options.Name,
+            CloseTimeout = options.CloseTimeout,
+            MaxQueuedCalls = options.MaxQueuedCalls,
+            BlockedThreadTimeout = options.BlockedThreadTimeout,
+        };
+        Name = options.Name ?? Name;
+        _callGate = CallGateFor(_options);
+        try
+        {
+            if (_thread is { } thread)
+            {
+                thread.Name = $"isolate:{Name}";
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // the thread's name is cosmetic
+        }
+    }
+
     /// <summary>The child process behind a child-process isolate; null in-process.</summary>
     internal ChildLink? Child => _child;
 
@@ -114,7 +143,7 @@ public sealed partial class Isolate
         CallTelemetry? telemetry = CallTelemetry.Begin(this); // null unless someone listens
         if (telemetry is null)
         {
-            return child.CallAsync<TArgs, TResult>(plan, args, cancellationToken);
+            return child.CallAsync<TArgs, TResult>(plan, args, cancellationToken, gate: _callGate);
         }
 
         // The call's activity is started here, in the host, and its context crosses in the call frame: the child's
@@ -128,7 +157,7 @@ public sealed partial class Isolate
             System.Diagnostics.Activity.Current = previous;
         }
 
-        Task<TResult> call = child.CallAsync<TArgs, TResult>(plan, args, cancellationToken, traceParent);
+        Task<TResult> call = child.CallAsync<TArgs, TResult>(plan, args, cancellationToken, traceParent, _callGate);
         _ = call.ContinueWith(static (done, state) => ((Tuple<CallTelemetry, Isolate>)state!).Item1.End(((Tuple<CallTelemetry, Isolate>)state!).Item2, done), Tuple.Create(telemetry, this), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return call;
     }

@@ -233,6 +233,7 @@ public sealed partial class Isolate
         _logger = SafeLogger.Create(options.LoggerFactory, "Isolates.Isolate");
         _timeProvider = options.TimeProvider ?? TimeProvider.System;
         _callGate = CallGateFor(options);
+        _child?.Adopt(options, Name); // before any call of the creator's: frames keep their order
         try
         {
             if (_thread is { } thread)

@@ -63,7 +63,9 @@ public sealed record IsolateOptions
     /// backpressure for a caller that calls faster than the isolate works, instead of a queue that grows until memory
     /// runs out. A call cancelled while it waits never runs; one waiting when the isolate closes fails with
     /// <see cref="IsolateClosedException"/>. Only calls count: the continuations of the isolate's own awaits and the
-    /// chunks of a pool's map (which bounds its own) never wait.
+    /// chunks of a pool's map (which bounds its own) never wait. For a <see cref="IsolatePlacement.ChildProcess"/> isolate
+    /// the bound is on calls sent to the child and not answered yet (the running one included): the host cannot see when
+    /// a call starts in the child.
     /// </summary>
     public int MaxQueuedCalls { get; init; }
 

@@ -12,8 +12,17 @@ internal interface IChildCall
 }
 
 /// <summary>The host's side of one call to a child-process isolate.</summary>
-internal sealed class ChildCall<TResult> : IChildCall
+internal sealed class ChildCall<TResult> : IChildCall, IGatedCall
 {
+    // IsolateOptions.MaxQueuedCalls for a child: the host's gate, whose place a call holds from its send until it is
+    // answered (the child's running call included), and the frame a waiting call sends once admitted.
+    private readonly Lock _sendLock = new();
+    private CallGate? _gate;
+    private int _placeHeld;
+    private bool _sent;
+    private byte[]? _header;
+    private byte[]? _payload;
+
     private readonly ChildLink _link;
     private readonly long _id;
     private readonly Codec? _resultCodec;
@@ -43,10 +52,84 @@ internal sealed class ChildCall<TResult> : IChildCall
 
     private void OnCancelled(CancellationToken token)
     {
+        if (!_link.Forget(_id, this))
+        {
+            return;
+        }
+
+        _completion.TrySetCanceled(token);
+        if (_gate is { } gate && Volatile.Read(ref _placeHeld) == 0)
+        {
+            gate.Remove(this); // it waited for a place and was never sent
+        }
+
+        bool sent;
+        lock (_sendLock)
+        {
+            sent = _sent; // a send in progress finishes first, so a Cancel frame always follows its call
+        }
+
+        if (sent)
+        {
+            _link.SendCancel(_id); // the child cancels the function's token; its late answer is ignored
+        }
+    }
+
+    /// <summary>A call that must wait for a place (MaxQueuedCalls): remembers its frame for when it is admitted.</summary>
+    public void WaitForPlace(CallGate gate, byte[] header, byte[] payload)
+    {
+        _gate = gate;
+        _header = header;
+        _payload = payload;
+    }
+
+    /// <summary>Holds a place in the gate until the call completes, however it completes.</summary>
+    public void HoldPlace(CallGate gate)
+    {
+        _gate = gate;
+        Volatile.Write(ref _placeHeld, 1);
+        _ = _completion.Task.ContinueWith(static (_, s) => ((ChildCall<TResult>)s!).ReleasePlace(), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private void ReleasePlace()
+    {
+        if (Interlocked.Exchange(ref _placeHeld, 0) == 1)
+        {
+            _gate!.Release();
+        }
+    }
+
+    /// <summary>Sends the call unless it completed (cancelled) first; false when the pipe is gone.</summary>
+    public bool Send(Func<bool> send)
+    {
+        lock (_sendLock)
+        {
+            if (_completion.Task.IsCompleted)
+            {
+                return true; // cancelled before it went out: never sent, never run
+            }
+
+            _sent = true;
+            return send();
+        }
+    }
+
+    bool IGatedCall.IsCompleted => _completion.Task.IsCompleted;
+
+    void IGatedCall.Admit(CallGate gate)
+    {
+        HoldPlace(gate);
+        _link.SendAdmitted(this, _id, _header!, _payload!);
+        _header = null;
+        _payload = null;
+    }
+
+    void IGatedCall.Refuse(Exception reason)
+    {
         if (_link.Forget(_id, this))
         {
-            _completion.TrySetCanceled(token);
-            _link.SendCancel(_id); // the child cancels the function's token; its late answer is ignored
+            _registration.Unregister();
+            _completion.TrySetException(reason);
         }
     }
 

@@ -67,6 +67,9 @@ internal sealed class ChildLink
         }
     }
 
+    /// <summary>A pre-warmed child handed out: its isolate takes the creator's name and options (timeouts, queue bound) too.</summary>
+    public void Adopt(IsolateOptions options, string name) => _pipe.TrySend(FrameType.Adopt, 0, ChildOptions.From(options, name).Encode());
+
     /// <summary>Calls sent and not answered yet.</summary>
     public int PendingCount => _pending.Count;
 
@@ -166,7 +169,7 @@ internal sealed class ChildLink
     }
 
     /// <summary>Sends a call; the task completes with the child's answer, or fails when the child ends first.</summary>
-    public Task<TResult> CallAsync<TArgs, TResult>(CallPlan plan, TArgs args, CancellationToken cancellationToken, string? traceParent = null)
+    public Task<TResult> CallAsync<TArgs, TResult>(CallPlan plan, TArgs args, CancellationToken cancellationToken, string? traceParent = null, CallGate? gate = null)
         where TArgs : struct, IArgs
     {
         byte[] header, payload;
@@ -196,6 +199,22 @@ internal sealed class ChildLink
                 call.Fail(ClosedReason("before the call was made"));
             }
 
+            return call.Task;
+        }
+
+        if (gate is not null)
+        {
+            // IsolateOptions.MaxQueuedCalls: a place is held from the send until the answer. A call without one waits
+            // in the gate's line (in order, cancellable) and is sent by whoever gives a place back.
+            call.WaitForPlace(gate, header, payload);
+            call.WatchCancellation(cancellationToken);
+            if (!gate.TryEnter(call))
+            {
+                return call.Task; // waiting, or refused because the isolate is closing
+            }
+
+            call.HoldPlace(gate);
+            SendAdmitted(call, id, header, payload);
             return call.Task;
         }
 
@@ -389,6 +408,15 @@ internal sealed class ChildLink
         }
 
         _isolate.LogChannelItemsLost(what);
+    }
+
+    /// <summary>Sends a call that holds a place in the gate (a Cancel frame, if any, follows it: see ChildCall.Send).</summary>
+    public void SendAdmitted<TResult>(ChildCall<TResult> call, long id, byte[] header, byte[] payload)
+    {
+        if (!call.Send(() => SendCall(id, header, payload)) && _pending.TryRemove(id, out _))
+        {
+            call.Fail(ClosedReason("before the call was sent"));
+        }
     }
 
     /// <summary>Takes a call out of the waiting set; false when it was completed (or taken) already.</summary>

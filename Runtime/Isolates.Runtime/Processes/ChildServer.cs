@@ -123,6 +123,9 @@ internal sealed class ChildServer
                     (string name, byte[] image, byte[]? symbols) = AssemblyFrame.Decode(body);
                     Loader.AssemblyLocator.Register(name, image, symbols);
                     break;
+                case FrameType.Adopt:
+                    _isolate.AdoptInChild(ChildOptions.Decode(body).ToIsolateOptions());
+                    break;
                 case FrameType.Probe:
                     Loader.AssemblyLocator.AddProbingDirectory(System.Text.Encoding.UTF8.GetString(body));
                     break;

@@ -10,6 +10,7 @@ internal enum FrameType : byte
     Close = 4,     // close the isolate (its CloseTimeout applies in the child), then exit
     Assembly = 5,  // body: an assembly held in memory on the host (a compiled script): simple name, image, symbols
     Probe = 6,     // body: a folder where the host's isolates look for assemblies (a script's #r folder)
+    Adopt = 7,     // body: ChildOptions: a pre-warmed child handed out takes its creator's name and options
 
     // child -> host
     Ready = 20,    // id = the child's process id; sent once its isolate runs
