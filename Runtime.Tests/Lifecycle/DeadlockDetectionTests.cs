@@ -189,6 +189,99 @@ public class DeadlockDetectionTests
         await Diagnostics.Poll.Until(() => pool.Replacements == 1, "the deadlocked isolate to be replaced");
     }
 
+    [Test]
+    public async Task Watchdog_ClockThrowsInGetTimestamp_TickDoesNotThrow()
+    {
+        // The clock is user code. A tick runs on the clock's timer thread (the thread pool for a real timer), where an
+        // exception escaping would end the process; before, GetTimestamp was called outside the tick's guard.
+        var clock = new HostileClock();
+        await using Isolate iso = await Isolate.CreateAsync(new IsolateOptions
+        {
+            TimeProvider = clock,
+            BlockedThreadTimeout = Threshold,
+            CloseTimeout = Timeout.InfiniteTimeSpan, // no close timer on this clock
+            WaitForUnload = false,
+        });
+        clock.ThrowOnTimestamp = true;
+
+        Assert.DoesNotThrow(clock.FireAll);
+        Assert.That(await Wait.Bounded(iso.CallAsync(DeadlockWork.Ping)), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task CreateAsync_ClockCannotCreateTimers_IsolateStillRunsAndDetectsDeadlocks()
+    {
+        // Before, the clock's exception escaped CreateAsync after the isolate was listed and before its thread started:
+        // the caller got no isolate, and one that could never close stayed in Isolate.All.
+        var clock = new HostileClock { ThrowOnCreateTimer = true };
+        int before = Isolate.All.Count;
+        Isolate iso = await Isolate.CreateAsync(new IsolateOptions
+        {
+            TimeProvider = clock,
+            BlockedThreadTimeout = Threshold,
+            CloseTimeout = Timeout.InfiniteTimeSpan,
+            WaitForUnload = false,
+        });
+
+        Assert.That(await Wait.Bounded(iso.CallAsync(DeadlockWork.Ping)), Is.EqualTo(1));
+        Assert.ThrowsAsync<IsolateDeadlockException>(() => Wait.Bounded(iso.CallAsync(DeadlockWork.BlockOnResult)), "detected on the system clock");
+        await Wait.Bounded(iso.CloseAsync());
+        await Diagnostics.Poll.Until(() => Isolate.All.Count <= before, "no isolate left listed");
+    }
+
+    /// <summary>A clock whose timers fire only when the test says, and that throws where told to.</summary>
+    private sealed class HostileClock : TimeProvider
+    {
+        private readonly List<(TimerCallback Callback, object? State)> _timers = [];
+
+        public bool ThrowOnTimestamp { get; set; }
+
+        public bool ThrowOnCreateTimer { get; init; }
+
+        public override long GetTimestamp() =>
+            ThrowOnTimestamp ? throw new InvalidOperationException("the clock is broken") : base.GetTimestamp();
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            if (ThrowOnCreateTimer)
+            {
+                throw new InvalidOperationException("no timers on this clock");
+            }
+
+            lock (_timers)
+            {
+                _timers.Add((callback, state));
+            }
+
+            return new IdleTimer();
+        }
+
+        public void FireAll()
+        {
+            (TimerCallback Callback, object? State)[] timers;
+            lock (_timers)
+            {
+                timers = [.. _timers];
+            }
+
+            foreach ((TimerCallback callback, object? state) in timers)
+            {
+                callback(state);
+            }
+        }
+
+        private sealed class IdleTimer : ITimer
+        {
+            public bool Change(TimeSpan dueTime, TimeSpan period) => true;
+
+            public void Dispose()
+            {
+            }
+
+            public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        }
+    }
+
     [TestCase(0)]
     [TestCase(-5)]
     public void CreateAsync_BlockedThreadTimeoutNotPositive_ThrowsNamingTheOption(int milliseconds)
