@@ -229,6 +229,89 @@ public class DeadlockDetectionTests
         await Diagnostics.Poll.Until(() => Isolate.All.Count <= before, "no isolate left listed");
     }
 
+    [Test]
+    public async Task Watchdog_BlockedWaitEndsAsItIsDeclared_NextCallIsNotInterrupted()
+    {
+        // The race: the watchdog decides, then (before) logged through user code, faulted and interrupted the thread. A
+        // wait that ended meanwhile let the thread run the next call, which got the ThreadInterruptedException meant for
+        // the blocked one. The logger here is that window: it ends the blocked wait and lets the next call start.
+        var releaseFirst = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var secondStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var releaseSecond = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var declared = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        AppDomain.CurrentDomain.SetData(DeadlockWork.ReleaseKey, releaseFirst.Task);
+        AppDomain.CurrentDomain.SetData(DeadlockWork.StartedKey, secondStarted);
+        AppDomain.CurrentDomain.SetData(DeadlockWork.ReleaseSecondKey, releaseSecond.Task);
+        try
+        {
+            var clock = new HostileClock { Manual = true };
+            using var loggerFactory = LoggerFactory.Create(builder => builder.AddProvider(new HookLoggerProvider(eventId =>
+            {
+                if (eventId == 10)
+                {
+                    declared.TrySetResult();
+                    releaseFirst.TrySetResult();
+                    secondStarted.Task.Wait(TimeSpan.FromSeconds(1)); // bounded: with the fix the next call never starts
+                }
+            })));
+            Isolate iso = await Isolate.CreateAsync(new IsolateOptions
+            {
+                TimeProvider = clock,
+                BlockedThreadTimeout = Threshold,
+                CloseTimeout = Timeout.InfiniteTimeSpan,
+                WaitForUnload = false,
+                LoggerFactory = loggerFactory,
+            });
+
+            Task<int> first = iso.CallAsync(DeadlockWork.BlockOnOwnContinuationUntilReleased);
+            await Task.Delay(300); // blocked, its continuation queued behind it
+            Task<int> second = iso.CallAsync(DeadlockWork.SignalThenWait);
+            for (int i = 0; i < 100 && !declared.Task.IsCompleted; i++)
+            {
+                clock.FireAll(); // seen blocked with a continuation waiting (once the first call got there)
+                clock.Advance(Threshold * 2);
+                clock.FireAll(); // declared
+                await Task.Delay(50);
+            }
+
+            Assert.That(declared.Task.IsCompleted, Is.True, "the blocked call was declared deadlocked");
+
+            await Wait.Bounded(first.ContinueWith(_ => { }, TaskScheduler.Default)); // either outcome: its wait ended as it was declared
+            releaseSecond.TrySetResult();
+            Exception? secondError = await Wait.Bounded(second.ContinueWith(t => t.Exception?.InnerException, TaskScheduler.Default));
+            Assert.That(secondError, Is.Not.InstanceOf<IsolateExecutionException>(),
+                "the next call is not interrupted: " + secondError);
+            await Wait.Bounded(iso.CloseAsync());
+        }
+        finally
+        {
+            releaseFirst.TrySetResult();
+            releaseSecond.TrySetResult();
+            AppDomain.CurrentDomain.SetData(DeadlockWork.ReleaseKey, null);
+            AppDomain.CurrentDomain.SetData(DeadlockWork.StartedKey, null);
+            AppDomain.CurrentDomain.SetData(DeadlockWork.ReleaseSecondKey, null);
+        }
+    }
+
+    private sealed class HookLoggerProvider(Action<int> onLog) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new HookLogger(onLog);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class HookLogger(Action<int> onLog) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                onLog(eventId.Id);
+        }
+    }
+
     /// <summary>A clock whose timers fire only when the test says, and that throws where told to.</summary>
     private sealed class HostileClock : TimeProvider
     {
@@ -238,8 +321,17 @@ public class DeadlockDetectionTests
 
         public bool ThrowOnCreateTimer { get; init; }
 
+        /// <summary>Time moves only through <see cref="Advance"/>.</summary>
+        public bool Manual { get; init; }
+
+        private long _now;
+
+        public override long TimestampFrequency => Manual ? TimeSpan.TicksPerSecond : base.TimestampFrequency;
+
+        public void Advance(TimeSpan by) => Interlocked.Add(ref _now, by.Ticks);
+
         public override long GetTimestamp() =>
-            ThrowOnTimestamp ? throw new InvalidOperationException("the clock is broken") : base.GetTimestamp();
+            ThrowOnTimestamp ? throw new InvalidOperationException("the clock is broken") : Manual ? Volatile.Read(ref _now) : base.GetTimestamp();
 
         public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
         {
