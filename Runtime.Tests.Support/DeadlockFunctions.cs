@@ -68,6 +68,9 @@ public static class DeadlockWork
         return 5;
     }
 
+    /// <summary>Blocks on a call to its own isolate: the call waits in the queue behind this one, which only that thread can run.</summary>
+    public static int BlockOnCallToSelf() => Isolate.Current!.CallAsync(Ping).Result;
+
     public static int Ping() => 1;
 
     private static async Task<int> AwaitOnceAsync()

@@ -100,6 +100,19 @@ public class DeadlockDetectionTests
     }
 
     [Test]
+    public async Task CallAsync_BlocksOnACallToItsOwnIsolate_FailsWithDeadlock()
+    {
+        // The same deadlock through a call instead of a continuation (Isolate.Current.CallAsync(...).Result): the
+        // detector counted only posted continuations as waited for, so this hung silently as before issue 13.
+        Isolate iso = await Isolate.CreateAsync(new IsolateOptions { Name = "self", BlockedThreadTimeout = Threshold });
+
+        var error = Assert.ThrowsAsync<IsolateDeadlockException>(() => iso.CallAsync(DeadlockWork.BlockOnCallToSelf).WaitAsync(TimeSpan.FromSeconds(10)))!;
+
+        Assert.That(error.Message, Does.Contain("DeadlockWork.BlockOnCallToSelf").And.Contain("a call of Isolates.Tests.Support.DeadlockWork.Ping"));
+        await Wait.Bounded(iso.CloseAsync());
+    }
+
+    [Test]
     public async Task CallAsync_BlocksOnWorkThatCompletesElsewhere_IsNotFlagged()
     {
         await using Isolate iso = await Isolate.CreateAsync(new IsolateOptions { BlockedThreadTimeout = TimeSpan.FromMilliseconds(200) });

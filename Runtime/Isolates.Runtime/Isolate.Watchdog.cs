@@ -24,7 +24,7 @@ public sealed partial class Isolate
 
     /// <summary>Posts the runtime's own continuation of an async call: never waited for on this thread, so not a deadlock sign.</summary>
     internal void PostBookkeeping(Action continuation) =>
-        _queue.Enqueue(new PostedCallback(static state => ((Action)state!)(), continuation) { MayBeAwaited = false });
+        _queue.Enqueue(new PostedCallback(static state => ((Action)state!)(), continuation) { Awaitable = false });
 
     /// <summary>
     /// After an item, on the isolate's thread: once a deadlock was declared, clears an interrupt that reached the thread
@@ -111,7 +111,7 @@ public sealed partial class Isolate
         }
     }
 
-    private void DeclareDeadlock(WorkItem running, PostedCallback waiting, Thread thread, TimeSpan blocked)
+    private void DeclareDeadlock(WorkItem running, WorkItem waiting, Thread thread, TimeSpan blocked)
     {
         if (Interlocked.Exchange(ref _deadlocked, 1) != 0)
         {
