@@ -55,6 +55,22 @@ public static class DeadlockWork
         return own.IsCompleted ? own.Result : -1;
     }
 
+    /// <summary>AppDomain data slots of <see cref="SignalThenWait"/>: a TaskCompletionSource it completes when it starts, a task that ends it.</summary>
+    public const string StartedKey = "Isolates.Tests.Support.DeadlockWork.Started";
+
+    public const string ReleaseSecondKey = "Isolates.Tests.Support.DeadlockWork.ReleaseSecond";
+
+    /// <summary>Innocent work after a blocked call: says it started, then waits (on work elsewhere) until the host releases it.</summary>
+    public static int SignalThenWait()
+    {
+        ((TaskCompletionSource)AppDomain.CurrentDomain.GetData(StartedKey)!).TrySetResult();
+        ((Task)AppDomain.CurrentDomain.GetData(ReleaseSecondKey)!).Wait();
+        return 5;
+    }
+
+    /// <summary>Blocks on a call to its own isolate: the call waits in the queue behind this one, which only that thread can run.</summary>
+    public static int BlockOnCallToSelf() => Isolate.Current!.CallAsync(Ping).Result;
+
     public static int Ping() => 1;
 
     private static async Task<int> AwaitOnceAsync()

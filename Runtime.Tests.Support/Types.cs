@@ -104,4 +104,28 @@ public static class Echo
     public static Point? MaybePoint(bool give) => give ? new Point(1, 2) : null;
 
     public static int ByRef(ref int value) => value;
+
+    public static InheritedKeyCustomer Keyed(InheritedKeyCustomer value) => value;
+}
+
+/// <summary>A base whose [Key] and [IgnoreMember] reach <see cref="InheritedKeyCustomer"/>'s overrides (inherited attributes).</summary>
+[MessagePackObject]
+public abstract class InheritedKeyEntity
+{
+    [Key(0)]
+    public virtual string Name { get; set; } = string.Empty;
+
+    [IgnoreMember]
+    public virtual int Cached { get; set; }
+}
+
+[MessagePackObject]
+public sealed class InheritedKeyCustomer : InheritedKeyEntity
+{
+    public override string Name { get; set; } = string.Empty;
+
+    public override int Cached { get; set; }
+
+    [Key(1)]
+    public int Level { get; set; }
 }

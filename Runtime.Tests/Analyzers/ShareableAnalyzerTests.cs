@@ -586,6 +586,32 @@ public class ShareableAnalyzerTests
     }
 
     [Test]
+    public async Task Analyze_MessagePackObjectOverrideInheritsKeyOrIgnoreMember_ReportsNothing()
+    {
+        // [Key] and [IgnoreMember] are inherited attributes: the runtime reads them through an override (reflection's
+        // inherited lookup), so an override without its own copy crosses (Echo.Keyed in CallAsync_OverrideInheritsKey...).
+        // The analyzer read only the override's own attributes and broke the build with "public member has no [Key]".
+        string[] diagnostics = await AnalyzeAsync("""
+            [MessagePackObject]
+            public abstract class Entity
+            {
+                [Key(0)] public virtual string Name { get; set; } = "";
+                [IgnoreMember] public virtual int Cached { get; set; }
+            }
+
+            [MessagePackObject]
+            public sealed class Customer : Entity
+            {
+                public override string Name { get; set; } = "";
+                public override int Cached { get; set; }
+                [Key(1)] public int Level { get; set; }
+            }
+            """);
+
+        Assert.That(diagnostics, Is.Empty);
+    }
+
+    [Test]
     public async Task Analyze_MessagePackObjectThatCannotBeRebuilt_ReportsIso006()
     {
         string[] diagnostics = await AnalyzeAsync("""

@@ -82,6 +82,18 @@ public class CallAsyncTests
     }
 
     [Test]
+    public async Task CallAsync_OverrideInheritsKeyAndIgnoreMember_CrossesWithTheBasesKeys()
+    {
+        // The runtime half of Analyze_MessagePackObjectOverrideInheritsKeyOrIgnoreMember_ReportsNothing: the type the
+        // analyzer refused (it broke this assembly's build) is accepted and crosses.
+        await using Isolate iso = await Isolate.CreateAsync();
+
+        InheritedKeyCustomer back = await Wait.Bounded(iso.CallAsync(Echo.Keyed, new InheritedKeyCustomer { Name = "ada", Cached = 9, Level = 3 }));
+
+        Assert.That((back.Name, back.Level, back.Cached), Is.EqualTo(("ada", 3, 0)), "Name and Level crossed; Cached is ignored");
+    }
+
+    [Test]
     public async Task CallAsync_AsyncLambdas_CompileAndRunWithoutExplicitTypes()
     {
         await using Isolate iso = await Isolate.CreateAsync();

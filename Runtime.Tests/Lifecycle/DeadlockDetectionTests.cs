@@ -100,6 +100,19 @@ public class DeadlockDetectionTests
     }
 
     [Test]
+    public async Task CallAsync_BlocksOnACallToItsOwnIsolate_FailsWithDeadlock()
+    {
+        // The same deadlock through a call instead of a continuation (Isolate.Current.CallAsync(...).Result): the
+        // detector counted only posted continuations as waited for, so this hung silently as before issue 13.
+        Isolate iso = await Isolate.CreateAsync(new IsolateOptions { Name = "self", BlockedThreadTimeout = Threshold });
+
+        var error = Assert.ThrowsAsync<IsolateDeadlockException>(() => iso.CallAsync(DeadlockWork.BlockOnCallToSelf).WaitAsync(TimeSpan.FromSeconds(10)))!;
+
+        Assert.That(error.Message, Does.Contain("DeadlockWork.BlockOnCallToSelf").And.Contain("a call of Isolates.Tests.Support.DeadlockWork.Ping"));
+        await Wait.Bounded(iso.CloseAsync());
+    }
+
+    [Test]
     public async Task CallAsync_BlocksOnWorkThatCompletesElsewhere_IsNotFlagged()
     {
         await using Isolate iso = await Isolate.CreateAsync(new IsolateOptions { BlockedThreadTimeout = TimeSpan.FromMilliseconds(200) });
@@ -187,6 +200,191 @@ public class DeadlockDetectionTests
 
         Assert.That(await Wait.Bounded(pool.SubmitAsync(DeadlockWork.Ping)), Is.EqualTo(1));
         await Diagnostics.Poll.Until(() => pool.Replacements == 1, "the deadlocked isolate to be replaced");
+    }
+
+    [Test]
+    public async Task Watchdog_ClockThrowsInGetTimestamp_TickDoesNotThrow()
+    {
+        // The clock is user code. A tick runs on the clock's timer thread (the thread pool for a real timer), where an
+        // exception escaping would end the process; before, GetTimestamp was called outside the tick's guard.
+        var clock = new HostileClock();
+        await using Isolate iso = await Isolate.CreateAsync(new IsolateOptions
+        {
+            TimeProvider = clock,
+            BlockedThreadTimeout = Threshold,
+            CloseTimeout = Timeout.InfiniteTimeSpan, // no close timer on this clock
+            WaitForUnload = false,
+        });
+        clock.ThrowOnTimestamp = true;
+
+        Assert.DoesNotThrow(clock.FireAll);
+        Assert.That(await Wait.Bounded(iso.CallAsync(DeadlockWork.Ping)), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task CreateAsync_ClockCannotCreateTimers_IsolateStillRunsAndDetectsDeadlocks()
+    {
+        // Before, the clock's exception escaped CreateAsync after the isolate was listed and before its thread started:
+        // the caller got no isolate, and one that could never close stayed in Isolate.All.
+        var clock = new HostileClock { ThrowOnCreateTimer = true };
+        int before = Isolate.All.Count;
+        Isolate iso = await Isolate.CreateAsync(new IsolateOptions
+        {
+            TimeProvider = clock,
+            BlockedThreadTimeout = Threshold,
+            CloseTimeout = Timeout.InfiniteTimeSpan,
+            WaitForUnload = false,
+        });
+
+        Assert.That(await Wait.Bounded(iso.CallAsync(DeadlockWork.Ping)), Is.EqualTo(1));
+        Assert.ThrowsAsync<IsolateDeadlockException>(() => Wait.Bounded(iso.CallAsync(DeadlockWork.BlockOnResult)), "detected on the system clock");
+        await Wait.Bounded(iso.CloseAsync());
+        await Diagnostics.Poll.Until(() => Isolate.All.Count <= before, "no isolate left listed");
+    }
+
+    [Test]
+    public async Task Watchdog_BlockedWaitEndsAsItIsDeclared_NextCallIsNotInterrupted()
+    {
+        // The race: the watchdog decides, then (before) logged through user code, faulted and interrupted the thread. A
+        // wait that ended meanwhile let the thread run the next call, which got the ThreadInterruptedException meant for
+        // the blocked one. The logger here is that window: it ends the blocked wait and lets the next call start.
+        var releaseFirst = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var secondStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var releaseSecond = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var declared = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        AppDomain.CurrentDomain.SetData(DeadlockWork.ReleaseKey, releaseFirst.Task);
+        AppDomain.CurrentDomain.SetData(DeadlockWork.StartedKey, secondStarted);
+        AppDomain.CurrentDomain.SetData(DeadlockWork.ReleaseSecondKey, releaseSecond.Task);
+        try
+        {
+            var clock = new HostileClock { Manual = true };
+            using var loggerFactory = LoggerFactory.Create(builder => builder.AddProvider(new HookLoggerProvider(eventId =>
+            {
+                if (eventId == 10)
+                {
+                    declared.TrySetResult();
+                    releaseFirst.TrySetResult();
+                    secondStarted.Task.Wait(TimeSpan.FromSeconds(1)); // bounded: with the fix the next call never starts
+                }
+            })));
+            Isolate iso = await Isolate.CreateAsync(new IsolateOptions
+            {
+                TimeProvider = clock,
+                BlockedThreadTimeout = Threshold,
+                CloseTimeout = Timeout.InfiniteTimeSpan,
+                WaitForUnload = false,
+                LoggerFactory = loggerFactory,
+            });
+
+            Task<int> first = iso.CallAsync(DeadlockWork.BlockOnOwnContinuationUntilReleased);
+            await Task.Delay(300); // blocked, its continuation queued behind it
+            Task<int> second = iso.CallAsync(DeadlockWork.SignalThenWait);
+            for (int i = 0; i < 100 && !declared.Task.IsCompleted; i++)
+            {
+                clock.FireAll(); // seen blocked with a continuation waiting (once the first call got there)
+                clock.Advance(Threshold * 2);
+                clock.FireAll(); // declared
+                await Task.Delay(50);
+            }
+
+            Assert.That(declared.Task.IsCompleted, Is.True, "the blocked call was declared deadlocked");
+
+            await Wait.Bounded(first.ContinueWith(_ => { }, TaskScheduler.Default)); // either outcome: its wait ended as it was declared
+            releaseSecond.TrySetResult();
+            Exception? secondError = await Wait.Bounded(second.ContinueWith(t => t.Exception?.InnerException, TaskScheduler.Default));
+            Assert.That(secondError, Is.Not.InstanceOf<IsolateExecutionException>(),
+                "the next call is not interrupted: " + secondError);
+            await Wait.Bounded(iso.CloseAsync());
+        }
+        finally
+        {
+            releaseFirst.TrySetResult();
+            releaseSecond.TrySetResult();
+            AppDomain.CurrentDomain.SetData(DeadlockWork.ReleaseKey, null);
+            AppDomain.CurrentDomain.SetData(DeadlockWork.StartedKey, null);
+            AppDomain.CurrentDomain.SetData(DeadlockWork.ReleaseSecondKey, null);
+        }
+    }
+
+    private sealed class HookLoggerProvider(Action<int> onLog) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new HookLogger(onLog);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class HookLogger(Action<int> onLog) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                onLog(eventId.Id);
+        }
+    }
+
+    /// <summary>A clock whose timers fire only when the test says, and that throws where told to.</summary>
+    private sealed class HostileClock : TimeProvider
+    {
+        private readonly List<(TimerCallback Callback, object? State)> _timers = [];
+
+        public bool ThrowOnTimestamp { get; set; }
+
+        public bool ThrowOnCreateTimer { get; init; }
+
+        /// <summary>Time moves only through <see cref="Advance"/>.</summary>
+        public bool Manual { get; init; }
+
+        private long _now;
+
+        public override long TimestampFrequency => Manual ? TimeSpan.TicksPerSecond : base.TimestampFrequency;
+
+        public void Advance(TimeSpan by) => Interlocked.Add(ref _now, by.Ticks);
+
+        public override long GetTimestamp() =>
+            ThrowOnTimestamp ? throw new InvalidOperationException("the clock is broken") : Manual ? Volatile.Read(ref _now) : base.GetTimestamp();
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            if (ThrowOnCreateTimer)
+            {
+                throw new InvalidOperationException("no timers on this clock");
+            }
+
+            lock (_timers)
+            {
+                _timers.Add((callback, state));
+            }
+
+            return new IdleTimer();
+        }
+
+        public void FireAll()
+        {
+            (TimerCallback Callback, object? State)[] timers;
+            lock (_timers)
+            {
+                timers = [.. _timers];
+            }
+
+            foreach ((TimerCallback callback, object? state) in timers)
+            {
+                callback(state);
+            }
+        }
+
+        private sealed class IdleTimer : ITimer
+        {
+            public bool Change(TimeSpan dueTime, TimeSpan period) => true;
+
+            public void Dispose()
+            {
+            }
+
+            public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        }
     }
 
     [TestCase(0)]

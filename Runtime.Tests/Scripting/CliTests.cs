@@ -234,6 +234,17 @@ public class CliTests
         });
     }
 
+    [TestCase("teleport")]
+    [TestCase("--frobnicate")]
+    public async Task Root_UnknownCommandOrOption_OneLineNamingItAndExitCodeTwo(string word)
+    {
+        // Before: two lines, "Required command was not provided." first, for what is one mistake (a mistyped command).
+        CliResult result = await Cli(word);
+
+        Assert.That(result.ExitCode, Is.EqualTo(2));
+        Assert.That(result.Error, Is.EqualTo($"error: Unrecognized command or argument '{word}'. (see 'isolates --help')" + Environment.NewLine));
+    }
+
     [Test]
     public async Task Help_ListsTheCommands()
     {

@@ -32,8 +32,8 @@ internal static class MessagePackObjectCheck
         foreach (Member candidate in EnumerateMembers(type))
         {
             ISymbol symbol = candidate.Symbol;
-            AttributeData? key = FindAttribute(symbol, KeyAttribute);
-            bool ignored = SymbolNames.HasAttribute(symbol, ShareableTypes.IgnoreMemberAttribute) || SymbolNames.HasAttribute(symbol, IgnoreDataMemberAttribute);
+            AttributeData? key = FindInherited(symbol, KeyAttribute);
+            bool ignored = FindInherited(symbol, ShareableTypes.IgnoreMemberAttribute) is not null || FindInherited(symbol, IgnoreDataMemberAttribute) is not null;
             string path = type.Name + "." + symbol.Name;
             if (keyAsPropertyName)
             {
@@ -192,6 +192,24 @@ internal static class MessagePackObjectCheck
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// The attribute on the member or, for an override, on the property it overrides: [Key], [IgnoreMember] and
+    /// [IgnoreDataMember] are inherited attributes, and the runtime reads them with reflection's inherited lookup, so
+    /// an override without its own copy still has its base's key.
+    /// </summary>
+    private static AttributeData? FindInherited(ISymbol symbol, string metadataName)
+    {
+        for (ISymbol? current = symbol; current is not null; current = (current as IPropertySymbol)?.OverriddenProperty)
+        {
+            if (FindAttribute(current, metadataName) is { } found)
+            {
+                return found;
+            }
+        }
+
+        return null;
     }
 
     private static AttributeData? FindAttribute(ISymbol symbol, string metadataName)

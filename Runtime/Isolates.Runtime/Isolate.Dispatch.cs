@@ -48,7 +48,7 @@ public sealed partial class Isolate
             return Task.FromException<TResult>(ex);
         }
 
-        var item = new CallItem<TArgs, TResult>(this, plan, args, payload, attachments, direct, cancellationToken);
+        var item = new CallItem<TArgs, TResult>(this, plan, args, payload, attachments, direct, cancellationToken) { FromOwnThread = IsOwnThread };
         item.Telemetry = CallTelemetry.Begin(this); // null unless someone listens to the Isolates meter or activity source
         if (!item.RegisterCancellation())
         {

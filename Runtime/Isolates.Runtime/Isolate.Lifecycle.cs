@@ -269,6 +269,7 @@ public sealed partial class Isolate
             }
 
             _running = null;
+            ClearInterruptIfDeadlocked();
             try
             {
                 TurnEnd.Run(); // e.g. channel writers this turn's reads made room for

@@ -24,7 +24,25 @@ public sealed partial class Isolate
 
     /// <summary>Posts the runtime's own continuation of an async call: never waited for on this thread, so not a deadlock sign.</summary>
     internal void PostBookkeeping(Action continuation) =>
-        _queue.Enqueue(new PostedCallback(static state => ((Action)state!)(), continuation) { MayBeAwaited = false });
+        _queue.Enqueue(new PostedCallback(static state => ((Action)state!)(), continuation) { Awaitable = false });
+
+    /// <summary>
+    /// After an item, on the isolate's thread: once a deadlock was declared, clears an interrupt that reached the thread
+    /// after the blocked wait had ended, so it cannot land on the runtime's own waits as the thread stops.
+    /// </summary>
+    private void ClearInterruptIfDeadlocked()
+    {
+        if (Volatile.Read(ref _deadlocked) != 0)
+        {
+            try
+            {
+                Thread.Sleep(0); // throws here if an interrupt is pending
+            }
+            catch (ThreadInterruptedException)
+            {
+            }
+        }
+    }
 
     /// <summary>Starts deadlock detection once the isolate's options are final (when it is listed).</summary>
     private void StartWatching()
@@ -93,7 +111,7 @@ public sealed partial class Isolate
         }
     }
 
-    private void DeclareDeadlock(WorkItem running, PostedCallback waiting, Thread thread, TimeSpan blocked)
+    private void DeclareDeadlock(WorkItem running, WorkItem waiting, Thread thread, TimeSpan blocked)
     {
         if (Interlocked.Exchange(ref _deadlocked, 1) != 0)
         {
@@ -113,26 +131,34 @@ public sealed partial class Isolate
             BlockedFor = blocked,
             Waiting = waitingFor,
         };
-        TryLog(static (logger, isolate, error) =>
-        {
-            var deadlock = (IsolateDeadlockException)error!;
-            Log.Deadlocked(logger, isolate.Name, isolate.Id, deadlock.BlockedFor, deadlock.BlockedIn, deadlock.Waiting);
-        }, deadlock);
 
         // The call holding the thread fails with the reason (if its code ever returns, that outcome is discarded);
-        // then the isolate faults as when an exception escapes: queued and unfinished calls fail, Completion faults.
+        // then the isolate faults as when an exception escapes: queued and unfinished calls fail, Completion faults,
+        // and no further item starts.
         running.Abandon(deadlock);
         Fault(deadlock, logged: true);
 
         // Wakes the blocked wait with a ThreadInterruptedException, so the thread unwinds, the isolate stops and
-        // CloseAsync does not wait for CloseTimeout. A wait that swallows it leaves the isolate reported as stuck.
+        // CloseAsync does not wait for CloseTimeout. Only while the thread is still in that item: a wait that ended
+        // meanwhile has let it move on, and the interrupt would land on whatever waits next (the thread consumes one
+        // that slips through after the item, see RunLoop). A wait that swallows it leaves the isolate reported as stuck.
         try
         {
-            thread.Interrupt();
+            if (ReferenceEquals(Volatile.Read(ref _running), running))
+            {
+                thread.Interrupt();
+            }
         }
         catch (Exception)
         {
             // the thread ended meanwhile
         }
+
+        // Last: the logger is user code, and running it before acting gave the wait time to end under the decision.
+        TryLog(static (logger, isolate, error) =>
+        {
+            var deadlock = (IsolateDeadlockException)error!;
+            Log.Deadlocked(logger, isolate.Name, isolate.Id, deadlock.BlockedFor, deadlock.BlockedIn, deadlock.Waiting);
+        }, deadlock);
     }
 }

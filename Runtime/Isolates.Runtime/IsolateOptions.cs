@@ -72,7 +72,7 @@ public sealed record IsolateOptions
     /// <summary>
     /// How long the isolate's thread may stay blocked in a synchronous wait (<c>.Result</c>, <c>.Wait()</c>,
     /// <c>GetAwaiter().GetResult()</c>, a lock, <c>Thread.Sleep</c>) within one call or callback while a continuation
-    /// posted to its own queue (an <c>await</c> of its code resuming) waits behind it, before the isolate is declared
+    /// posted to its own queue (an <c>await</c> of its code resuming) or a call it made to itself waits behind it, before the isolate is declared
     /// deadlocked: only that thread can run the continuation, so such a wait usually never ends. The running call then
     /// fails with <see cref="IsolateDeadlockException"/> naming it, the isolate faults (queued calls fail with
     /// <see cref="IsolateClosedException"/>, a pool or supervisor replaces it) and a warning is logged (event id 10).

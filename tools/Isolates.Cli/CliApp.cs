@@ -21,7 +21,19 @@ internal static class CliApp
         {
             // One line per mistake and the usage exit code, instead of System.CommandLine's help dump and exit 1.
             string help = parsed.CommandResult.Command is RootCommand ? "isolates --help" : $"isolates {parsed.CommandResult.Command.Name} --help";
-            foreach (ParseError mistake in parsed.Errors)
+            IEnumerable<ParseError> mistakes = parsed.Errors;
+            if (parsed.CommandResult.Command is RootCommand && parsed.UnmatchedTokens.Count > 0)
+            {
+                // "isolates teleport" is one mistake, but the parser also reports "Required command was not provided"
+                // (first): keep only the errors that name the unknown word, when there are such.
+                ParseError[] named = [.. parsed.Errors.Where(e => parsed.UnmatchedTokens.Any(t => e.Message.Contains($"'{t}'", StringComparison.Ordinal)))];
+                if (named.Length > 0)
+                {
+                    mistakes = named;
+                }
+            }
+
+            foreach (ParseError mistake in mistakes)
             {
                 terminal.ErrorLine($"[red]error[/]: {Markup.Escape(mistake.Message)} (see '{help}')");
             }

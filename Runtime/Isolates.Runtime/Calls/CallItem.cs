@@ -53,6 +53,11 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
 
     public override string Description => "a call of " + _plan.DisplayName;
 
+    /// <summary>Made on the isolate's own thread (a call to itself): only that thread can run it, so it may be waited for there.</summary>
+    public bool FromOwnThread { get; init; }
+
+    public override bool MayBeAwaited => FromOwnThread;
+
     /// <summary>Links the caller's tokens to this call; false when one is already cancelled (the task then is too).</summary>
     public bool RegisterCancellation()
     {

@@ -40,7 +40,20 @@ internal sealed class BlockedThreadWatchdog
     public static void Watch(Isolate isolate, TimeProvider clock, TimeSpan timeout)
     {
         Debug.Assert(timeout > TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan);
+        try
+        {
+            WatchOn(isolate, clock, timeout);
+        }
+        catch (Exception) when (clock != TimeProvider.System)
+        {
+            // The clock is user code and gave no working timer. Creating the isolate must not fail half-way (it is
+            // listed already, its thread not started): watch it on the system clock, so detection still works.
+            WatchOn(isolate, TimeProvider.System, timeout);
+        }
+    }
 
+    private static void WatchOn(Isolate isolate, TimeProvider clock, TimeSpan timeout)
+    {
         // The clock is user code: it creates the timer outside any lock (a racing loser's idle timer is dropped).
         BlockedThreadWatchdog watchdog = ByClock.GetValue(clock, static c => new BlockedThreadWatchdog(c));
 
@@ -59,7 +72,19 @@ internal sealed class BlockedThreadWatchdog
 
         if (change)
         {
-            watchdog.ApplyPeriod();
+            try
+            {
+                watchdog.ApplyPeriod();
+            }
+            catch (Exception)
+            {
+                lock (watchdog._gate)
+                {
+                    watchdog._watched.Remove(isolate); // watched on one clock only: its per-isolate state is one tick's at a time
+                }
+
+                throw;
+            }
         }
     }
 
@@ -108,6 +133,11 @@ internal sealed class BlockedThreadWatchdog
             {
                 isolate.CheckBlocked(_clock, now);
             }
+        }
+        catch (Exception)
+        {
+            // The clock is user code (GetTimestamp, the timer's Change) and this runs on its timer thread, where an
+            // exception would end the process: a diagnostic must not. The next tick tries again.
         }
         finally
         {

@@ -11,7 +11,9 @@ internal sealed class PostedCallback(SendOrPostCallback callback, object? state)
     /// cancellation): the deadlock detector counts only those. The runtime's bookkeeping for a finished async call
     /// (<see cref="ResumeOnIsolate"/>) is never waited for on the isolate's own thread.
     /// </summary>
-    public bool MayBeAwaited { get; init; } = true;
+    public bool Awaitable { get; init; } = true;
+
+    public override bool MayBeAwaited => Awaitable;
 
     public override void Execute() => callback(state);
 

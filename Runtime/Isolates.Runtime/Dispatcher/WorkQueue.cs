@@ -111,18 +111,18 @@ internal sealed class WorkQueue
     }
 
     /// <summary>
-    /// The oldest queued callback that isolate code may be blocked waiting for, or null. For the deadlock detector
+    /// The oldest queued callback or call that isolate code may be blocked waiting for, or null. For the deadlock detector
     /// only (off the isolate's thread, after it was seen blocked): enumerating takes a snapshot, which costs the next
     /// enqueue a fresh segment, so it is not for hot paths.
     /// </summary>
-    public PostedCallback? FindAwaitable()
+    public WorkItem? FindAwaitable()
     {
         Volatile.Write(ref _observed, 1);
         foreach (WorkItem item in _items)
         {
-            if (item is PostedCallback { MayBeAwaited: true } posted)
+            if (item.MayBeAwaited)
             {
-                return posted;
+                return item;
             }
         }
 
