@@ -218,7 +218,7 @@ internal sealed class ChildLink
             return call.Task;
         }
 
-        if (!SendCall(id, header, payload))
+        if (!call.Send(() => SendCall(id, header, payload)))
         {
             if (_pending.TryRemove(id, out _))
             {
