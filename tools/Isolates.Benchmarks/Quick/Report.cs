@@ -113,8 +113,7 @@ internal static class Report
             "`process.send`, and `process.send` ping-pong over its IPC channel, JSON-serialized) and Python `multiprocessing` with its default " +
             "start method (`Peers/python/multiprocessing_peer.py`: a `Process` running an echo loop on a `Pipe`, started until the reply " +
             "to the first `send`, and `send`/`recv` ping-pong, pickled); a forked Python child starts as a copy of an interpreter already " +
-            "running, which no .NET process can do. Streaming ints and records host → child → host through channels is not measured yet: " +
-            "channels across the process boundary are being built.");
+            "running, which no .NET process can do. Streaming (`--only child-channels`): ints and `[Shareable]` 3-field records from the host through a bounded channel (1024) whose reader is passed to a child-process isolate, which writes each item (records transformed as its own type) to a second channel whose writer it was passed, read back by the host (`Targets/ChildStreaming.cs`), in millions of messages per second, beside the same pipeline through an in-process isolate; the bridge sends one frame per child write, so a completed write is always on the pipe.");
         md.AppendLine("- **map** (the parallel map of `IsolatePool`): `pool.MapAsync(inputs, Arithmetic.Mix)` on a pool of one isolate per core, " +
             "results in input order, beside three floors over the same inputs in the same process: (a) the plain sequential loop on one thread, " +
             "(b) `Parallel.For` on the thread pool, storing each result at its index (ordered, like `MapAsync`), (c) `Parallel.ForEach` over " +
