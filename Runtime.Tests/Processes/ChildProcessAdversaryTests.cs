@@ -21,19 +21,6 @@ public class ChildProcessAdversaryTests
         CloseTimeout = TimeSpan.FromSeconds(5),
     };
 
-    private static bool ProcessGone(int pid)
-    {
-        try
-        {
-            using var process = Process.GetProcessById(pid);
-            return process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return true;
-        }
-    }
-
     private static void KillQuietly(int pid)
     {
         try
@@ -162,7 +149,7 @@ public class ChildProcessAdversaryTests
             int spare = 0;
             await Poll.Until(() => (spare = ChildIsolatePids().Except(before).FirstOrDefault()) != 0 && Isolate.WarmCount >= 1, "the spare child is ready");
             KillQuietly(spare);
-            await Poll.Until(() => ProcessGone(spare), "the spare child is gone");
+            await Poll.Until(() => OsProcesses.Gone(spare), "the spare child is gone");
             await Task.Delay(500); // the host reads the pipe's end
 
             iso = await Wait.Bounded(Isolate.CreateAsync(options with { Name = "after-spare-died" }));
@@ -215,7 +202,7 @@ public class ChildProcessAdversaryTests
             Assert.Multiple(() =>
             {
                 Assert.That(created.State, Is.EqualTo(IsolateState.Closed));
-                Assert.That(pid is null || ProcessGone(pid.Value), Is.True, "KillAsync completed: the process has exited");
+                Assert.That(pid is null || OsProcesses.Gone(pid.Value), Is.True, "KillAsync completed: the process has exited");
                 Assert.ThrowsAsync<IsolateClosedException>(() => created.CallAsync(ChildWork.Add, 1, 1));
             });
         }
@@ -252,7 +239,7 @@ public class ChildProcessAdversaryTests
         {
             Assert.That(exit.Reason, Is.Not.EqualTo(IsolateExitReason.Stuck), "nothing ran in the child: it is not stuck");
             Assert.That(starting.State, Is.EqualTo(IsolateState.Closed));
-            Assert.That(pid is null || ProcessGone(pid.Value), Is.True, "CloseAsync completed: the process has exited");
+            Assert.That(pid is null || OsProcesses.Gone(pid.Value), Is.True, "CloseAsync completed: the process has exited");
             Assert.That(Isolate.All.Any(i => i.Name == Name), Is.False);
         });
     }

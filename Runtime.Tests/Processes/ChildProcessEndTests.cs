@@ -20,19 +20,6 @@ public class ChildProcessEndTests
             CloseTimeout = closeTimeout ?? TimeSpan.FromSeconds(10),
         });
 
-    private static bool ProcessGone(int pid)
-    {
-        try
-        {
-            using var process = Process.GetProcessById(pid);
-            return process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return true;
-        }
-    }
-
     [Test]
     public async Task KillAsync_CallRunning_CallFailsClosedAndProcessGone()
     {
@@ -50,7 +37,7 @@ public class ChildProcessEndTests
             Assert.ThrowsAsync<IsolateClosedException>(() => queued);
             Assert.That(exit.Reason, Is.EqualTo(IsolateExitReason.Killed));
             Assert.That(iso.State, Is.EqualTo(IsolateState.Closed));
-            Assert.That(ProcessGone(pid), Is.True);
+            Assert.That(OsProcesses.Gone(pid), Is.True);
             Assert.ThrowsAsync<IsolateClosedException>(() => iso.CallAsync(ChildWork.Bump), "later calls are refused");
         });
         await Wait.Bounded(iso.KillAsync()); // again: a no-op
@@ -72,7 +59,7 @@ public class ChildProcessEndTests
         {
             Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromSeconds(8)));
             Assert.ThrowsAsync<IsolateClosedException>(() => spinning);
-            Assert.That(ProcessGone(pid), Is.True, "a stuck child really ends");
+            Assert.That(OsProcesses.Gone(pid), Is.True, "a stuck child really ends");
             Assert.That(exit.Reason, Is.AnyOf(IsolateExitReason.Stuck, IsolateExitReason.Closed));
         });
     }
@@ -91,7 +78,7 @@ public class ChildProcessEndTests
             Assert.That(exit.ExitCode, Is.EqualTo(0));
             Assert.That(iso.UnloadStatus, Is.EqualTo(UnloadStatus.Unloaded));
             Assert.That(iso.Completion.IsCompletedSuccessfully, Is.True);
-            Assert.That(ProcessGone(pid), Is.True);
+            Assert.That(OsProcesses.Gone(pid), Is.True);
         });
     }
 
@@ -201,41 +188,11 @@ public class ChildProcessOrphanTests
         }
 
         var watch = Stopwatch.StartNew();
-        await Diagnostics.Poll.Until(() => Gone(grandchild), "the orphaned child to exit", TimeSpan.FromSeconds(10));
+        await Diagnostics.Poll.Until(() => OsProcesses.Gone(grandchild), "the orphaned child to exit", TimeSpan.FromSeconds(10));
         TestContext.Out.WriteLine($"orphan exited {watch.ElapsedMilliseconds} ms after its host was killed");
         IsolateExit exit = await Wait.Bounded(host.Exited);
         Assert.That(exit.Reason, Is.EqualTo(IsolateExitReason.Crashed), "killed from outside: the host of the test sees a crash (SIGKILL)");
         Assert.That(exit.Diagnostic, Does.Contain("SIGKILL"));
-    }
-
-    private static bool Gone(int pid)
-    {
-        // An orphan that exited stays a zombie until whatever adopted it reaps it (in a container, PID 1 may take its
-        // time): a zombie has ended, so its state counts, not whether it is still listed.
-        string stat = $"/proc/{pid}/stat";
-        if (OperatingSystem.IsLinux())
-        {
-            try
-            {
-                string text = File.ReadAllText(stat);
-                char state = text[(text.LastIndexOf(')') + 2)..][0];
-                return state is 'Z' or 'X';
-            }
-            catch (IOException)
-            {
-                return true;
-            }
-        }
-
-        try
-        {
-            using var process = Process.GetProcessById(pid);
-            return process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return true;
-        }
     }
 }
 

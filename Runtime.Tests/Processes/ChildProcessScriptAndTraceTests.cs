@@ -80,13 +80,13 @@ public class ChildProcessWarmTests
 
         // The previous test's refill may still be starting a spare with these same options: taken into this pool (its
         // count is 1 again) it was in 'before' and no new child appeared. It closes itself when it finds the count at 0.
-        await Diagnostics.Poll.Until(() => ChildProcessIds().Length == 0, "earlier tests' children to end");
-        int[] before = ChildProcessIds();
+        await Diagnostics.Poll.Until(() => OsProcesses.ChildProcessIds().Length == 0, "earlier tests' children to end");
+        int[] before = OsProcesses.ChildProcessIds();
         await Isolate.KeepWarm(1, options);
         try
         {
             await Diagnostics.Poll.Until(() => Isolate.WarmCount >= 1, "a spare child", TimeSpan.FromSeconds(30));
-            int spare = ChildProcessIds().Except(before).Single();
+            int spare = OsProcesses.ChildProcessIds().Except(before).Single();
             using (var process = Process.GetProcessById(spare))
             {
                 process.Kill();
@@ -101,34 +101,5 @@ public class ChildProcessWarmTests
         {
             await Isolate.KeepWarm(0, options);
         }
-    }
-
-    /// <summary>This process's direct children (Linux: from /proc).</summary>
-    private static int[] ChildProcessIds()
-    {
-        var children = new List<int>();
-        foreach (string dir in Directory.GetDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out int pid))
-            {
-                continue;
-            }
-
-            try
-            {
-                string stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                if (int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture) == Environment.ProcessId && fields[0] != "Z")
-                {
-                    children.Add(pid);
-                }
-            }
-            catch (IOException)
-            {
-                // it ended meanwhile
-            }
-        }
-
-        return [.. children];
     }
 }
