@@ -353,3 +353,65 @@ public class ChildProcessQueueBoundTests
         Assert.That(slow.IsCompleted, Is.True, "every call completes");
     }
 }
+
+/// <summary>The host's environment and clock at the edges of a child's life.</summary>
+[TestFixture]
+[CancelAfter(120_000)]
+[NonParallelizable]
+public class ChildProcessEnvironmentTests
+{
+    [Test]
+    public async Task CreateAsync_HostHasItsOwnStartupHook_ChildRunsAndItsProcessesKeepTheHostsHook()
+    {
+        string ours = typeof(Isolate).Assembly.Location; // a hook that returns at once outside a child: harmless
+        string? before = Environment.GetEnvironmentVariable("DOTNET_STARTUP_HOOKS");
+        Environment.SetEnvironmentVariable("DOTNET_STARTUP_HOOKS", ours);
+        try
+        {
+            await using Isolate iso = await Isolate.CreateAsync(new IsolateOptions { Placement = IsolatePlacement.ChildProcess });
+            string seen = await Wait.Bounded(iso.CallAsync(ChildAdversaryWork.EnvironmentOfAStartedProcess, new[] { "DOTNET_STARTUP_HOOKS", "ISOLATES_CHILD_HOOKS" }));
+            Assert.That(seen, Is.EqualTo($"DOTNET_STARTUP_HOOKS={ours};ISOLATES_CHILD_HOOKS=;"), "the app's own hook is kept (ours was appended, then removed in the child)");
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("DOTNET_STARTUP_HOOKS", before);
+        }
+    }
+
+    [Test]
+    public async Task CreateAsync_TempFolderMissing_IsolateClosedExceptionNamingTmpdir()
+    {
+        string? before = Environment.GetEnvironmentVariable("TMPDIR");
+        Environment.SetEnvironmentVariable("TMPDIR", "/nonexistent-isolates-tmp/");
+        try
+        {
+            var error = Assert.ThrowsAsync<IsolateClosedException>(() => Isolate.CreateAsync(new IsolateOptions { Placement = IsolatePlacement.ChildProcess }))!;
+            Assert.That(error.Message, Does.Contain("TMPDIR"));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("TMPDIR", before);
+        }
+
+        await Task.CompletedTask;
+    }
+
+    [Test]
+    public async Task CloseAsync_ClockCannotCreateTimers_CloseCompletesWithoutFaulting()
+    {
+        foreach (IsolatePlacement placement in new[] { IsolatePlacement.InProcess, IsolatePlacement.ChildProcess })
+        {
+            Isolate iso = await Isolate.CreateAsync(new IsolateOptions { Placement = placement, TimeProvider = new NoTimers(), BlockedThreadTimeout = Timeout.InfiniteTimeSpan });
+            Task<string> running = iso.CallAsync(ChildWork.DelayedAsync, "x", 100);
+            Task close = iso.CloseAsync();
+            Assert.DoesNotThrowAsync(() => Wait.Bounded(close), $"{placement}: CloseAsync never faults");
+            Assert.That(running.IsCompleted, Is.True);
+        }
+    }
+
+    private sealed class NoTimers : TimeProvider
+    {
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
+            throw new InvalidOperationException("this clock makes no timers");
+    }
+}

@@ -362,7 +362,7 @@ public sealed partial class Isolate
         {
             await (timeout == Timeout.InfiniteTimeSpan || timeout.TotalMilliseconds >= uint.MaxValue - 1
                 ? _stopped.Task
-                : _stopped.Task.WaitAsync(timeout, _timeProvider)).ConfigureAwait(false);
+                : UserClock.WaitAsync(_stopped.Task, timeout, _timeProvider)).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {

@@ -15,6 +15,7 @@ internal static class ChildLauncher
     public const string EndpointVariable = "ISOLATES_CHILD_ENDPOINT";
     public const string StartupHooksVariable = "DOTNET_STARTUP_HOOKS";
     public const string HeapLimitVariable = "DOTNET_GCHeapHardLimit";
+    public const string OriginalHooksVariable = "ISOLATES_CHILD_HOOKS"; // the app's own startup hooks, restored in the child
 
     public static ProcessStartInfo Create(string endpoint, long memoryLimit)
     {
@@ -59,7 +60,10 @@ internal static class ChildLauncher
 
         info.ArgumentList.Add(entry);
         info.Environment[EndpointVariable] = endpoint;
-        info.Environment[StartupHooksVariable] = hook;
+        // Last, after any hooks the app already has (a profiler agent): ours never returns, so hooks after it would not run.
+        string? existing = Environment.GetEnvironmentVariable(StartupHooksVariable);
+        info.Environment[StartupHooksVariable] = string.IsNullOrEmpty(existing) ? hook : existing + Path.PathSeparator + hook;
+        info.Environment[OriginalHooksVariable] = existing ?? string.Empty;
         if (memoryLimit > 0)
         {
             // The GC's hard heap limit: an allocation past it throws OutOfMemoryException in the child, which then reports

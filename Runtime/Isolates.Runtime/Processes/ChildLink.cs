@@ -93,7 +93,17 @@ internal sealed class ChildLink
         var output = new OutputTail();
         try
         {
-            listener.Bind(new UnixDomainSocketEndPoint(endpoint));
+            try
+            {
+                listener.Bind(new UnixDomainSocketEndPoint(endpoint));
+            }
+            catch (SocketException ex)
+            {
+                throw new IsolateClosedException(isolate.Id, isolate.Name,
+                    $"Child-process isolate '{isolate.Name}' failed to start: the host could not listen on '{endpoint}' for its child ({ex.Message}). " +
+                    "The socket is made in the temporary folder (TMPDIR): make sure it exists and is writable.", ex) { NotStarted = true };
+            }
+
             listener.Listen(1);
             process = new Process { StartInfo = info, EnableRaisingEvents = true };
             process.OutputDataReceived += (_, e) => output.Add(e.Data, error: false);
@@ -437,7 +447,7 @@ internal sealed class ChildLink
         TimeSpan grace = timeout == Timeout.InfiniteTimeSpan || timeout.TotalMilliseconds >= uint.MaxValue / 2 ? Timeout.InfiniteTimeSpan : timeout + TimeSpan.FromSeconds(2);
         try
         {
-            await (grace == Timeout.InfiniteTimeSpan ? Ended : Ended.WaitAsync(grace, timeProvider)).ConfigureAwait(false);
+            await (grace == Timeout.InfiniteTimeSpan ? Ended : Diagnostics.UserClock.WaitAsync(Ended, grace, timeProvider)).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {

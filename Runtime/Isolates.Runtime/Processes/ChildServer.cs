@@ -41,7 +41,9 @@ internal sealed class ChildServer
     {
         // Processes this child starts are ordinary processes, not isolates of its own.
         Environment.SetEnvironmentVariable(ChildLauncher.EndpointVariable, null);
-        Environment.SetEnvironmentVariable(ChildLauncher.StartupHooksVariable, null);
+        string? hooks = Environment.GetEnvironmentVariable(ChildLauncher.OriginalHooksVariable);
+        Environment.SetEnvironmentVariable(ChildLauncher.StartupHooksVariable, string.IsNullOrEmpty(hooks) ? null : hooks);
+        Environment.SetEnvironmentVariable(ChildLauncher.OriginalHooksVariable, null);
         FramedSocket pipe;
         try
         {
