@@ -138,4 +138,16 @@ public static class ChildWork
     public static int Add1(int x) => x + 1;
 
     public static string TraceId() => System.Diagnostics.Activity.Current?.TraceId.ToHexString() ?? "none";
+
+    private static int s_counted;
+
+    /// <summary>Counts every item it runs (20 ms each, one at a time); item 13 throws.</summary>
+    public static int CountUnlessThirteen(int x)
+    {
+        Interlocked.Increment(ref s_counted);
+        Thread.Sleep(20);
+        return x == 13 ? throw new ArgumentException("unlucky 13") : x;
+    }
+
+    public static int Counted() => s_counted;
 }

@@ -129,9 +129,10 @@ public class DeadlockDetectionTests
     {
         await using Isolate iso = await Isolate.CreateAsync(new IsolateOptions { BlockedThreadTimeout = TimeSpan.FromSeconds(1) });
 
+        // Each sleep is under the timeout, together well over it: the detector must start again with each item.
         for (int i = 0; i < 3; i++)
         {
-            Assert.That(await Wait.Bounded(iso.CallAsync(DeadlockWork.SleepWithPendingContinuation, 300)), Is.EqualTo(1));
+            Assert.That(await Wait.Bounded(iso.CallAsync(DeadlockWork.SleepWithPendingContinuation, 650)), Is.EqualTo(1));
         }
 
         Assert.That(await iso.CallAsync(DeadlockWork.Ping), Is.EqualTo(1));

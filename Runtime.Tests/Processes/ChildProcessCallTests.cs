@@ -95,3 +95,38 @@ public class ChildProcessCallTests
         Assert.ThrowsAsync<NotShareableException>(() => _child.CallAsync((int x) => x * factor, 2));
     }
 }
+
+/// <summary>Review findings on child-process calls, each with the in-process behaviour as the reference.</summary>
+[TestFixture]
+[CancelAfter(120_000)]
+public class ChildProcessTokenTests
+{
+    [Test]
+    public async Task CallAsync_TokenPassedAsArgumentCancelled_CallCancelledAndTokenCancelledInChild()
+    {
+        await using Isolate iso = await Isolate.CreateAsync(new IsolateOptions { Placement = IsolatePlacement.ChildProcess });
+        int pid = await iso.CallAsync(ChildWork.ProcessId);
+        string marker = Path.Combine(Path.GetTempPath(), $"isolates-child-cancelled-{pid}");
+        File.Delete(marker);
+        using var cts = new CancellationTokenSource();
+        Task<string> waiting = iso.CallAsync(ChildWork.WaitForCancellationAsync, cts.Token); // the token is the argument
+        await Task.Delay(200);
+        cts.Cancel();
+        Assert.ThrowsAsync<TaskCanceledException>(() => Wait.Bounded(waiting));
+        await Poll.Until(() => File.Exists(marker), "the argument's cancellation to reach the function in the child", TimeSpan.FromSeconds(10));
+    }
+
+    [Test]
+    public async Task MapAsync_ChildItemFails_LaterItemsOfItsChunkDoNotRun()
+    {
+        await using IsolatePool pool = await IsolatePool.CreateAsync(new IsolatePoolOptions
+        {
+            Size = 1,
+            ChunkSize = 40,
+            IsolateOptions = new IsolateOptions { Placement = IsolatePlacement.ChildProcess },
+        });
+        Assert.ThrowsAsync<IsolateExecutionException>(() => Wait.Bounded(pool.MapAsync(Enumerable.Range(0, 40).ToArray(), ChildWork.CountUnlessThirteen)));
+        int ran = await pool.SubmitAsync(ChildWork.Counted);
+        Assert.That(ran, Is.LessThan(40), "items after the failing one were cancelled, not all run");
+    }
+}

@@ -140,6 +140,46 @@ public sealed partial class Isolate
             return Task.FromException<TResult>(ex);
         }
 
+        // A CancellationToken argument cancels the call too, as in-process (CallItem registers each one): the caller's task
+        // completes as cancelled and the function's token is cancelled in the child.
+        CancellationTokenSource? linked = plan.HasTokenParameter ? LinkTokenArguments(plan, args, ref cancellationToken) : null;
+        if (linked is not null)
+        {
+            Task<TResult> withTokens = CallChild<TArgs, TResult>(child, plan, args, cancellationToken);
+            _ = withTokens.ContinueWith(static (_, s) => ((CancellationTokenSource)s!).Dispose(), linked, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            return withTokens;
+        }
+
+        return CallChild<TArgs, TResult>(child, plan, args, cancellationToken);
+    }
+
+    /// <summary>The call token linked with every cancellable token argument, or null when there is none to link.</summary>
+    private static CancellationTokenSource? LinkTokenArguments<TArgs>(CallPlan plan, TArgs args, ref CancellationToken cancellationToken)
+        where TArgs : struct, IArgs
+    {
+        List<CancellationToken>? tokens = null;
+        for (int i = 0; i < plan.TokenParameters.Length; i++)
+        {
+            if (plan.TokenParameters[i] && args.Get(i) is CancellationToken { CanBeCanceled: true } token && token != cancellationToken)
+            {
+                (tokens ??= []).Add(token);
+            }
+        }
+
+        if (tokens is null)
+        {
+            return null;
+        }
+
+        tokens.Add(cancellationToken);
+        var linked = CancellationTokenSource.CreateLinkedTokenSource([.. tokens]);
+        cancellationToken = linked.Token;
+        return linked;
+    }
+
+    private Task<TResult> CallChild<TArgs, TResult>(ChildLink child, CallPlan plan, TArgs args, CancellationToken cancellationToken)
+        where TArgs : struct, IArgs
+    {
         CallTelemetry? telemetry = CallTelemetry.Begin(this); // null unless someone listens
         if (telemetry is null)
         {
@@ -169,17 +209,7 @@ public sealed partial class Isolate
     }
 
     /// <summary>A channel bridge to this isolate's child could not deliver items (Log event 10, ChildChannelItemsLost).</summary>
-    internal void LogChannelItemsLost(string what)
-    {
-        try
-        {
-            Log.ChildChannelItemsLost(_logger, Name, Id, what);
-        }
-        catch (Exception)
-        {
-            // A logger that throws must not break the bridge that reports.
-        }
-    }
+    internal void LogChannelItemsLost(string what) => Log.ChildChannelItemsLost(_logger, Name, Id, what); // _logger is a SafeLogger
 
     /// <summary>The child process has ended and every call to it has completed: the isolate ends the same way.</summary>
     private void OnChildEnded(ChildEnd end)

@@ -39,9 +39,9 @@ internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall
         _results = results;
         _resultOffset = resultOffset;
         _cancellation = cancellation;
-        if (plan.EncodedArgumentCount > 0)
+        if (plan.EncodedArgumentCount > 0 && isolate.Child is null)
         {
-            _payload = EncodeInputs();
+            _payload = EncodeInputs(); // a child's chunk sends each item as a call of its own (RunInChildAsync)
         }
     }
 
@@ -103,10 +103,14 @@ internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall
     private async Task RunInChildAsync(Processes.ChildLink child)
     {
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
+
+        // The first failing item stops the chunk, as in-process: the items after it are cancelled (those not started in
+        // the child never run), and their outcomes are observed so none is reported as unobserved.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(_cancellation);
         var calls = new Task<TResult>[_count];
         for (int i = 0; i < _count; i++)
         {
-            calls[i] = child.CallAsync<Args1<T>, TResult>(_plan, new Args1<T>(_source[_start + i]), _cancellation);
+            calls[i] = child.CallAsync<Args1<T>, TResult>(_plan, new Args1<T>(_source[_start + i]), stop.Token);
         }
 
         for (int i = 0; i < _count; i++)
@@ -115,20 +119,28 @@ internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall
             {
                 _results[_resultOffset + i] = await calls[i].ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (_cancellation.IsCancellationRequested)
-            {
-                Cancelled();
-                return;
-            }
-            catch (IsolateExecutionException remote)
-            {
-                remote.ItemIndex = _firstIndex + i;
-                Fail(remote);
-                return;
-            }
             catch (Exception ex)
             {
-                Fail(ex);
+                stop.Cancel();
+                for (int rest = i + 1; rest < _count; rest++)
+                {
+                    _ = calls[rest].ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                }
+
+                switch (ex)
+                {
+                    case OperationCanceledException when _cancellation.IsCancellationRequested:
+                        Cancelled();
+                        break;
+                    case IsolateExecutionException remote:
+                        remote.ItemIndex = _firstIndex + i;
+                        Fail(remote);
+                        break;
+                    default:
+                        Fail(ex);
+                        break;
+                }
+
                 return;
             }
         }

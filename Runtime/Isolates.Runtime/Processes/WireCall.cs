@@ -34,7 +34,7 @@ internal sealed class WireCall : WorkItem, IInFlightCall
     /// <summary>On the reader thread: the host's caller cancelled.</summary>
     public void Cancel()
     {
-        Volatile.Write(ref _cancelled, 1);
+        Interlocked.Exchange(ref _cancelled, 1); // a full fence: the store cannot pass the load below (BuildArguments mirrors it)
         if (Volatile.Read(ref _tokenSource) is { } source)
         {
             _server.Isolate.Post(static s => CancelQuietly((CancellationTokenSource)s!), source);
@@ -132,8 +132,13 @@ internal sealed class WireCall : WorkItem, IInFlightCall
         {
             if (target.ArgumentCodecs[i] is null)
             {
-                _tokenSource ??= CancellationTokenSource.CreateLinkedTokenSource(_server.Isolate.ClosingToken);
-                arguments[i] = _tokenSource.Token;
+                if (_tokenSource is null)
+                {
+                    // Published with a full fence before _cancelled is read below, so a Cancel racing it sees one or the other.
+                    Interlocked.CompareExchange(ref _tokenSource, CancellationTokenSource.CreateLinkedTokenSource(_server.Isolate.ClosingToken), null);
+                }
+
+                arguments[i] = _tokenSource!.Token;
             }
         }
 
@@ -194,7 +199,7 @@ internal sealed class WireCall : WorkItem, IInFlightCall
             {
                 try
                 {
-                    result = task.GetType().GetProperty(nameof(Task<int>.Result))!.GetValue(task);
+                    result = _target.ResultOf(task);
                 }
                 catch (Exception ex)
                 {

@@ -37,6 +37,24 @@ internal sealed class WireTarget
 
     public MethodInvoker Invoker { get; }
 
+    private MethodInfo? _taskResultGetter;
+    private Type? _taskResultOwner;
+
+    /// <summary>Reads a completed <c>Task&lt;T&gt;</c>'s result (T may be one of the isolate's types); the getter is cached per task type.</summary>
+    public object? ResultOf(Task completed)
+    {
+        Type taskType = completed.GetType();
+        MethodInfo? getter = _taskResultGetter;
+        if (_taskResultOwner != taskType || getter is null)
+        {
+            getter = taskType.GetProperty(nameof(Task<int>.Result))!.GetMethod!;
+            _taskResultGetter = getter;
+            _taskResultOwner = taskType;
+        }
+
+        return getter.Invoke(completed, BindingFlags.DoNotWrapExceptions, null, null, null);
+    }
+
     public string DisplayName => $"{Method.DeclaringType?.FullName}.{Method.Name}";
 
     /// <summary>Built on the isolate's thread, where the isolate's context resolves the isolate's own types.</summary>
