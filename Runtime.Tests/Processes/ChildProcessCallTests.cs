@@ -130,3 +130,36 @@ public class ChildProcessTokenTests
         Assert.That(ran, Is.LessThan(40), "items after the failing one were cancelled, not all run");
     }
 }
+
+/// <summary>Channel bridges do not pile up in a long-lived child given a channel per call.</summary>
+[TestFixture]
+[CancelAfter(120_000)]
+public class ChildProcessBridgeLifetimeTests
+{
+    [Test]
+    public async Task CallAsync_ManyCallsEachWithItsOwnChannels_BridgesAreForgottenWhenDone()
+    {
+        await using Isolate iso = await Isolate.CreateAsync(new IsolateOptions { Placement = IsolatePlacement.ChildProcess });
+        for (int call = 0; call < 200; call++)
+        {
+            System.Threading.Channels.Channel<int> input = IsolateChannel.CreateBounded<int>(8);
+            System.Threading.Channels.Channel<int> output = IsolateChannel.CreateBounded<int>(8);
+            Task<int> piping = iso.CallAsync(ChildChannelWork.PipeIntsAsync, input.Reader, output.Writer);
+            for (int i = 0; i < 3; i++)
+            {
+                await input.Writer.WriteAsync(i);
+            }
+
+            input.Writer.Complete();
+            int read = 0;
+            await foreach (int item in output.Reader.ReadAllAsync())
+            {
+                Assert.That(item, Is.EqualTo(read++));
+            }
+
+            Assert.That(await Wait.Bounded(piping), Is.EqualTo(3));
+        }
+
+        await Poll.Until(() => iso.Child!.BridgeCount == 0, "every finished bridge to be forgotten", TimeSpan.FromSeconds(10));
+    }
+}

@@ -88,7 +88,23 @@ internal sealed class ChildInbox<TBuffered> : Channel<TBuffered>, IChildBridge
         }
     }
 
-    public void OnDone(byte[] body) => _buffer.Writer.TryComplete(ChildBridge.DecodeError(_server, body));
+    public void OnDone(byte[] body)
+    {
+        _buffer.Writer.TryComplete(ChildBridge.DecodeError(_server, body));
+        RetireIfDrained();
+    }
+
+    /// <summary>
+    /// The host sends nothing after Done; once the code has also taken every item (and its acknowledgement went out), the
+    /// server forgets the bridge. Before that, a close must still flush the acknowledgements, so it stays listed.
+    /// </summary>
+    private void RetireIfDrained()
+    {
+        if (_buffer.Reader.Completion.IsCompleted && Volatile.Read(ref _unacknowledged) == 0)
+        {
+            _server.ForgetBridge(_spec.Bridge, this);
+        }
+    }
 
     public void OnCredit(int count) => System.Diagnostics.Debug.Fail("the child gives credit for a channel it reads; it gets none");
 
@@ -114,6 +130,7 @@ internal sealed class ChildInbox<TBuffered> : Channel<TBuffered>, IChildBridge
         if (Interlocked.Increment(ref _unacknowledged) >= Math.Max(1, _spec.Window / 2) || _buffer.Reader.Count == 0)
         {
             Flush();
+            RetireIfDrained();
         }
     }
 
@@ -297,6 +314,8 @@ internal sealed class ChildOutbox<TBuffered> : Channel<TBuffered>, IChildBridge
             woken = [.. _waiters];
             _waiters.Clear();
         }
+
+        _server.ForgetBridge(_spec.Bridge, this); // completed: later credits or a Done from the host change nothing
 
         foreach (Waiter waiter in woken)
         {

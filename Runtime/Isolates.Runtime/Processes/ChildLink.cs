@@ -70,6 +70,12 @@ internal sealed class ChildLink
     /// <summary>A pre-warmed child handed out: its isolate takes the creator's name and options (timeouts, queue bound) too.</summary>
     public void Adopt(IsolateOptions options, string name) => _pipe.TrySend(FrameType.Adopt, 0, ChildOptions.From(options, name).Encode());
 
+    /// <summary>A bridge whose channel is done with in both directions: no frame for it can matter any more.</summary>
+    public void ForgetBridge(long id, IHostBridge bridge) => _bridges.TryRemove(new KeyValuePair<long, IHostBridge>(id, bridge));
+
+    /// <summary>Channel bridges still open to the child (for tests and diagnostics).</summary>
+    internal int BridgeCount => _bridges.Count;
+
     /// <summary>Calls sent and not answered yet.</summary>
     public int PendingCount => _pending.Count;
 

@@ -223,6 +223,9 @@ internal sealed class ChildServer
 
     public void AddBridge(long id, IChildBridge bridge) => _bridges[id] = bridge;
 
+    /// <summary>A bridge no frame can come for any more (its channel completed from the other side, or its writer completed here).</summary>
+    public void ForgetBridge(long id, IChildBridge bridge) => _bridges.TryRemove(new KeyValuePair<long, IChildBridge>(id, bridge));
+
     private void FlushBridges()
     {
         foreach (IChildBridge bridge in _bridges.Values)

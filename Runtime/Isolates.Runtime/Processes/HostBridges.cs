@@ -124,6 +124,22 @@ internal sealed class HostReaderBridge<TBuffered> : IHostBridge
         Interlocked.Add(ref _granted, count);
         Interlocked.Add(ref _credit, count);
         _creditArrived.Release();
+        RetireIfSettled();
+    }
+
+    private int _pumpDone;
+
+    /// <summary>
+    /// Once the host's channel completed (Done sent) and the child acknowledged every item taken for it, nothing can be
+    /// lost or sent any more: the link forgets the bridge (a long-lived child given a channel per call must not keep them).
+    /// </summary>
+    private void RetireIfSettled()
+    {
+        long granted = Interlocked.Read(ref _granted);
+        if (Volatile.Read(ref _pumpDone) != 0 && granted > 0 && granted - _spec.Window == Interlocked.Read(ref _taken))
+        {
+            _link.ForgetBridge(_spec.Bridge, this);
+        }
     }
 
     private async Task PumpAsync()
@@ -152,6 +168,8 @@ internal sealed class HostReaderBridge<TBuffered> : IHostBridge
                 if (!more)
                 {
                     SendDone(_source.Completion.IsFaulted ? _source.Completion.Exception!.InnerException : null);
+                    Volatile.Write(ref _pumpDone, 1);
+                    RetireIfSettled();
                     return;
                 }
 
@@ -302,6 +320,8 @@ internal sealed class HostWriterBridge<TBuffered> : IHostBridge
         {
             _link.ReportLost($"{dropped} item{(dropped == 1 ? "" : "s")} written by the child to channel '{ChannelName}' could not be put into it (it had been completed)");
         }
+
+        _link.ForgetBridge(_spec.Bridge, this); // the child's writer is done (or the child ended): no frame for it can come
 
         async Task PumpItemsAsync()
         {
