@@ -69,17 +69,7 @@ public sealed partial class Isolate
         };
         Name = options.Name ?? Name;
         _callGate = CallGateFor(_options);
-        try
-        {
-            if (_thread is { } thread)
-            {
-                thread.Name = $"isolate:{Name}";
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            // the thread's name is cosmetic
-        }
+        RenameThread();
     }
 
     /// <summary>The child process behind a child-process isolate; null in-process.</summary>

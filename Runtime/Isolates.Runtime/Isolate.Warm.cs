@@ -225,15 +225,9 @@ public sealed partial class Isolate
         }
     }
 
-    /// <summary>Gives a spare the caller's options, name and logger, and lists it as a live isolate.</summary>
-    private void Adopt(IsolateOptions options)
+    /// <summary>Names the isolate's thread after the isolate (cosmetic: a name already set once cannot fail the hand-out).</summary>
+    private void RenameThread()
     {
-        _options = options;
-        Name = options.Name ?? $"isolate-{Id}";
-        _logger = SafeLogger.Create(options.LoggerFactory, "Isolates.Isolate");
-        _timeProvider = options.TimeProvider ?? TimeProvider.System;
-        _callGate = CallGateFor(options);
-        _child?.Adopt(options, Name); // before any call of the creator's: frames keep their order
         try
         {
             if (_thread is { } thread)
@@ -245,6 +239,18 @@ public sealed partial class Isolate
         {
             // the thread's name is cosmetic
         }
+    }
+
+    /// <summary>Gives a spare the caller's options, name and logger, and lists it as a live isolate.</summary>
+    private void Adopt(IsolateOptions options)
+    {
+        _options = options;
+        Name = options.Name ?? $"isolate-{Id}";
+        _logger = SafeLogger.Create(options.LoggerFactory, "Isolates.Isolate");
+        _timeProvider = options.TimeProvider ?? TimeProvider.System;
+        _callGate = CallGateFor(options);
+        _child?.Adopt(options, Name); // before any call of the creator's: frames keep their order
+        RenameThread();
 
         List();
         if (Volatile.Read(ref _stopRequested) != 0)

@@ -11,8 +11,7 @@ namespace Isolates.Calls;
 /// </summary>
 internal sealed class TargetPlan
 {
-    private MethodInfo? _taskResultGetter;
-    private Type? _taskResultOwner;
+    private readonly TaskResult _taskResult = new();
 
     private TargetPlan(MethodInfo method, object? target)
     {
@@ -95,28 +94,8 @@ internal sealed class TargetPlan
     }
 
     /// <summary>Reads the result of a completed <c>Task&lt;T&gt;</c> whose T may be one of the isolate's types.</summary>
-    public object? ResultOf(Task completed)
-    {
-        Type taskType = completed.GetType();
-        if (_taskResultOwner != taskType)
-        {
-            _taskResultGetter = taskType.GetProperty(nameof(Task<int>.Result))!.GetMethod;
-            _taskResultOwner = taskType;
-        }
+    public object? ResultOf(Task completed) => _taskResult.Of(completed);
 
-        return _taskResultGetter!.Invoke(completed, BindingFlags.DoNotWrapExceptions, null, null, null);
-    }
-
-    private static Type ResultTypeInside(Type returnType)
-    {
-        for (Type? t = returnType; t is not null; t = t.BaseType)
-        {
-            if (t.IsConstructedGenericType && (t.GetGenericTypeDefinition() == typeof(Task<>) || t.GetGenericTypeDefinition() == typeof(ValueTask<>)))
-            {
-                return t.GenericTypeArguments[0];
-            }
-        }
-
-        throw new InvalidOperationException($"{returnType} is not a Task<T> or ValueTask<T>.");
-    }
+    private static Type ResultTypeInside(Type returnType) =>
+        TaskResult.TypeInside(returnType) ?? throw new InvalidOperationException($"{returnType} is not a Task<T> or ValueTask<T>.");
 }

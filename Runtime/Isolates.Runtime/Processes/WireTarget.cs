@@ -37,23 +37,10 @@ internal sealed class WireTarget
 
     public MethodInvoker Invoker { get; }
 
-    private MethodInfo? _taskResultGetter;
-    private Type? _taskResultOwner;
+    private readonly TaskResult _taskResult = new();
 
-    /// <summary>Reads a completed <c>Task&lt;T&gt;</c>'s result (T may be one of the isolate's types); the getter is cached per task type.</summary>
-    public object? ResultOf(Task completed)
-    {
-        Type taskType = completed.GetType();
-        MethodInfo? getter = _taskResultGetter;
-        if (_taskResultOwner != taskType || getter is null)
-        {
-            getter = taskType.GetProperty(nameof(Task<int>.Result))!.GetMethod!;
-            _taskResultGetter = getter;
-            _taskResultOwner = taskType;
-        }
-
-        return getter.Invoke(completed, BindingFlags.DoNotWrapExceptions, null, null, null);
-    }
+    /// <summary>Reads a completed <c>Task&lt;T&gt;</c>'s result (T may be one of the isolate's types).</summary>
+    public object? ResultOf(Task completed) => _taskResult.Of(completed);
 
     public string DisplayName => $"{Method.DeclaringType?.FullName}.{Method.Name}";
 
@@ -117,16 +104,6 @@ internal sealed class WireTarget
         return new WireTarget(method, instance, codecs, result, shape);
     }
 
-    private static Type ResultTypeInside(Type returnType)
-    {
-        for (Type? t = returnType; t is not null; t = t.BaseType)
-        {
-            if (t.IsConstructedGenericType && (t.GetGenericTypeDefinition() == typeof(Task<>) || t.GetGenericTypeDefinition() == typeof(ValueTask<>)))
-            {
-                return t.GenericTypeArguments[0];
-            }
-        }
-
-        throw new NotShareableException(returnType, string.Empty, $"{returnType} is not a Task<T> or ValueTask<T>.");
-    }
+    private static Type ResultTypeInside(Type returnType) =>
+        TaskResult.TypeInside(returnType) ?? throw new NotShareableException(returnType, string.Empty, $"{returnType} is not a Task<T> or ValueTask<T>.");
 }
