@@ -21,6 +21,11 @@ internal static class Advice
             return "a task is not a value; await it and send its result";
         }
 
+        if (type.ToDisplayString() == "System.Threading.CancellationToken")
+        {
+            return "a CancellationToken crosses only as a parameter of a function or an [IsolateInterface] method (one per call), where the isolate gets its own token";
+        }
+
         if (Implements(type, "System.IDisposable") || Implements(type, "System.IAsyncDisposable") || IsOrDerivesFrom(type, "System.MarshalByRefObject"))
         {
             return "it holds a resource (a stream, handle, connection or lock) that belongs to one isolate; send the data instead "
@@ -39,7 +44,9 @@ internal static class Advice
 
         if (type.SpecialType == SpecialType.System_Object || type.TypeKind is TypeKind.Interface or TypeKind.Dynamic || type.IsAbstract)
         {
-            return "only a concrete type can be rebuilt on the other side; declare a concrete [Shareable] or [MessagePackObject] type, or a listed collection";
+            return type.TypeKind == TypeKind.Interface
+                ? "only a concrete type can be rebuilt on the other side; declare a concrete [Shareable] or [MessagePackObject] type, or a listed collection, or mark the interface [IsolateInterface] to pass a proxy"
+                : "only a concrete type can be rebuilt on the other side; declare a concrete [Shareable] or [MessagePackObject] type, or a listed collection";
         }
 
         if (type.TypeKind is TypeKind.TypeParameter)

@@ -5,14 +5,15 @@ namespace Isolates.Analyzers;
 
 /// <summary>
 /// The list of shareable types from docs/shareable.md, as the runtime's codecs accept them. A member type is checked
-/// down through collections and channel ends; a type marked [Shareable] or [MessagePackObject] is accepted as it is,
-/// since its own declaration is checked on its own.
+/// down through collections and channel ends; a type marked [Shareable] or [MessagePackObject], or an interface marked
+/// [IsolateInterface] (a proxy), is accepted as it is, since its own declaration is checked on its own.
 /// </summary>
 internal static class ShareableTypes
 {
     public const string ShareableAttribute = "Isolates.ShareableAttribute";
     public const string MessagePackObjectAttribute = "MessagePack.MessagePackObjectAttribute";
     public const string IgnoreMemberAttribute = "MessagePack.IgnoreMemberAttribute";
+    public const string IsolateInterfaceAttribute = "Isolates.IsolateInterfaceAttribute";
 
     private static readonly HashSet<string> Scalars = new()
     {
@@ -124,6 +125,13 @@ internal static class ShareableTypes
         {
             return IsShareable(type.TypeArguments[0], path + ".Keys", out failingType, out failingPath)
                 && IsShareable(type.TypeArguments[1], path + ".Values", out failingType, out failingPath);
+        }
+
+        // A proxy of an [IsolateInterface] crosses by reference to its object, like a channel end (issue 15); its
+        // methods are checked where the interface is declared.
+        if (type.TypeKind == TypeKind.Interface)
+        {
+            return SymbolNames.HasAttribute(type, IsolateInterfaceAttribute);
         }
 
         return SymbolNames.HasAttribute(type, ShareableAttribute) || SymbolNames.HasAttribute(type, MessagePackObjectAttribute);
