@@ -9,8 +9,13 @@ namespace Isolates.Analyzers;
 /// </summary>
 internal static class Advice
 {
-    public static string For(ITypeSymbol type)
+    /// <param name="type">The type that is not shareable.</param>
+    /// <param name="isMember">
+    /// Whether it is a member's type, which [IgnoreMember] can leave out; a parameter or result (ISO011) cannot be.
+    /// </param>
+    public static string For(ITypeSymbol type, bool isMember = true)
     {
+        string ignore = isMember ? " or mark the member [IgnoreMember]" : "";
         if (type.TypeKind == TypeKind.Delegate)
         {
             return "a delegate carries code and captured state; send data and call a static method in the isolate";
@@ -29,7 +34,7 @@ internal static class Advice
         if (Implements(type, "System.IDisposable") || Implements(type, "System.IAsyncDisposable") || IsOrDerivesFrom(type, "System.MarshalByRefObject"))
         {
             return "it holds a resource (a stream, handle, connection or lock) that belongs to one isolate; send the data instead "
-                + "(byte[], ReadOnlyMemory<byte> or a SharedBuffer for bytes) or mark the member [IgnoreMember]";
+                + "(byte[], ReadOnlyMemory<byte> or a SharedBuffer for bytes)" + ignore;
         }
 
         if (type is IArrayTypeSymbol { IsSZArray: false })
@@ -54,7 +59,9 @@ internal static class Advice
             return "nothing says what the type parameter will be; use a concrete shareable type";
         }
 
-        return "mark it [Shareable] or [MessagePackObject], use a shareable type from docs/shareable.md, or mark the member [IgnoreMember]";
+        return isMember
+            ? "mark it [Shareable] or [MessagePackObject], use a shareable type from docs/shareable.md, or mark the member [IgnoreMember]"
+            : "mark it [Shareable] or [MessagePackObject], or use a shareable type from docs/shareable.md";
     }
 
     private static bool Implements(ITypeSymbol type, string name)

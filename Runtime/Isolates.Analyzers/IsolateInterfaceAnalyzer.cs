@@ -85,8 +85,8 @@ public sealed class IsolateInterfaceAnalyzer : DiagnosticAnalyzer
 
     /// <summary>
     /// The members a proxy must implement: abstract or virtual (a default implementation) instance members, and
-    /// static abstract or virtual ones. Static members with a body, private and sealed members run where they are
-    /// called and never cross; accessors are checked through their property or event.
+    /// static abstract ones. Static members with a body (static virtual too), private and sealed members run where
+    /// they are called and never cross; accessors are checked through their property or event.
     /// </summary>
     private static bool IsCalledThroughProxy(ISymbol member)
     {
@@ -96,7 +96,7 @@ public sealed class IsolateInterfaceAnalyzer : DiagnosticAnalyzer
             return false;
         }
 
-        return member is IMethodSymbol or IPropertySymbol or IEventSymbol && (member.IsAbstract || member.IsVirtual);
+        return member is IMethodSymbol or IPropertySymbol or IEventSymbol && (member.IsAbstract || (member.IsVirtual && !member.IsStatic));
     }
 
     private static void CheckMember(SymbolAnalysisContext context, INamedTypeSymbol type, ISymbol member)
@@ -104,6 +104,7 @@ public sealed class IsolateInterfaceAnalyzer : DiagnosticAnalyzer
         string path = type.Name + "." + member.Name;
         if (member.IsStatic)
         {
+            // Also makes the interface unusable as a type argument (CS8920), so CreateObjectAsync could not name it.
             Report(context, Descriptors.InterfaceMemberNotMethod, member, path, "a static abstract member",
                 "it belongs to no object; make it an instance method returning a task, or give it a body");
             return;
@@ -224,7 +225,7 @@ public sealed class IsolateInterfaceAnalyzer : DiagnosticAnalyzer
             && failingType.TypeKind != TypeKind.TypeParameter)
         {
             Report(context, Descriptors.InterfaceNotShareable, at, path, failingPath,
-                failingType.ToDisplayString(SymbolNames.Display), Advice.For(failingType));
+                failingType.ToDisplayString(SymbolNames.Display), Advice.For(failingType, isMember: false));
         }
     }
 
