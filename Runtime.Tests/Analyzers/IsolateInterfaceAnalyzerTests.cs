@@ -285,6 +285,7 @@ public class IsolateInterfaceAnalyzerTests
                 ValueTask<IPlain> PlainAsync(Mutable value);
                 IAsyncEnumerable<Task<int>> PendingAsync();
                 Task<CancellationToken> TokenAsync(CancellationToken? maybe);
+                Task<IAsyncEnumerable<int>> LaterAsync();
             }
             """);
 
@@ -298,6 +299,7 @@ public class IsolateInterfaceAnalyzerTests
             "ISO011 IFiles.PendingAsync: result: System.Threading.Tasks.Task<System.Int32> is not shareable; a task is not a value; await it and send its result",
             "ISO011 IFiles.TokenAsync: result: System.Threading.CancellationToken is not shareable; a CancellationToken crosses only as a parameter of a function or an [IsolateInterface] method (one per call), where the isolate gets its own token",
             "ISO011 IFiles.TokenAsync: parameter maybe: System.Threading.CancellationToken is not shareable; a CancellationToken crosses only as a parameter of a function or an [IsolateInterface] method (one per call), where the isolate gets its own token",
+            "ISO011 IFiles.LaterAsync: result: System.Collections.Generic.IAsyncEnumerable<System.Int32> is not shareable; only a concrete type can be rebuilt on the other side; declare a concrete [Shareable] or [MessagePackObject] type, or a listed collection",
         }));
     }
 

@@ -49,7 +49,8 @@ internal static class Advice
 
         if (type.SpecialType == SpecialType.System_Object || type.TypeKind is TypeKind.Interface or TypeKind.Dynamic || type.IsAbstract)
         {
-            return type.TypeKind == TypeKind.Interface
+            // Only the project's own interfaces can be marked; a framework one would get a misleading hint.
+            return type.TypeKind == TypeKind.Interface && InSource(type)
                 ? "only a concrete type can be rebuilt on the other side; declare a concrete [Shareable] or [MessagePackObject] type, or a listed collection, or mark the interface [IsolateInterface] to pass a proxy"
                 : "only a concrete type can be rebuilt on the other side; declare a concrete [Shareable] or [MessagePackObject] type, or a listed collection";
         }
@@ -62,6 +63,19 @@ internal static class Advice
         return isMember
             ? "mark it [Shareable] or [MessagePackObject], use a shareable type from docs/shareable.md, or mark the member [IgnoreMember]"
             : "mark it [Shareable] or [MessagePackObject], or use a shareable type from docs/shareable.md";
+    }
+
+    private static bool InSource(ITypeSymbol type)
+    {
+        foreach (Location location in type.Locations)
+        {
+            if (location.IsInSource)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static bool Implements(ITypeSymbol type, string name)
