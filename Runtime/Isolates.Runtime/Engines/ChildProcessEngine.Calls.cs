@@ -8,7 +8,7 @@ namespace Isolates.Engines;
 internal sealed partial class ChildProcessEngine
 {
     /// <inheritdoc />
-    public override Task<TResult> Call<TArgs, TResult>(CallPlan plan, TArgs args, Func<Delegate, TArgs, object?> direct, CancellationToken cancellationToken)
+    protected override Task<TResult> Send<TArgs, TResult>(CallPlan plan, TArgs args, Func<Delegate, TArgs, object?> direct, CancellationToken cancellationToken)
     {
         if (Link is not { } link)
         {
@@ -20,12 +20,12 @@ internal sealed partial class ChildProcessEngine
         CancellationTokenSource? linked = plan.HasTokenParameter ? LinkTokenArguments(plan, args, ref cancellationToken) : null;
         if (linked is not null)
         {
-            Task<TResult> withTokens = Send<TArgs, TResult>(link, plan, args, cancellationToken);
+            Task<TResult> withTokens = SendOn<TArgs, TResult>(link, plan, args, cancellationToken);
             _ = withTokens.ContinueWith(static (_, s) => ((CancellationTokenSource)s!).Dispose(), linked, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             return withTokens;
         }
 
-        return Send<TArgs, TResult>(link, plan, args, cancellationToken);
+        return SendOn<TArgs, TResult>(link, plan, args, cancellationToken);
     }
 
     private async Task<TResult> CallWhenStartedAsync<TArgs, TResult>(CallPlan plan, TArgs args, CancellationToken cancellationToken)
@@ -33,7 +33,7 @@ internal sealed partial class ChildProcessEngine
     {
         _ = await _started.Task.WaitAsync(cancellationToken).ConfigureAwait(false)
             ?? throw Owner.ClosedReason("before the call was made (its child process failed to start)");
-        return await Call<TArgs, TResult>(plan, args, static (_, _) => null, cancellationToken).ConfigureAwait(false);
+        return await Send<TArgs, TResult>(plan, args, static (_, _) => null, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The call token linked with every cancellable token argument, or null when there is none to link.</summary>
@@ -60,7 +60,7 @@ internal sealed partial class ChildProcessEngine
         return linked;
     }
 
-    private Task<TResult> Send<TArgs, TResult>(ChildLink link, CallPlan plan, TArgs args, CancellationToken cancellationToken)
+    private Task<TResult> SendOn<TArgs, TResult>(ChildLink link, CallPlan plan, TArgs args, CancellationToken cancellationToken)
         where TArgs : struct, IArgs
     {
         Isolate owner = Owner;

@@ -11,7 +11,12 @@ internal sealed partial class InProcessEngine
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Channels.ChannelCore, object?> _heldWriters = []; // weak: channels that die are forgotten
 
     /// <inheritdoc />
-    public override Task<TResult> Call<TArgs, TResult>(CallPlan plan, TArgs args, Func<Delegate, TArgs, object?> direct, CancellationToken cancellationToken)
+    protected override Task<TResult> Send<TArgs, TResult>(CallPlan plan, TArgs args, Func<Delegate, TArgs, object?> direct, CancellationToken cancellationToken) =>
+        Queue<TArgs, TResult>(plan, args, direct, cancellationToken);
+
+    /// <summary>Queues one call on the isolate's thread (the hot path: <see cref="IsolateEngine.Call{TArgs, TResult}"/> calls it directly).</summary>
+    public Task<TResult> Queue<TArgs, TResult>(CallPlan plan, TArgs args, Func<Delegate, TArgs, object?> direct, CancellationToken cancellationToken)
+        where TArgs : struct, IArgs
     {
         byte[]? payload = null;
         object[]? attachments = null;

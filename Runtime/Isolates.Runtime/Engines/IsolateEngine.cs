@@ -10,8 +10,8 @@ namespace Isolates.Engines;
 /// </summary>
 /// <remarks>
 /// The two implementations are sealed, so the JIT can devirtualize a call through this type behind a guard (dynamic
-/// PGO sees one engine type per call site in practice); the generic <see cref="Call{TArgs, TResult}"/> is the one
-/// generic virtual method, measured against the old single-class dispatch (see docs/design.md).
+/// PGO sees one engine type per call site in practice). Generic virtual methods are not devirtualized that way: the
+/// one on the call path, <see cref="Call{TArgs, TResult}"/>, guards the in-process engine by hand.
 /// </remarks>
 internal abstract class IsolateEngine
 {
@@ -55,7 +55,19 @@ internal abstract class IsolateEngine
     /// <summary>
     /// Sends one call. The facade has checked the function, the token and that the isolate runs, and has built the plan.
     /// </summary>
-    public abstract Task<TResult> Call<TArgs, TResult>(CallPlan plan, TArgs args, Func<Delegate, TArgs, object?> direct, CancellationToken cancellationToken)
+    /// <remarks>
+    /// The in-process engine is called directly, behind a type check of its sealed type: the JIT does not devirtualize a
+    /// generic virtual method (not even behind a PGO guard), and its lookup cost ~10 ns of the ~100 ns a call spends on
+    /// the caller's side (measured with the isolate's thread busy, min of 15 runs of 50,000 calls, 4 A/B pairs).
+    /// </remarks>
+    public Task<TResult> Call<TArgs, TResult>(CallPlan plan, TArgs args, Func<Delegate, TArgs, object?> direct, CancellationToken cancellationToken)
+        where TArgs : struct, IArgs =>
+        this is InProcessEngine local
+            ? local.Queue<TArgs, TResult>(plan, args, direct, cancellationToken)
+            : Send<TArgs, TResult>(plan, args, direct, cancellationToken);
+
+    /// <summary>Sends one call (see <see cref="Call{TArgs, TResult}"/>).</summary>
+    protected abstract Task<TResult> Send<TArgs, TResult>(CallPlan plan, TArgs args, Func<Delegate, TArgs, object?> direct, CancellationToken cancellationToken)
         where TArgs : struct, IArgs;
 
     /// <summary>Runs a map chunk: queued as one work item, or sent item by item.</summary>
