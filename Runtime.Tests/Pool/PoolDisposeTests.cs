@@ -371,7 +371,7 @@ public class PoolDisposeTests
     {
         Isolate isolate = await Isolate.CreateAsync(new IsolateOptions { Name = "refusing" });
         await Wait.Bounded(isolate.CloseAsync());
-        var batch = new BatchItem<int, int>(isolate, CallPlan.Get((Func<int, int>)PoolWork.Square, ResultShape.Value), [1, 2, 3], 0, 3, 0, new int[3], 0, CancellationToken.None);
+        var batch = new BatchItem<int, int>(isolate.Engine, CallPlan.Get((Func<int, int>)PoolWork.Square, ResultShape.Value), [1, 2, 3], 0, 3, 0, new int[3], 0, CancellationToken.None);
 
         batch.Enqueue(); // the closed isolate refuses it: the chunk fails as "did not complete"
 

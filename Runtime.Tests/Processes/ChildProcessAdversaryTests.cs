@@ -211,6 +211,33 @@ public class ChildProcessAdversaryTests
     }
 
     [Test]
+    public async Task CallAsync_WhileTheChildStarts_IsSentOnceItRuns()
+    {
+        const string Name = "called-while-starting";
+        Task<Isolate> creating = Isolate.CreateAsync(Child(Name));
+        Isolate? starting = null;
+        await Poll.Until(() => (starting = Isolate.All.FirstOrDefault(i => i.Name == Name)) is not null || creating.IsCompleted, "the isolate is listed while it starts");
+        if (starting is null || starting.State != IsolateState.Starting)
+        {
+            await (await creating).CloseAsync();
+            Assert.Inconclusive("the child started before the call");
+        }
+
+        // Found through Isolate.All before its process runs: the call waits for the start instead of waiting forever
+        // in an in-process queue that no thread runs (as it did before the engines were split).
+        Task<int> call = starting!.CallAsync(ChildWork.Add, 40, 2);
+        Isolate created = await Wait.Bounded(creating);
+        try
+        {
+            Assert.That(await Wait.Bounded(call), Is.EqualTo(42));
+        }
+        finally
+        {
+            await Wait.Bounded(created.CloseAsync());
+        }
+    }
+
+    [Test]
     public async Task CloseAsync_WhileTheChildStarts_ClosesTheChildNotDeclaredStuck()
     {
         const string Name = "closed-while-starting";

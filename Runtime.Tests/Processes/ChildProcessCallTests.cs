@@ -160,6 +160,6 @@ public class ChildProcessBridgeLifetimeTests
             Assert.That(await Wait.Bounded(piping), Is.EqualTo(3));
         }
 
-        await Poll.Until(() => iso.Child!.BridgeCount == 0, "every finished bridge to be forgotten", TimeSpan.FromSeconds(10));
+        await Poll.Until(() => ((Isolates.Engines.ChildProcessEngine)iso.Engine).Link!.BridgeCount == 0, "every finished bridge to be forgotten", TimeSpan.FromSeconds(10));
     }
 }

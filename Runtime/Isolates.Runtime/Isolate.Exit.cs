@@ -54,11 +54,11 @@ public sealed partial class Isolate
         _listed = true;
         Live[Id] = this;
         Instruments.Spawned(this);
-        StartWatching(); // here the options are final, also for a pre-warmed isolate handed out
+        _engine.StartWatching(); // here the options are final, also for a pre-warmed isolate handed out
     }
 
     /// <summary>Reports the isolate's end, once: the task, the metric, then every watcher (queued, never inline).</summary>
-    private void ReportExit(IsolateExitReason reason, UnloadStatus unloadStatus)
+    internal void ReportExit(IsolateExitReason reason, UnloadStatus unloadStatus)
     {
         if (_fault is not null && reason is IsolateExitReason.Closed or IsolateExitReason.UnloadFailed)
         {
@@ -77,8 +77,8 @@ public sealed partial class Isolate
 
         var exit = new IsolateExit(this, reason, _fault, unloadStatus, UnloadDiagnostic, time)
         {
-            ExitCode = _childEnd?.ExitCode,
-            Output = _childEnd?.Output ?? [],
+            ExitCode = _processEnd?.ExitCode,
+            Output = _processEnd?.Output ?? [],
         };
         if (!_exit.TrySetResult(exit) || !_listed)
         {

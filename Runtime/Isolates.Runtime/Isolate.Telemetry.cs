@@ -1,17 +1,11 @@
 using System.Diagnostics.Metrics;
 using Isolates.Diagnostics;
-using Isolates.Dispatcher;
 
 namespace Isolates;
 
 /// <summary>Per-isolate resource figures, sampled on the isolate's own thread, and what the metrics read.</summary>
 public sealed partial class Isolate
 {
-    private long _allocatedBytes;
-    private long _cpuTicks;
-    private int _sampleRequested;
-    private SampleRequest? _sampleRequest;
-
     /// <summary>
     /// Bytes allocated by the isolate's thread since it started (<see cref="GC.GetAllocatedBytesForCurrentThread"/>),
     /// as of the last sample that thread took. Only the thread itself can read this counter, so it samples when asked
@@ -24,7 +18,7 @@ public sealed partial class Isolate
     {
         get
         {
-            RequestSample();
+            _engine.RequestSample();
             return LastAllocatedBytes;
         }
     }
@@ -39,16 +33,16 @@ public sealed partial class Isolate
     {
         get
         {
-            RequestSample();
+            _engine.RequestSample();
             return LastCpuTime;
         }
     }
 
     /// <summary>The last sample, without asking for a new one.</summary>
-    internal long LastAllocatedBytes => Volatile.Read(ref _allocatedBytes);
+    internal long LastAllocatedBytes => _engine.LastAllocatedBytes;
 
     /// <summary>The last sample, without asking for a new one.</summary>
-    internal TimeSpan LastCpuTime => new(Volatile.Read(ref _cpuTicks));
+    internal TimeSpan LastCpuTime => _engine.LastCpuTime;
 
     internal static int LiveCount => Live.Count;
 
@@ -63,48 +57,10 @@ public sealed partial class Isolate
         {
             if (sampled)
             {
-                isolate.RequestSample();
+                isolate._engine.RequestSample();
             }
 
             yield return new Measurement<T>(read(isolate), new KeyValuePair<string, object?>(Instruments.IsolateNameTag, isolate.Name), new KeyValuePair<string, object?>("isolate.id", isolate.Id));
-        }
-    }
-
-    /// <summary>
-    /// Asks the isolate's thread for a fresh sample: one small work item, queued only if none is pending. Sampling on
-    /// demand, not whenever the thread goes idle, because reading a thread's CPU clock is a system call (microseconds
-    /// in some virtual machines): an isolate nobody watches never pays for it.
-    /// </summary>
-    private void RequestSample()
-    {
-        if (Volatile.Read(ref _sampleRequested) == 0 && Interlocked.Exchange(ref _sampleRequested, 1) == 0)
-        {
-            _queue.Enqueue(_sampleRequest ??= new SampleRequest(this)); // abandoned (harmlessly) once the isolate stops
-        }
-    }
-
-    /// <summary>Reads the thread's figures; only the isolate's own thread may call it (they are per-thread counters).</summary>
-    private void SampleThread()
-    {
-        System.Diagnostics.Debug.Assert(IsOwnThread || _thread == Thread.CurrentThread, "sampled on the isolate's own thread");
-        Volatile.Write(ref _allocatedBytes, GC.GetAllocatedBytesForCurrentThread());
-        Volatile.Write(ref _cpuTicks, ThreadCpuTime.CurrentThreadTicks());
-    }
-
-    /// <summary>A sample asked for by a reader of the figures; one instance per isolate, queued at most once at a time.</summary>
-    private sealed class SampleRequest(Isolate owner) : WorkItem
-    {
-        public override string Description => "sampling its CPU time and allocations";
-
-        public override void Execute()
-        {
-            Volatile.Write(ref owner._sampleRequested, 0);
-            owner.SampleThread();
-        }
-
-        public override void Abandon(Exception reason)
-        {
-            // The isolate stopped; its thread took a final sample on its way out.
         }
     }
 }

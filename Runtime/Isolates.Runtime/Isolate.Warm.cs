@@ -125,7 +125,7 @@ public sealed partial class Isolate
                 return null;
             }
 
-            if (spare.State == IsolateState.Running && spare._child?.HasExited != true)
+            if (spare.State == IsolateState.Running && !spare._engine.HasEnded)
             {
                 break;
             }
@@ -173,15 +173,8 @@ public sealed partial class Isolate
             {
                 IsolateOptions options = Volatile.Read(ref pool.Options);
                 var spare = new Isolate(options);
-                if (options.Placement == IsolatePlacement.ChildProcess)
-                {
-                    await spare.StartChildAsync(listed: false, CancellationToken.None).ConfigureAwait(false);
-                }
-                else
-                {
-                    spare.Start(listed: false);
-                    spare.Post(static s => ((Isolate)s!).PreloadEntryAssembly(), spare);
-                }
+                await spare.StartAsync(listed: false, CancellationToken.None).ConfigureAwait(false);
+                spare._engine.PrepareSpare();
 
                 if (options.WarmUp.Count > 0)
                 {
@@ -225,22 +218,6 @@ public sealed partial class Isolate
         }
     }
 
-    /// <summary>Names the isolate's thread after the isolate (cosmetic: a name already set once cannot fail the hand-out).</summary>
-    private void RenameThread()
-    {
-        try
-        {
-            if (_thread is { } thread)
-            {
-                thread.Name = $"isolate:{Name}";
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            // the thread's name is cosmetic
-        }
-    }
-
     /// <summary>Gives a spare the caller's options, name and logger, and lists it as a live isolate.</summary>
     private void Adopt(IsolateOptions options)
     {
@@ -249,8 +226,7 @@ public sealed partial class Isolate
         _logger = SafeLogger.Create(options.LoggerFactory, "Isolates.Isolate");
         _timeProvider = options.TimeProvider ?? TimeProvider.System;
         _callGate = CallGateFor(options);
-        _child?.Adopt(options, Name); // before any call of the creator's: frames keep their order
-        RenameThread();
+        _engine.Adopt(options); // a child's before any call of the creator's: frames keep their order
 
         List();
         if (Volatile.Read(ref _stopRequested) != 0)
@@ -261,22 +237,6 @@ public sealed partial class Isolate
         }
 
         TryLog(static (logger, isolate, _) => Log.Started(logger, isolate.Name, isolate.Id));
-    }
-
-    /// <summary>Loads the application's own assembly ahead of the first call, where most called functions live.</summary>
-    private void PreloadEntryAssembly()
-    {
-        if (Assembly.GetEntryAssembly() is { } entry && _context is { } context && !SharingPolicy.IsShared(entry, context.ExtraShared))
-        {
-            try
-            {
-                context.LoadFromAssemblyName(entry.GetName());
-            }
-            catch (Exception ex) when (ex is FileNotFoundException or FileLoadException or BadImageFormatException)
-            {
-                // nothing to gain; the first call loads what it needs
-            }
-        }
     }
 
     /// <summary>The spares kept for one <see cref="SpareKey"/>.</summary>

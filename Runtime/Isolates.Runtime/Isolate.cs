@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.Loader;
 using Isolates.Diagnostics;
-using Isolates.Dispatcher;
+using Isolates.Engines;
 using Isolates.Loader;
 using Microsoft.Extensions.Logging;
 
@@ -22,22 +22,14 @@ public sealed partial class Isolate : IAsyncDisposable
     private static readonly ConcurrentDictionary<long, Isolate> Live = new();
     private static long s_nextId;
 
-    [ThreadStatic]
-    private static Isolate? t_current;
-
     // Not readonly: a pre-warmed isolate gets its caller's options when it is handed out (see Isolate.Warm.cs).
     private IsolateOptions _options;
     private ILogger _logger;
     private TimeProvider _timeProvider;
-    private readonly WorkQueue _queue = new();
-    private readonly IsolateSynchronizationContext _synchronizationContext;
     private readonly CancellationTokenSource _closing = new();
-    private readonly TaskCompletionSource _threadExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<UnloadStatus> _unloaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly WeakReference _contextReference;
-    private IsolateLoadContext? _context;
-    private Thread? _thread;
+    private readonly IsolateEngine _engine; // sealed engine types: the JIT can devirtualize calls through it behind a guard
     private int _state;
 
     private Isolate(IsolateOptions options)
@@ -48,10 +40,7 @@ public sealed partial class Isolate : IAsyncDisposable
         _logger = SafeLogger.Create(options.LoggerFactory, "Isolates.Isolate");
         _timeProvider = options.TimeProvider ?? TimeProvider.System;
         _callGate = CallGateFor(options);
-        _synchronizationContext = new IsolateSynchronizationContext(_queue, this);
-        _contextReference = options.Placement == IsolatePlacement.InProcess
-            ? CreateContext(options, Name, this, out _context)
-            : new WeakReference(null); // a child-process isolate's code lives in the child
+        _engine = IsolateEngine.Create(this, options); // last: the engine reads the name and options
     }
 
     /// <summary>A process-wide unique, increasing id.</summary>
@@ -77,7 +66,7 @@ public sealed partial class Isolate : IAsyncDisposable
     public UnloadStatus UnloadStatus => _unloaded.Task.IsCompleted ? _unloaded.Task.Result : UnloadStatus.Pending;
 
     /// <summary>When the isolate failed to unload or to stop, what is known about why; otherwise null.</summary>
-    public string? UnloadDiagnostic { get; private set; }
+    public string? UnloadDiagnostic { get; internal set; }
 
     /// <summary>
     /// Cancelled as soon as the isolate starts closing (or faults), even while code is busy on its thread.
@@ -95,7 +84,7 @@ public sealed partial class Isolate : IAsyncDisposable
     /// code (through the isolate's contextual reflection scope, which flows with the execution context).
     /// </summary>
     public static Isolate? Current =>
-        t_current ?? (AssemblyLoadContext.CurrentContextualReflectionContext as IsolateLoadContext)?.Owner;
+        InProcessEngine.OnThisThread?.Owner ?? (AssemblyLoadContext.CurrentContextualReflectionContext as IsolateLoadContext)?.Owner;
 
     /// <summary>The isolates alive in this process: created and not yet stopped (a snapshot).</summary>
     public static IReadOnlyCollection<Isolate> All => [.. Live.Values.OrderBy(i => i.Id)];
@@ -104,7 +93,7 @@ public sealed partial class Isolate : IAsyncDisposable
     /// How many calls and callbacks are waiting in the isolate's queue (approximate, for monitoring); for a child-process
     /// isolate, how many calls were sent and not answered yet.
     /// </summary>
-    public int QueueLength => _child?.PendingCount ?? _queue.Count;
+    public int QueueLength => _engine.QueueLength;
 
     /// <inheritdoc />
     public override string ToString() => $"Isolate '{Name}' ({Id}, {State})";
@@ -113,18 +102,15 @@ public sealed partial class Isolate : IAsyncDisposable
     /// <returns>A task that completes when the isolate has closed.</returns>
     public ValueTask DisposeAsync() => new(CloseAsync());
 
-    /// <summary>Whether the calling thread is this isolate's own thread (not merely code of this isolate on the pool).</summary>
-    internal bool IsOwnThread => t_current == this;
-
     /// <summary>The isolate whose thread this is, or null (cheaper than <see cref="Current"/>, which also looks at the contextual reflection scope).</summary>
-    internal static Isolate? OnThisThread => t_current;
+    internal static Isolate? OnThisThread => InProcessEngine.OnThisThread?.Owner;
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private static WeakReference CreateContext(IsolateOptions options, string name, Isolate owner, out IsolateLoadContext? context)
-    {
-        var created = IsolateLoadContext.Create(name, options.Collectible, options.SharedAssemblies);
-        created.Owner = owner;
-        context = created;
-        return new WeakReference(created, trackResurrection: false);
-    }
+    /// <summary>Where and how the isolate's code runs: what calls, chunks, channels and the watchdog talk to.</summary>
+    internal IsolateEngine Engine => _engine;
+
+    /// <summary>
+    /// The in-process engine of an isolate whose code runs in this process (as the isolate a child process serves does).
+    /// </summary>
+    internal InProcessEngine InProcess => _engine as InProcessEngine
+        ?? throw new InvalidOperationException($"Isolate '{Name}' runs in a child process; its code is not in this one.");
 }

@@ -1,4 +1,5 @@
 using Isolates.Dispatcher;
+using Isolates.Engines;
 using Isolates.Errors;
 using Isolates.Wire;
 
@@ -9,11 +10,12 @@ namespace Isolates.Calls;
 /// so that the cost of crossing into the isolate is paid once per chunk, not once per item. Results are written
 /// straight into the caller's result array; the first failing item stops the chunk and is reported by index.
 /// </summary>
-internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall
+internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall, IChunk
 {
     private Pool.Chunk<T>? _chunk;
 
-    private readonly Isolate _isolate;
+    private readonly IsolateEngine _engine;
+    private InProcessEngine? _local; // the engine whose thread runs the chunk, once it is queued there
     private readonly CallPlan _plan;
     private readonly IReadOnlyList<T> _source;
     private readonly int _start;
@@ -28,9 +30,9 @@ internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall
     private int _state; // 0 queued, 1 running, 2 stolen, 3 abandoned before it ran
     private long _executionTicks;
 
-    public BatchItem(Isolate isolate, CallPlan plan, IReadOnlyList<T> source, int start, int count, long firstIndex, TResult[] results, int resultOffset, CancellationToken cancellation)
+    public BatchItem(IsolateEngine engine, CallPlan plan, IReadOnlyList<T> source, int start, int count, long firstIndex, TResult[] results, int resultOffset, CancellationToken cancellation)
     {
-        _isolate = isolate;
+        _engine = engine;
         _plan = plan;
         _source = source;
         _start = start;
@@ -39,7 +41,7 @@ internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall
         _results = results;
         _resultOffset = resultOffset;
         _cancellation = cancellation;
-        if (plan.EncodedArgumentCount > 0 && isolate.Child is null)
+        if (plan.EncodedArgumentCount > 0 && !engine.SendsChunkItemsAsCalls)
         {
             _payload = EncodeInputs(); // a child's chunk sends each item as a call of its own (RunInChildAsync)
         }
@@ -86,14 +88,25 @@ internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall
             return;
         }
 
-        if (_isolate.Child is { } child)
+        _engine.Run(this);
+    }
+
+    void IChunk.QueueOn(InProcessEngine engine)
+    {
+        _local = engine;
+        engine.Enqueue(this);
+    }
+
+    void IChunk.SendTo(ChildProcessEngine engine)
+    {
+        Volatile.Write(ref _state, 1); // sent at once: never stolen
+        if (engine.Link is not { } link)
         {
-            Volatile.Write(ref _state, 1); // sent at once: never stolen
-            _ = RunInChildAsync(child);
+            Fail(engine.Owner.ClosedReason("before the chunk was sent (its child process is not running)"));
             return;
         }
 
-        _isolate.Enqueue(this);
+        _ = RunInChildAsync(link);
     }
 
     /// <summary>
@@ -161,7 +174,7 @@ internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall
         object?[]? decoded = null;
         try
         {
-            target = _isolate.GetTarget(_plan);
+            target = _local!.GetTarget(_plan);
             if (_payload is not null)
             {
                 var codecs = new Codec[_count];
@@ -172,7 +185,7 @@ internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall
         }
         catch (Exception ex)
         {
-            Fail(ExceptionTransfer.ToCaller(ex, _isolate.Id, _isolate.Name));
+            Fail(ExceptionTransfer.ToCaller(ex, _engine.Owner.Id, _engine.Owner.Name));
             return;
         }
 
@@ -182,14 +195,14 @@ internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall
     private async Task RunGuardedAsync(TargetPlan target, object?[]? decoded)
     {
         // Current for the chunk's items only: this async method gives the isolate's thread its own activity back.
-        System.Diagnostics.Activity? activity = Trace is { } trace ? Diagnostics.Tracing.StartChunk(trace, _isolate, _plan, _count) : null;
+        System.Diagnostics.Activity? activity = Trace is { } trace ? Diagnostics.Tracing.StartChunk(trace, _engine.Owner, _plan, _count) : null;
         try
         {
             await RunAsync(target, decoded).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
-            Fail(ExceptionTransfer.ToCaller(ex, _isolate.Id, _isolate.Name)); // the chunk must end, whatever broke
+            Fail(ExceptionTransfer.ToCaller(ex, _engine.Owner.Id, _engine.Owner.Name)); // the chunk must end, whatever broke
         }
         finally
         {
@@ -252,11 +265,11 @@ internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall
                     {
                         if (!tracked)
                         {
-                            _isolate.TrackInFlight(this);
+                            _local!.TrackInFlight(this);
                             tracked = true;
                         }
 
-                        await new ResumeOnIsolate(task, _isolate); // back on the isolate's thread
+                        await new ResumeOnIsolate(task, _local!); // back on the isolate's thread
                     }
 
                     returned = task is Task<TResult> typed && _plan.ResultCodec is null ? typed.Result : target.ResultOf(task);
@@ -276,7 +289,7 @@ internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall
             }
             catch (Exception ex)
             {
-                Fail(ex is IsolateException ? ExceptionTransfer.ToCaller(ex, _isolate.Id, _isolate.Name)
+                Fail(ex is IsolateException ? ExceptionTransfer.ToCaller(ex, _engine.Owner.Id, _engine.Owner.Name)
                     : new IsolateSerializationException($"Rebuilding the result of item {_firstIndex + i} failed: {ex.GetType().Name}: {ex.Message}", ex));
                 break;
             }
@@ -284,7 +297,7 @@ internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall
 
         if (tracked)
         {
-            _isolate.UntrackInFlight(this);
+            _local!.UntrackInFlight(this);
         }
 
         Volatile.Write(ref _executionTicks, System.Diagnostics.Stopwatch.GetTimestamp() - started);
@@ -301,7 +314,7 @@ internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall
             return;
         }
 
-        IsolateExecutionException remote = ExceptionTransfer.ToRemote(exception, _isolate.Id, _isolate.Name);
+        IsolateExecutionException remote = ExceptionTransfer.ToRemote(exception, _engine.Owner.Id, _engine.Owner.Name);
         remote.ItemIndex = _firstIndex + i;
         Fail(remote);
     }

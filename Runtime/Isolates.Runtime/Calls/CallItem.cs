@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Isolates.Dispatcher;
+using Isolates.Engines;
 using Isolates.Errors;
 using Isolates.Wire;
 
@@ -14,7 +15,7 @@ namespace Isolates.Calls;
 internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGatedCall
     where TArgs : struct, IArgs
 {
-    private readonly Isolate _isolate;
+    private readonly InProcessEngine _engine;
     private readonly CallPlan _plan;
     private readonly TArgs _args;
     private readonly byte[]? _payload;
@@ -32,10 +33,10 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
     // while it waits in that gate's line; one field, as a call never does both (null without a bound).
     private object? _gate;
 
-    public CallItem(Isolate isolate, CallPlan plan, TArgs args, byte[]? payload, object[]? attachments, Func<Delegate, TArgs, object?> direct, CancellationToken cancellation)
+    public CallItem(InProcessEngine engine, CallPlan plan, TArgs args, byte[]? payload, object[]? attachments, Func<Delegate, TArgs, object?> direct, CancellationToken cancellation)
     {
         _attachments = attachments;
-        _isolate = isolate;
+        _engine = engine;
         _plan = plan;
         _args = args;
         _payload = payload;
@@ -97,7 +98,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
     void IGatedCall.Admit(CallGate gate)
     {
         HoldPlace(gate); // no longer waiting
-        _isolate.Enqueue(this); // on the thread that gave the place back; abandoned if the isolate is stopping
+        _engine.Enqueue(this); // on the thread that gave the place back; abandoned if the isolate is stopping
     }
 
     void IGatedCall.Refuse(Exception reason)
@@ -134,7 +135,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
         catch (Exception ex)
         {
             // Only the runtime's own code gets here (isolate code is caught closer to it); the call must still end.
-            Fail(ExceptionTransfer.ToCaller(ex, _isolate.Id, _isolate.Name));
+            Fail(ExceptionTransfer.ToCaller(ex, _engine.Owner.Id, _engine.Owner.Name));
         }
     }
 
@@ -148,7 +149,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
 
         if (_plan.HasTokenParameter)
         {
-            var source = CancellationTokenSource.CreateLinkedTokenSource(_isolate.ClosingToken);
+            var source = CancellationTokenSource.CreateLinkedTokenSource(_engine.Owner.ClosingToken);
             Interlocked.Exchange(ref _isolateTokenSource, source); // a full fence before looking at the task again
             if (_completion.Task.IsCompleted)
             {
@@ -159,11 +160,11 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
 
         try
         {
-            _target = _isolate.GetTarget(_plan);
+            _target = _engine.GetTarget(_plan);
         }
         catch (Exception ex)
         {
-            Fail(ExceptionTransfer.ToCaller(ex, _isolate.Id, _isolate.Name));
+            Fail(ExceptionTransfer.ToCaller(ex, _engine.Owner.Id, _engine.Owner.Name));
             return;
         }
 
@@ -175,7 +176,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
 
         // The call's activity is current while user code runs (and flows into what it awaits); the isolate's thread
         // gets its previous activity back afterwards, so the next item does not inherit it.
-        Activity? previous = telemetry.StartActivity(_isolate, _plan);
+        Activity? previous = telemetry.StartActivity(_engine.Owner, _plan);
         try
         {
             Invoke(_target);
@@ -185,7 +186,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
             Activity.Current = previous;
             if (_completion.Task.IsCompleted)
             {
-                telemetry.End(_isolate, _completion.Task); // in case the call ended on another thread before the activity was stored
+                telemetry.End(_engine.Owner, _completion.Task); // in case the call ended on another thread before the activity was stored
             }
         }
     }
@@ -214,7 +215,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
             }
             catch (Exception ex)
             {
-                Fail(ExceptionTransfer.ToCaller(ex, _isolate.Id, _isolate.Name));
+                Fail(ExceptionTransfer.ToCaller(ex, _engine.Owner.Id, _engine.Owner.Name));
                 return;
             }
 
@@ -276,16 +277,16 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
         }
 
         _pending = task;
-        _isolate.TrackInFlight(this);
+        _engine.TrackInFlight(this);
 
         // Resumes on the isolate's thread (posted to its queue), so the result is read there.
-        new ResumeOnIsolate(task, _isolate).UnsafeOnCompleted(OnPendingCompleted);
+        new ResumeOnIsolate(task, _engine).UnsafeOnCompleted(OnPendingCompleted);
     }
 
     private void OnPendingCompleted()
     {
-        Debug.Assert(Isolate.Current == _isolate, "async results are read on the isolate's thread");
-        _isolate.UntrackInFlight(this);
+        Debug.Assert(InProcessEngine.OnThisThread == _engine, "async results are read on the isolate's thread");
+        _engine.UntrackInFlight(this);
         if (_pending is { } task)
         {
             _pending = null;
@@ -295,7 +296,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
             }
             catch (Exception ex)
             {
-                Fail(ExceptionTransfer.ToCaller(ex, _isolate.Id, _isolate.Name));
+                Fail(ExceptionTransfer.ToCaller(ex, _engine.Owner.Id, _engine.Owner.Name));
             }
         }
     }
@@ -352,7 +353,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
         }
         catch (Exception ex)
         {
-            Fail(ExceptionTransfer.ToCaller(ex, _isolate.Id, _isolate.Name));
+            Fail(ExceptionTransfer.ToCaller(ex, _engine.Owner.Id, _engine.Owner.Name));
             return;
         }
 
@@ -421,7 +422,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
             return;
         }
 
-        Fail(ExceptionTransfer.ToRemote(exception, _isolate.Id, _isolate.Name));
+        Fail(ExceptionTransfer.ToRemote(exception, _engine.Owner.Id, _engine.Owner.Name));
     }
 
     private void OnCallerCancelled(CancellationToken token)
@@ -432,10 +433,10 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
             Release(); // it waited for room in the queue and will never be queued: undo its registrations now
         }
 
-        _telemetry?.End(_isolate, _completion.Task);
+        _telemetry?.End(_engine.Owner, _completion.Task);
         if (Volatile.Read(ref _isolateTokenSource) is { } source)
         {
-            _isolate.Post(static s => CancelIgnoringDisposal((CancellationTokenSource)s!), source);
+            _engine.Post(static s => CancelIgnoringDisposal((CancellationTokenSource)s!), source);
         }
     }
 
@@ -471,7 +472,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
 
     private void Release()
     {
-        _telemetry?.End(_isolate, _completion.Task);
+        _telemetry?.End(_engine.Owner, _completion.Task);
 
         _registration.Unregister();
         Interlocked.Exchange(ref _isolateTokenSource, null)?.Dispose();

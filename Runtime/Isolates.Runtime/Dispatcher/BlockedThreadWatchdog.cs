@@ -21,7 +21,7 @@ internal sealed class BlockedThreadWatchdog
     private readonly ITimer _timer;
     private readonly object _gate = new();       // guards _watched and _period; nothing else runs under it
     private readonly object _changeGate = new(); // orders timer changes, so the last one sets the latest period
-    private readonly List<Isolate> _watched = [];
+    private readonly List<Engines.InProcessEngine> _watched = [];
     private TimeSpan _period = Timeout.InfiniteTimeSpan;
     private int _ticking;
 
@@ -37,7 +37,7 @@ internal sealed class BlockedThreadWatchdog
     }
 
     /// <summary>Starts watching <paramref name="isolate"/> on its clock; it is dropped once its thread has stopped.</summary>
-    public static void Watch(Isolate isolate, TimeProvider clock, TimeSpan timeout)
+    public static void Watch(Engines.InProcessEngine isolate, TimeProvider clock, TimeSpan timeout)
     {
         Debug.Assert(timeout > TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan);
         try
@@ -52,7 +52,7 @@ internal sealed class BlockedThreadWatchdog
         }
     }
 
-    private static void WatchOn(Isolate isolate, TimeProvider clock, TimeSpan timeout)
+    private static void WatchOn(Engines.InProcessEngine isolate, TimeProvider clock, TimeSpan timeout)
     {
         // The clock is user code: it creates the timer outside any lock (a racing loser's idle timer is dropped).
         BlockedThreadWatchdog watchdog = ByClock.GetValue(clock, static c => new BlockedThreadWatchdog(c));
@@ -111,7 +111,7 @@ internal sealed class BlockedThreadWatchdog
 
         try
         {
-            Isolate[] watched;
+            Engines.InProcessEngine[] watched;
             lock (_gate)
             {
                 _watched.RemoveAll(static isolate => !isolate.NeedsWatching);
@@ -129,7 +129,7 @@ internal sealed class BlockedThreadWatchdog
             }
 
             long now = _clock.GetTimestamp();
-            foreach (Isolate isolate in watched)
+            foreach (Engines.InProcessEngine isolate in watched)
             {
                 isolate.CheckBlocked(_clock, now);
             }

@@ -4,9 +4,9 @@ namespace Isolates.Dispatcher;
 /// The synchronization context of an isolate's thread: <c>await</c> in isolate code posts its continuation here,
 /// so it resumes on the isolate's one thread and isolate code never runs on two threads at once.
 /// </summary>
-internal sealed class IsolateSynchronizationContext(WorkQueue queue, Isolate owner) : SynchronizationContext
+internal sealed class IsolateSynchronizationContext(WorkQueue queue, Engines.InProcessEngine owner) : SynchronizationContext
 {
-    public Isolate Owner { get; } = owner;
+    public Engines.InProcessEngine Owner { get; } = owner;
 
     public override void Post(SendOrPostCallback d, object? state)
     {
@@ -31,7 +31,7 @@ internal sealed class IsolateSynchronizationContext(WorkQueue queue, Isolate own
 
     public override SynchronizationContext CreateCopy() => this;
 
-    private sealed class SendItem(SendOrPostCallback callback, object? state, TaskCompletionSource done, Isolate owner) : WorkItem
+    private sealed class SendItem(SendOrPostCallback callback, object? state, TaskCompletionSource done, Engines.InProcessEngine owner) : WorkItem
     {
         public override void Execute()
         {
@@ -42,7 +42,7 @@ internal sealed class IsolateSynchronizationContext(WorkQueue queue, Isolate own
             }
             catch (Exception ex)
             {
-                done.TrySetException(Errors.ExceptionTransfer.ToRemote(ex, owner.Id, owner.Name)); // never the isolate's own object
+                done.TrySetException(Errors.ExceptionTransfer.ToRemote(ex, owner.Owner.Id, owner.Owner.Name)); // never the isolate's own object
             }
         }
 

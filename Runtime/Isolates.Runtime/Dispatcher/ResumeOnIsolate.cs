@@ -5,7 +5,7 @@ namespace Isolates.Dispatcher;
 /// <see cref="SynchronizationContext.Current"/> isolate code left behind. The runtime's bookkeeping for async calls
 /// must run on the isolate's thread; relying on the ambient context would let it run on the thread pool.
 /// </summary>
-internal readonly struct ResumeOnIsolate(Task task, Isolate isolate) : System.Runtime.CompilerServices.ICriticalNotifyCompletion
+internal readonly struct ResumeOnIsolate(Task task, Engines.InProcessEngine engine) : System.Runtime.CompilerServices.ICriticalNotifyCompletion
 {
     public bool IsCompleted => task.IsCompleted;
 
@@ -20,7 +20,7 @@ internal readonly struct ResumeOnIsolate(Task task, Isolate isolate) : System.Ru
 
     public void UnsafeOnCompleted(Action continuation)
     {
-        Isolate owner = isolate;
+        Engines.InProcessEngine owner = engine;
         task.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(
             () => owner.PostBookkeeping(continuation));
     }

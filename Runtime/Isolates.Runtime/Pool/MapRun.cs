@@ -145,7 +145,7 @@ internal sealed class MapRun<T, TResult>
 
                 Interleave.Point("pool.map.chunkTaken");
                 (TResult[] buffer, int offset) = _buffer(chunk);
-                var batch = new BatchItem<T, TResult>(isolate, _plan, chunk.Items, chunk.Start, chunk.Count, chunk.FirstIndex, buffer, offset, _stop.Token)
+                var batch = new BatchItem<T, TResult>(isolate.Engine, _plan, chunk.Items, chunk.Start, chunk.Count, chunk.FirstIndex, buffer, offset, _stop.Token)
                 {
                     Trace = Diagnostics.Tracing.CaptureForCall(), // the map caller's context flows into this driver
                 };

@@ -37,7 +37,7 @@ internal sealed class WireCall : WorkItem, IInFlightCall
         Interlocked.Exchange(ref _cancelled, 1); // a full fence: the store cannot pass the load below (BuildArguments mirrors it)
         if (Volatile.Read(ref _tokenSource) is { } source)
         {
-            _server.Isolate.Post(static s => CancelQuietly((CancellationTokenSource)s!), source);
+            _server.Isolate.InProcess.Post(static s => CancelQuietly((CancellationTokenSource)s!), source);
         }
     }
 
@@ -170,10 +170,11 @@ internal sealed class WireCall : WorkItem, IInFlightCall
         }
 
         _pending = task;
-        _server.Isolate.TrackInFlight(this); // a close fails it (and answers the host) instead of leaving it pending
-        new ResumeOnIsolate(task, _server.Isolate).UnsafeOnCompleted(() =>
+        Engines.InProcessEngine engine = _server.Isolate.InProcess;
+        engine.TrackInFlight(this); // a close fails it (and answers the host) instead of leaving it pending
+        new ResumeOnIsolate(task, engine).UnsafeOnCompleted(() =>
         {
-            _server.Isolate.UntrackInFlight(this);
+            engine.UntrackInFlight(this);
             if (Interlocked.Exchange(ref _pending, null) is { } completed)
             {
                 OnTaskCompleted(completed);

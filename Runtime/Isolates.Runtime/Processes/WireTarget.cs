@@ -79,7 +79,7 @@ internal sealed class WireTarget
 
     private static WireTarget Create(MethodInfo resolved, ResultShape shape, Isolate isolate)
     {
-        MethodInfo method = Loader.MemberMapper.MapMethod(resolved, isolate.LoadContext);
+        MethodInfo method = Loader.MemberMapper.MapMethod(resolved, isolate.InProcess.LoadContext);
         object? instance = null;
         if (!method.IsStatic)
         {

@@ -116,7 +116,7 @@ internal sealed class ChannelEndCodec : Codec
             throw new IsolateSerializationException("A channel end refers to an attachment that is not a channel.");
         }
 
-        if (_kind != Kind.Reader && Isolate.Current is { } holder)
+        if (_kind != Kind.Reader && Isolate.Current?.Engine is Engines.InProcessEngine holder)
         {
             holder.HoldWriter(core); // if this isolate faults, readers elsewhere learn it instead of waiting forever
         }

@@ -1,7 +1,7 @@
 using Isolates.Diagnostics;
 using Isolates.Dispatcher;
 
-namespace Isolates;
+namespace Isolates.Engines;
 
 /// <summary>
 /// Deadlock detection (<see cref="IsolateOptions.BlockedThreadTimeout"/>): isolate code that blocks its own thread on
@@ -9,7 +9,7 @@ namespace Isolates;
 /// forever, and every later call with it. <see cref="BlockedThreadWatchdog"/> looks at each watched isolate a few
 /// times per timeout; this is what one look decides, all of it off the isolate's thread.
 /// </summary>
-public sealed partial class Isolate
+internal sealed partial class InProcessEngine
 {
     // Touched only by the watchdog's tick, which never runs twice at once for one clock.
     // The item running, with the thread blocked, at the previous look. Weak: a call item references the isolate's
@@ -20,11 +20,7 @@ public sealed partial class Isolate
     private int _deadlocked;
 
     /// <summary>Whether the watchdog should keep looking at this isolate: its thread runs and it was not declared deadlocked.</summary>
-    internal bool NeedsWatching => !_threadExited.Task.IsCompleted && Volatile.Read(ref _deadlocked) == 0;
-
-    /// <summary>Posts the runtime's own continuation of an async call: never waited for on this thread, so not a deadlock sign.</summary>
-    internal void PostBookkeeping(Action continuation) =>
-        _queue.Enqueue(new PostedCallback(static state => ((Action)state!)(), continuation) { Awaitable = false });
+    public bool NeedsWatching => !_threadExited.Task.IsCompleted && Volatile.Read(ref _deadlocked) == 0;
 
     /// <summary>
     /// After an item, on the isolate's thread: once a deadlock was declared, clears an interrupt that reached the thread
@@ -45,13 +41,12 @@ public sealed partial class Isolate
     }
 
     /// <summary>Starts deadlock detection once the isolate's options are final (when it is listed).</summary>
-    private void StartWatching()
+    public override void StartWatching()
     {
-        // A child-process isolate has no thread here: its child watches its own isolate (the option crosses to it).
-        TimeSpan timeout = _options.BlockedThreadTimeout;
-        if (timeout != Timeout.InfiniteTimeSpan && _options.Placement == IsolatePlacement.InProcess)
+        TimeSpan timeout = Owner.Options.BlockedThreadTimeout;
+        if (timeout != Timeout.InfiniteTimeSpan)
         {
-            BlockedThreadWatchdog.Watch(this, _timeProvider, timeout);
+            BlockedThreadWatchdog.Watch(this, Owner.TimeProvider, timeout);
         }
     }
 
@@ -59,13 +54,13 @@ public sealed partial class Isolate
     /// One look: deadlocked when the thread is blocked (WaitSleepJoin) in the same item at every look for at least
     /// the timeout while a continuation that isolate code may be waiting for sits in the queue all that time.
     /// </summary>
-    internal void CheckBlocked(TimeProvider clock, long now)
+    public void CheckBlocked(TimeProvider clock, long now)
     {
         try
         {
             WorkItem? running = Volatile.Read(ref _running);
             Thread? thread = _thread;
-            if (running is null || thread is null || Volatile.Read(ref _stopRequested) != 0
+            if (running is null || thread is null || Owner.StopRequested
                 || (thread.ThreadState & ThreadState.WaitSleepJoin) == 0)
             {
                 _blockedItem?.SetTarget(null!);
@@ -100,7 +95,7 @@ public sealed partial class Isolate
             }
 
             TimeSpan blocked = clock.GetElapsedTime(_pendingSince, now);
-            if (blocked >= _options.BlockedThreadTimeout && _queue.FindAwaitable() is { } waiting)
+            if (blocked >= Owner.Options.BlockedThreadTimeout && _queue.FindAwaitable() is { } waiting)
             {
                 DeclareDeadlock(running, waiting, thread, blocked);
             }
@@ -118,15 +113,16 @@ public sealed partial class Isolate
             return;
         }
 
+        Isolate owner = Owner;
         string blockedIn = running.Description;
         string waitingFor = waiting.Description;
-        var deadlock = new IsolateDeadlockException(Id, Name, blockedIn,
-            $"Isolate '{Name}' ({Id}) is deadlocked while running {blockedIn}: its thread has been blocked in a synchronous wait " +
+        var deadlock = new IsolateDeadlockException(owner.Id, owner.Name, blockedIn,
+            $"Isolate '{owner.Name}' ({owner.Id}) is deadlocked while running {blockedIn}: its thread has been blocked in a synchronous wait " +
             $"for {blocked.TotalSeconds:0.0} s, and {waitingFor} has waited in the isolate's own queue all that time. Only that " +
             "thread can run it, so the wait can never end. Blocking on a task in isolate code (.Result, .Wait(), " +
             "GetAwaiter().GetResult()) does this: use await instead. The isolate cannot continue: it is faulted and must be " +
             "closed (a pool or a supervisor replaces it). If the code was only waiting long for work done elsewhere, raise " +
-            $"IsolateOptions.BlockedThreadTimeout (now {_options.BlockedThreadTimeout}).")
+            $"IsolateOptions.BlockedThreadTimeout (now {owner.Options.BlockedThreadTimeout}).")
         {
             BlockedFor = blocked,
             Waiting = waitingFor,
@@ -136,7 +132,7 @@ public sealed partial class Isolate
         // then the isolate faults as when an exception escapes: queued and unfinished calls fail, Completion faults,
         // and no further item starts.
         running.Abandon(deadlock);
-        Fault(deadlock, logged: true);
+        owner.Fault(deadlock, logged: true);
 
         // Wakes the blocked wait with a ThreadInterruptedException, so the thread unwinds, the isolate stops and
         // CloseAsync does not wait for CloseTimeout. Only while the thread is still in that item: a wait that ended
@@ -155,7 +151,7 @@ public sealed partial class Isolate
         }
 
         // Last: the logger is user code, and running it before acting gave the wait time to end under the decision.
-        TryLog(static (logger, isolate, error) =>
+        owner.TryLog(static (logger, isolate, error) =>
         {
             var deadlock = (IsolateDeadlockException)error!;
             Log.Deadlocked(logger, isolate.Name, isolate.Id, deadlock.BlockedFor, deadlock.BlockedIn, deadlock.Waiting);
