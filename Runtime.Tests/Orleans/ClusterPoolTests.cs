@@ -2,7 +2,9 @@ using System.Diagnostics;
 using Isolates.Orleans;
 using Isolates.Tests.Diagnostics;
 using Isolates.Tests.Support;
+using Microsoft.Extensions.Hosting;
 using Orleans;
+using Orleans.Hosting;
 using Orleans.TestingHost;
 
 namespace Isolates.Tests.Orleans;
@@ -150,6 +152,22 @@ public class ClusterPoolTests
             Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("ChunkSize"));
         Assert.That(() => _cluster.Client.GetIsolatePool("x", new ClusterIsolatePoolOptions { OnSiloLost = (SiloLossBehavior)7 }),
             Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("OnSiloLost"));
+    }
+
+    [Test]
+    public void AddIsolatePool_InvalidArguments_ThrowClearly()
+    {
+        HostApplicationBuilder host = Host.CreateApplicationBuilder();
+        host.UseOrleans(silo =>
+        {
+            Assert.Throws<ArgumentException>(() => silo.AddIsolatePool(" ", 2));
+            Assert.Throws<ArgumentOutOfRangeException>(() => silo.AddIsolatePool("p", -1));
+            Assert.Throws<ArgumentNullException>(() => silo.AddIsolatePool("p", null!));
+            Assert.That(() => silo.AddIsolatePool("p", new IsolatePoolOptions { MaxQueuedItems = 0 }),
+                Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("MaxQueuedItems"));
+            silo.AddIsolatePool("p", 1);
+            Assert.That(() => silo.AddIsolatePool("p", 2), Throws.InvalidOperationException.With.Message.Contains("'p' is already added"));
+        });
     }
 
     [Test]

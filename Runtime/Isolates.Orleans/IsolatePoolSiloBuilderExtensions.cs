@@ -2,6 +2,7 @@ using Isolates;
 using Isolates.Orleans;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Runtime;
+using Orleans.Serialization;
 
 namespace Orleans.Hosting;
 
@@ -38,11 +39,19 @@ public static class IsolatePoolSiloBuilderExtensions
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        if (builder.Services.Any(d => d.ImplementationInstance is IsolatePoolRegistration r && r.Name == name))
+        {
+            throw new InvalidOperationException($"An isolate pool named '{name}' is already added to this silo; call AddIsolatePool once per name.");
+        }
+
         if (!builder.Services.Any(d => d.ServiceType == typeof(SiloIsolatePools)))
         {
             builder.Services.AddSingleton<SiloIsolatePools>();
             builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(services => services.GetRequiredService<SiloIsolatePools>());
             builder.AddPlacementDirector<SiloTargetedPlacement, SiloTargetedPlacementDirector>();
+
+            // This package's grains and messages, even when the application's own build found no reason to list it.
+            builder.Services.AddSerializer(serializer => serializer.AddAssembly(typeof(SiloIsolatePools).Assembly));
         }
 
         builder.Services.AddSingleton(new IsolatePoolRegistration(name, options));

@@ -88,6 +88,7 @@ internal sealed class SiloIsolatePools : ILifecycleParticipant<ISiloLifecycle>
             return new ChunkReply { Outcome = ChunkOutcome.Failed, Error = RemoteError.Encode(ex, 0, name), IsolateName = name };
         }
 
+        Activity? previous = Activity.Current;
         Activity? activity = null;
         if (request.TraceParent is { } traceParent && ClusterTelemetry.Source.HasListeners())
         {
@@ -111,6 +112,7 @@ internal sealed class SiloIsolatePools : ILifecycleParticipant<ISiloLifecycle>
         {
             Interlocked.Decrement(ref _running);
             activity?.Stop();
+            Activity.Current = previous; // a span started from a parent id has no parent object for Stop to restore
         }
     }
 
