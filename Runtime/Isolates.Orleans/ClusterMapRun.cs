@@ -29,7 +29,7 @@ internal sealed class ClusterMapRun<T, TResult>
     private readonly ConcurrentQueue<PendingChunk<T>> _again = new();
     private readonly Lock _lock = new();
     private readonly Dictionary<SiloAddress, SiloRun> _silos = [];
-    private readonly List<Task> _loops = [];
+    private readonly List<Task> _loops = []; // silo loops, the membership watch and any rescue: all awaited before the map reports
     private readonly List<long> _lost = [];
     private readonly List<string> _lostSilos = [];
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -67,13 +67,13 @@ internal sealed class ClusterMapRun<T, TResult>
                 AddSilo(silo);
             }
 
-            Task watching = WatchMembershipAsync();
+            Track(WatchMembershipAsync());
             await _done.Task.WaitAsync(_stop.Token).ConfigureAwait(false);
-            await FinishAsync(watching).ConfigureAwait(false);
+            await FinishAsync().ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
-            await FinishAsync(null).ConfigureAwait(false);
+            await FinishAsync().ConfigureAwait(false);
         }
         finally
         {
@@ -83,7 +83,7 @@ internal sealed class ClusterMapRun<T, TResult>
     }
 
     /// <summary>Stops every loop (a cancelled chunk is cancelled on its silo too), waits for them, then reports how the map ended.</summary>
-    private async Task FinishAsync(Task? watching)
+    private async Task FinishAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
         Task[] loops;
@@ -92,11 +92,7 @@ internal sealed class ClusterMapRun<T, TResult>
             loops = [.. _loops];
         }
 
-        await Task.WhenAll(loops).ConfigureAwait(false); // loops catch everything: this never throws
-        if (watching is not null)
-        {
-            await watching.ConfigureAwait(false);
-        }
+        await Task.WhenAll(loops).ConfigureAwait(false); // they catch everything: this never throws
 
         Exception? failure;
         lock (_lock)
@@ -111,6 +107,14 @@ internal sealed class ClusterMapRun<T, TResult>
 
         _caller.ThrowIfCancellationRequested();
         Debug.Assert(_done.Task.IsCompleted, "a map ended with work left, without a failure or a cancellation");
+    }
+
+    private void Track(Task task)
+    {
+        lock (_lock)
+        {
+            _loops.Add(task);
+        }
     }
 
     private void AddSilo(SiloPool silo)
@@ -240,8 +244,18 @@ internal sealed class ClusterMapRun<T, TResult>
         }
         catch (Exception ex)
         {
+            if (_stop.IsCancellationRequested)
+            {
+                throw new OperationCanceledException(_stop.Token); // the map is over: however the call ended, its chunk is not wanted
+            }
+
             OnLost(silo, chunk, $"{ex.GetType().Name}: {ex.Message}", mayHaveRun: true);
             return;
+        }
+
+        if (reply.Outcome != ChunkOutcome.Done && _stop.IsCancellationRequested)
+        {
+            return; // the map ended (cancelled, or failed elsewhere) while this chunk ran: how it ended changes nothing
         }
 
         switch (reply.Outcome)
@@ -383,7 +397,7 @@ internal sealed class ClusterMapRun<T, TResult>
         _again.Enqueue(chunk); // before this loop's chunk stops counting as in flight
         if (!anyAlive)
         {
-            _ = RescueAsync();
+            Track(RescueAsync());
         }
     }
 
