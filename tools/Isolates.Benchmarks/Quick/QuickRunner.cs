@@ -30,6 +30,7 @@ internal static class QuickRunner
         }
 
         await Step(options, "map", async () => rows.AddRange(await MapFigure.MeasureAsync(options.Map.SlowItems, options.Map.FastItems, options.Map.Repetitions, notes)));
+        await Step(options, "cluster", async () => rows.AddRange(await ClusterFigure.MeasureAsync(options.Ci, notes)));
         if (options.Peers is { } peers)
         {
             await Step(options, "peers", async () => rows.AddRange(await PeersFigure.MeasureAsync(peers, notes)));

@@ -1,0 +1,15 @@
+namespace Isolates.Tests.Support;
+
+/// <summary>Functions the cluster pool tests (Runtime.Tests/Orleans) map over silos' isolates.</summary>
+public static class ClusterWork
+{
+    /// <summary>Takes <paramref name="milliseconds"/> (so a map is still running when a test acts on it) and returns it.</summary>
+    public static int Sleep(int milliseconds)
+    {
+        Thread.Sleep(milliseconds);
+        return milliseconds;
+    }
+
+    /// <summary>The process the item ran in (the example's self-test sees which silo processes did work).</summary>
+    public static int ProcessId(int item) => item >= 0 ? Environment.ProcessId : 0;
+}

@@ -1,0 +1,106 @@
+using Isolates.Orleans;
+using Isolates.Tests.Diagnostics;
+using Isolates.Tests.Support;
+using Microsoft.Extensions.Logging;
+using Orleans;
+using Orleans.TestingHost;
+
+namespace Isolates.Tests.Orleans;
+
+/// <summary>
+/// Silos leaving and joining while a map runs, on one in-process cluster whose silos cut running work short when they
+/// stop (pool DisposeTimeout zero). Each test first brings the cluster back to three active silos.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+[CancelAfter(180_000)]
+public class ClusterMembershipTests
+{
+    private InProcessTestCluster _cluster = null!;
+
+    [OneTimeSetUp]
+    public async Task StartCluster() => _cluster = await ClusterFixture.StartAsync(3, TimeSpan.Zero);
+
+    [OneTimeTearDown]
+    public async Task StopCluster() => await _cluster.DisposeAsync();
+
+    [SetUp]
+    public async Task ThreeActiveSilos()
+    {
+        while (_cluster.Silos.Count(s => s.IsActive) < 3)
+        {
+            await _cluster.StartAdditionalSiloAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        }
+    }
+
+    [Test]
+    public async Task MapAsync_SiloStoppedMidMap_FailsTheMapNamingTheLostItems()
+    {
+        IClusterIsolatePool pool = _cluster.Client.GetIsolatePool(ClusterFixture.PoolName, new ClusterIsolatePoolOptions { ChunkSize = 10 });
+        InProcessSiloHandle victim = _cluster.Silos.Last(s => s.IsActive);
+        Task<IReadOnlyList<int>> map = pool.MapAsync(Enumerable.Repeat(40, 600), ClusterWork.Sleep);
+        await Poll.Until(() => ClusterFixture.PoolsOf(victim).RunningChunks > 0, "a chunk running on the silo to stop");
+
+        await _cluster.StopSiloAsync(victim).WaitAsync(TimeSpan.FromMinutes(1));
+
+        var ex = Assert.ThrowsAsync<ClusterSiloLostException>(() => Wait.Bounded(map));
+        Assert.That(ex!.Silos, Is.EqualTo(new[] { victim.SiloAddress.ToString() }));
+        Assert.That(ex.LostItemIndexes, Is.Not.Empty.And.Ordered.And.Unique);
+        Assert.That(ex.LostItemIndexes, Has.All.InRange(0L, 599L));
+        Assert.That(ex.LostItemIndexes.Count % 10, Is.Zero, "whole chunks of 10 were lost");
+        Assert.That(ex.Message, Does.Contain("RerunElsewhere").And.Contain(victim.SiloAddress.ToString()));
+    }
+
+    [Test]
+    public async Task MapAsync_SiloStoppedMidMapWithRerun_RunsItsChunksElsewhereAndReturnsExactResults()
+    {
+        using var logs = new ListLoggerProvider();
+        using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs));
+        var options = new ClusterIsolatePoolOptions { ChunkSize = 10, OnSiloLost = SiloLossBehavior.RerunElsewhere, LoggerFactory = loggerFactory };
+        IClusterIsolatePool pool = _cluster.Client.GetIsolatePool(ClusterFixture.PoolName, options);
+        InProcessSiloHandle victim = _cluster.Silos.Last(s => s.IsActive);
+        int[] items = [.. Enumerable.Range(0, 600).Select(i => 30 + (i % 20))];
+        Task<IReadOnlyList<int>> map = pool.MapAsync(items, ClusterWork.Sleep);
+        await Poll.Until(() => ClusterFixture.PoolsOf(victim).RunningChunks > 0, "a chunk running on the silo to stop");
+
+        await _cluster.StopSiloAsync(victim).WaitAsync(TimeSpan.FromMinutes(1));
+
+        IReadOnlyList<int> results = await Wait.Bounded(map);
+        Assert.That(results, Is.EqualTo(items));
+        Assert.That(logs.EventIds, Does.Contain(52), "a chunk was lost on the stopped silo and run again (ClusterChunkLost)");
+        Assert.That(logs.Messages.First(m => m.Contains("did not finish items", StringComparison.Ordinal)), Does.Contain("runs again on another silo"));
+    }
+
+    [Test]
+    public async Task MapAsync_SiloAddedMidMap_TakesWork()
+    {
+        IClusterIsolatePool pool = _cluster.Client.GetIsolatePool(ClusterFixture.PoolName, new ClusterIsolatePoolOptions { ChunkSize = 4, MembershipRefreshInterval = TimeSpan.FromMilliseconds(200) });
+        var added = new TaskCompletionSource<InProcessSiloHandle>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // The stream goes on (25 ms items) until the silo that joins has run a chunk, then ends 40 items later, so the
+        // map is still running when the silo joins however long its start takes on a loaded machine.
+        async IAsyncEnumerable<int> Items()
+        {
+            int tail = 0;
+            var bound = System.Diagnostics.Stopwatch.StartNew();
+            while (tail < 40)
+            {
+                if (bound.Elapsed > TimeSpan.FromSeconds(60) || (added.Task.IsCompleted && ClusterFixture.PoolsOf(added.Task.Result).ChunksServed(ClusterFixture.PoolName) > 0))
+                {
+                    tail++;
+                }
+
+                await Task.Yield();
+                yield return 25;
+            }
+        }
+
+        Task<IReadOnlyList<int>> map = pool.MapAsync(Items(), ClusterWork.Sleep);
+        added.SetResult(await _cluster.StartAdditionalSiloAsync().WaitAsync(TimeSpan.FromMinutes(1)));
+
+        IReadOnlyList<int> results = await map.WaitAsync(TimeSpan.FromSeconds(90));
+        Assert.That(results, Has.All.EqualTo(25));
+        Assert.That(results, Has.Count.GreaterThan(40));
+        Assert.That(ClusterFixture.PoolsOf(added.Task.Result).ChunksServed(ClusterFixture.PoolName), Is.GreaterThan(0), "the silo that joined mid-map ran chunks of it");
+    }
+}

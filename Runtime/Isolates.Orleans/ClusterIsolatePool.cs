@@ -1,0 +1,251 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Isolates.Calls;
+using Isolates.Processes;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Orleans;
+using Orleans.Runtime;
+
+namespace Isolates.Orleans;
+
+/// <summary>
+/// The caller's side of a cluster pool: finds the silos that run the pool (cached for
+/// <see cref="ClusterIsolatePoolOptions.MembershipRefreshInterval"/>), validates the function as a local pool does and
+/// names it as a child process names it, and runs every map as a <see cref="ClusterMapRun{T, TResult}"/>.
+/// </summary>
+internal sealed class ClusterIsolatePool : IClusterIsolatePool
+{
+    private readonly IGrainFactory _grains;
+    private readonly Lock _lock = new();
+    private IReadOnlyList<SiloPool>? _silos;
+    private long _silosReadAt;
+
+    public ClusterIsolatePool(IGrainFactory grains, string name, ClusterIsolatePoolOptions options)
+    {
+        _grains = grains;
+        Name = name;
+        Options = options;
+        Logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Isolates.Orleans");
+    }
+
+    public string Name { get; }
+
+    public ClusterIsolatePoolOptions Options { get; }
+
+    internal ILogger Logger { get; }
+
+    public Task<IReadOnlyList<TResult>> MapAsync<T, TResult>(IEnumerable<T> items, Func<T, TResult> function, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(function);
+        return MapOrderedAsync<T, TResult>(new ListFeed<T>(Materialize(items)), Plan<T, TResult>(function, ResultShape.Value), cancellationToken);
+    }
+
+    public Task<IReadOnlyList<TResult>> MapAsync<T, TResult>(IEnumerable<T> items, Func<T, Task<TResult>> function, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(function);
+        return MapOrderedAsync<T, TResult>(new ListFeed<T>(Materialize(items)), Plan<T, TResult>(function, ResultShape.TaskOfT), cancellationToken);
+    }
+
+    public Task<IReadOnlyList<TResult>> MapAsync<T, TResult>(IAsyncEnumerable<T> items, Func<T, TResult> function, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(function);
+        return MapOrderedAsync<T, TResult>(new AsyncFeed<T>(items), Plan<T, TResult>(function, ResultShape.Value), cancellationToken);
+    }
+
+    public IAsyncEnumerable<TResult> MapUnorderedAsync<T, TResult>(IEnumerable<T> items, Func<T, TResult> function, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(function);
+        ClusterFunction plan = Plan<T, TResult>(function, ResultShape.Value);
+        return MapUnorderedCoreAsync<T, TResult>(() => new ListFeed<T>(Materialize(items)), plan, cancellationToken);
+    }
+
+    public IAsyncEnumerable<TResult> MapUnorderedAsync<T, TResult>(IEnumerable<T> items, Func<T, Task<TResult>> function, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(function);
+        ClusterFunction plan = Plan<T, TResult>(function, ResultShape.TaskOfT);
+        return MapUnorderedCoreAsync<T, TResult>(() => new ListFeed<T>(Materialize(items)), plan, cancellationToken);
+    }
+
+    public IAsyncEnumerable<TResult> MapUnorderedAsync<T, TResult>(IAsyncEnumerable<T> items, Func<T, TResult> function, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(function);
+        ClusterFunction plan = Plan<T, TResult>(function, ResultShape.Value);
+        return MapUnorderedCoreAsync<T, TResult>(() => new AsyncFeed<T>(items), plan, cancellationToken);
+    }
+
+    public Task<TResult> SubmitAsync<T, TResult>(Func<T, TResult> function, T input, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        return SubmitCoreAsync<T, TResult>(Plan<T, TResult>(function, ResultShape.Value), input, cancellationToken);
+    }
+
+    public Task<TResult> SubmitAsync<T, TResult>(Func<T, Task<TResult>> function, T input, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        return SubmitCoreAsync<T, TResult>(Plan<T, TResult>(function, ResultShape.TaskOfT), input, cancellationToken);
+    }
+
+    public async Task<IReadOnlyDictionary<string, int>> GetSilosAsync(CancellationToken cancellationToken = default)
+    {
+        IReadOnlyList<SiloPool> silos = await DiscoverAsync(cancellationToken).ConfigureAwait(false);
+        return silos.ToDictionary(s => s.Address.ToString(), s => s.Size);
+    }
+
+    /// <summary>The silos that run the pool, looked up again when the last look is older than the refresh interval.</summary>
+    internal async Task<IReadOnlyList<SiloPool>> SilosAsync(CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (_silos is { Count: > 0 } known && Stopwatch.GetElapsedTime(_silosReadAt) < Options.MembershipRefreshInterval)
+            {
+                return known;
+            }
+        }
+
+        return await DiscoverAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Asks the cluster's membership for its active silos and each one for the size of its pool of this name.</summary>
+    internal async Task<IReadOnlyList<SiloPool>> DiscoverAsync(CancellationToken cancellationToken)
+    {
+        Dictionary<SiloAddress, SiloStatus> hosts = await _grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true).WaitAsync(cancellationToken).ConfigureAwait(false);
+        SiloPool?[] found = await Task.WhenAll(hosts.Keys.Select(async silo =>
+        {
+            IIsolatePoolSiloGrain grain = _grains.GetGrain<IIsolatePoolSiloGrain>(SiloGrainKey.For(Name, silo));
+            try
+            {
+                int size = await grain.GetPoolSizeAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+                return size > 0 ? new SiloPool(silo, size, grain) : null;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                return null; // leaving, or not running Isolates.Orleans: not a silo this pool can use
+            }
+        })).ConfigureAwait(false);
+        IReadOnlyList<SiloPool> silos = [.. found.OfType<SiloPool>().OrderBy(s => s.Address)];
+        lock (_lock)
+        {
+            _silos = silos;
+            _silosReadAt = Stopwatch.GetTimestamp();
+        }
+
+        return silos;
+    }
+
+    /// <summary>Forgets the cached silos (a map saw one leave), so the next map looks again.</summary>
+    internal void ForgetSilos()
+    {
+        lock (_lock)
+        {
+            _silos = null;
+        }
+    }
+
+    private async Task<IReadOnlyList<TResult>> MapOrderedAsync<T, TResult>(IClusterFeed<T> feed, ClusterFunction plan, CancellationToken cancellationToken)
+    {
+        var results = new List<TResult>();
+        var gate = new Lock();
+        var run = new ClusterMapRun<T, TResult>(this, plan, feed, (first, chunk) =>
+        {
+            lock (gate)
+            {
+                long end = first + chunk.Length;
+                while (results.Count < end)
+                {
+                    results.Add(default!);
+                }
+
+                for (int i = 0; i < chunk.Length; i++)
+                {
+                    results[(int)first + i] = chunk[i];
+                }
+            }
+        }, cancellationToken);
+        await run.RunAsync().ConfigureAwait(false);
+        return results;
+    }
+
+    private async IAsyncEnumerable<TResult> MapUnorderedCoreAsync<T, TResult>(Func<IClusterFeed<T>> feed, ClusterFunction plan, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var output = Channel.CreateUnbounded<TResult>(new UnboundedChannelOptions { SingleReader = true });
+        var run = new ClusterMapRun<T, TResult>(this, plan, feed(), (_, chunk) =>
+        {
+            foreach (TResult result in chunk)
+            {
+                output.Writer.TryWrite(result);
+            }
+        }, stop.Token);
+        Task running = run.RunAsync();
+        _ = running.ContinueWith(
+            t => output.Writer.TryComplete(t.Exception?.InnerException ?? (t.IsCanceled ? new OperationCanceledException(cancellationToken) : null)),
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+        try
+        {
+            await foreach (TResult result in output.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                yield return result;
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false); // the consumer stopped early, or everything is done
+            try
+            {
+                await running.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                // cancelled because the consumer stopped enumerating
+            }
+        }
+    }
+
+    private async Task<TResult> SubmitCoreAsync<T, TResult>(ClusterFunction plan, T input, CancellationToken cancellationToken)
+    {
+        TResult result = default!;
+        var run = new ClusterMapRun<T, TResult>(this, plan, new ListFeed<T>([input]), (_, chunk) => result = chunk[0], cancellationToken);
+        try
+        {
+            await run.RunAsync().ConfigureAwait(false);
+        }
+        catch (IsolateExecutionException ex)
+        {
+            ex.ItemIndex = null; // a submitted call is no map: there is no item index to report
+            throw;
+        }
+
+        return result;
+    }
+
+    /// <summary>Validates the function with the local pool's rules and names it for the silos.</summary>
+    private static ClusterFunction Plan<T, TResult>(Delegate function, ResultShape shape)
+    {
+        CallPlan plan = CallPlan.Get(function, shape);
+        if (plan.HasTokenParameter || plan.WireArgumentCodecs.Length != 1)
+        {
+            throw new NotShareableException(typeof(T), string.Empty, $"{plan.DisplayName} must take exactly one argument (the item) to be run on a cluster pool.");
+        }
+
+        CallHeader header = CallHeader.For(plan.Method, shape, null);
+        return new ClusterFunction(header, plan.DisplayName, plan.WireArgumentCodecs[0]!, plan.WireResultCodec!);
+    }
+
+    private static IReadOnlyList<T> Materialize<T>(IEnumerable<T> items) => items as IReadOnlyList<T> ?? [.. items];
+}
+
+/// <summary>A silo that runs the pool, its pool's size, and its front-door grain.</summary>
+internal sealed record SiloPool(SiloAddress Address, int Size, IIsolatePoolSiloGrain Grain);
+
+/// <summary>A validated function, named as the silos find it, with the caller's codecs of its item and result.</summary>
+internal sealed record ClusterFunction(CallHeader Header, string DisplayName, Wire.Codec ItemCodec, Wire.Codec ResultCodec);

@@ -1,0 +1,482 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.ExceptionServices;
+using Isolates.Processes;
+using Isolates.Wire;
+using Orleans.Runtime;
+
+namespace Isolates.Orleans;
+
+/// <summary>
+/// One map over a cluster pool. Each silo gets <see cref="ClusterIsolatePoolOptions.ChunksInFlightPerSilo"/> loops,
+/// each taking a chunk (a lost chunk to run again first, else the next items), sending it to the silo's front-door
+/// grain and delivering its results, so a fast silo takes more chunks and a slow one fewer. Chunk sizes follow the
+/// time per item each silo reports. Silos that join while the map runs get loops of their own.
+/// <para>
+/// Every chunk taken is counted in <c>_inFlight</c> from before it is taken until it is delivered, failed, or queued
+/// again (which happens before the count drops), so "nothing left" (the input ended, no chunk queued, none in flight)
+/// can only be seen once every item was delivered.
+/// </para>
+/// </summary>
+internal sealed class ClusterMapRun<T, TResult>
+{
+    private readonly ClusterIsolatePool _pool;
+    private readonly ClusterFunction _function;
+    private readonly IClusterFeed<T> _feed;
+    private readonly Action<long, TResult[]> _deliver;
+    private readonly CancellationToken _caller;
+    private readonly CancellationTokenSource _stop;
+    private readonly ConcurrentQueue<PendingChunk<T>> _again = new();
+    private readonly Lock _lock = new();
+    private readonly Dictionary<SiloAddress, SiloRun> _silos = [];
+    private readonly List<Task> _loops = []; // silo loops, the membership watch and any rescue: all awaited before the map reports
+    private readonly List<long> _lost = [];
+    private readonly List<string> _lostSilos = [];
+    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly string? _traceParent = Activity.Current?.Id;
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Exception? _failure;
+    private bool _lostFails;
+    private int _inFlight;
+
+    public ClusterMapRun(ClusterIsolatePool pool, ClusterFunction function, IClusterFeed<T> feed, Action<long, TResult[]> deliver, CancellationToken cancellationToken)
+    {
+        _pool = pool;
+        _function = function;
+        _feed = feed;
+        _deliver = deliver;
+        _caller = cancellationToken;
+        _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+    }
+
+    private ClusterIsolatePoolOptions Options => _pool.Options;
+
+    public async Task RunAsync()
+    {
+        try
+        {
+            _caller.ThrowIfCancellationRequested();
+            IReadOnlyList<SiloPool> silos = await _pool.SilosAsync(_stop.Token).ConfigureAwait(false);
+            if (silos.Count == 0)
+            {
+                throw Unavailable();
+            }
+
+            foreach (SiloPool silo in silos)
+            {
+                AddSilo(silo);
+            }
+
+            Track(WatchMembershipAsync());
+            await _done.Task.WaitAsync(_stop.Token).ConfigureAwait(false);
+            await FinishAsync().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            await FinishAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            await _feed.DisposeAsync().ConfigureAwait(false);
+            _stop.Dispose();
+        }
+    }
+
+    /// <summary>Stops every loop (a cancelled chunk is cancelled on its silo too), waits for them, then reports how the map ended.</summary>
+    private async Task FinishAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        Task[] loops;
+        lock (_lock)
+        {
+            loops = [.. _loops];
+        }
+
+        await Task.WhenAll(loops).ConfigureAwait(false); // they catch everything: this never throws
+
+        Exception? failure;
+        lock (_lock)
+        {
+            failure = _failure ?? (_lostFails ? LostException() : null);
+        }
+
+        if (failure is not null)
+        {
+            ExceptionDispatchInfo.Throw(failure);
+        }
+
+        _caller.ThrowIfCancellationRequested();
+        Debug.Assert(_done.Task.IsCompleted, "a map ended with work left, without a failure or a cancellation");
+    }
+
+    private void Track(Task task)
+    {
+        lock (_lock)
+        {
+            _loops.Add(task);
+        }
+    }
+
+    private void AddSilo(SiloPool silo)
+    {
+        lock (_lock)
+        {
+            if (_stop.IsCancellationRequested || _silos.ContainsKey(silo.Address))
+            {
+                return; // a silo lost in this map is never taken back: a restarted silo has a new address
+            }
+
+            var run = new SiloRun(silo);
+            _silos.Add(silo.Address, run);
+            for (int i = 0; i < Options.ChunksInFlightPerSilo; i++)
+            {
+                _loops.Add(Task.Run(() => SiloLoopAsync(run)));
+            }
+        }
+    }
+
+    /// <summary>Silos that join while the map runs take work from then on.</summary>
+    private async Task WatchMembershipAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(Options.MembershipRefreshInterval, _stop.Token).ConfigureAwait(false);
+                IReadOnlyList<SiloPool> silos = await _pool.DiscoverAsync(_stop.Token).ConfigureAwait(false);
+                foreach (SiloPool silo in silos)
+                {
+                    bool known;
+                    lock (_lock)
+                    {
+                        known = _silos.ContainsKey(silo.Address);
+                    }
+
+                    if (!known)
+                    {
+                        Log.SiloJoined(_pool.Logger, _pool.Name, silo.Address.ToString(), silo.Size);
+                        AddSilo(silo);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            // the map is over
+        }
+        catch (Exception ex)
+        {
+            Log.MembershipLookupFailed(_pool.Logger, _pool.Name, ex); // the map goes on with the silos it has
+        }
+    }
+
+    private async Task SiloLoopAsync(SiloRun silo)
+    {
+        try
+        {
+            while (!_stop.IsCancellationRequested && silo.Alive)
+            {
+                TaskCompletionSource changed = Volatile.Read(ref _changed);
+                Interlocked.Increment(ref _inFlight); // counted before it is taken (see the class summary)
+                PendingChunk<T>? chunk;
+                if (!_again.TryDequeue(out chunk))
+                {
+                    chunk = await _feed.TakeAsync(ChunkSizeFor(silo), _stop.Token).ConfigureAwait(false);
+                }
+
+                if (chunk is null)
+                {
+                    if (Interlocked.Decrement(ref _inFlight) == 0 && _again.IsEmpty)
+                    {
+                        _done.TrySetResult(); // the input ended and every chunk was delivered
+                        return;
+                    }
+
+                    await changed.Task.WaitAsync(_stop.Token).ConfigureAwait(false);
+                    continue;
+                }
+
+                try
+                {
+                    await RunChunkAsync(silo, chunk).ConfigureAwait(false);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _inFlight);
+                    Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            // the map was cancelled, failed elsewhere, or finished
+        }
+        catch (Exception ex)
+        {
+            Fail(ex); // the input stream threw, or a value could not be encoded
+        }
+    }
+
+    private async Task RunChunkAsync(SiloRun silo, PendingChunk<T> chunk)
+    {
+        chunk.Encoded ??= Encode(chunk.Items);
+        var request = new ChunkRequest
+        {
+            Assembly = _function.Header.Assembly,
+            Token = _function.Header.Token,
+            GenericAssemblies = [.. _function.Header.GenericArguments.Select(a => a.Assembly)],
+            GenericTokens = [.. _function.Header.GenericArguments.Select(a => a.Token)],
+            Shape = (byte)_function.Header.Shape,
+            Items = chunk.Encoded,
+            Count = chunk.Items.Length,
+            TraceParent = _traceParent,
+            FirstIndex = chunk.First,
+        };
+
+        ChunkReply reply;
+        try
+        {
+            reply = await silo.Pool.Grain.RunChunkAsync(request, _stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            throw; // cancelled on the silo too; its results are not wanted
+        }
+        catch (Exception ex)
+        {
+            if (_stop.IsCancellationRequested)
+            {
+                throw new OperationCanceledException(_stop.Token); // the map is over: however the call ended, its chunk is not wanted
+            }
+
+            OnLost(silo, chunk, $"{ex.GetType().Name}: {ex.Message}", mayHaveRun: true);
+            return;
+        }
+
+        if (reply.Outcome != ChunkOutcome.Done && _stop.IsCancellationRequested)
+        {
+            return; // the map ended (cancelled, or failed elsewhere) while this chunk ran: how it ended changes nothing
+        }
+
+        switch (reply.Outcome)
+        {
+            case ChunkOutcome.Done:
+                Deliver(silo, chunk, reply);
+                break;
+            case ChunkOutcome.Lost:
+                OnLost(silo, chunk, reply.Reason ?? "its pool cut the chunk short", mayHaveRun: true);
+                break;
+            case ChunkOutcome.NotRun:
+                OnLost(silo, chunk, reply.Reason ?? "its pool is not running", mayHaveRun: false);
+                break;
+            default:
+                Fail(ErrorOf(reply, chunk));
+                break;
+        }
+    }
+
+    private void Deliver(SiloRun silo, PendingChunk<T> chunk, ChunkReply reply)
+    {
+        TResult[] results;
+        try
+        {
+            var codecs = new Codec[chunk.Items.Length];
+            Array.Fill(codecs, _function.ResultCodec);
+            var values = new object?[codecs.Length];
+            Payload.Decode(reply.Results ?? [], codecs, values);
+            results = [.. values.Select(v => (TResult)v!)];
+        }
+        catch (Exception ex)
+        {
+            Fail(ex as IsolateException ?? new IsolateSerializationException($"Rebuilding the results of items {chunk.First} to {chunk.First + chunk.Items.Length - 1} as {typeof(TResult)} failed: {ex.GetType().Name}: {ex.Message}", ex));
+            return;
+        }
+
+        double perItem = (double)reply.ElapsedTicks / chunk.Items.Length;
+        double known = silo.TicksPerItem;
+        silo.TicksPerItem = known == 0 ? perItem : (known * 0.5) + (perItem * 0.5);
+        Interlocked.Add(ref silo.Items, chunk.Items.Length);
+        if (!_stop.IsCancellationRequested)
+        {
+            _deliver(chunk.First, results);
+        }
+    }
+
+    private int ChunkSizeFor(SiloRun silo)
+    {
+        if (Options.ChunkSize > 0)
+        {
+            return Options.ChunkSize;
+        }
+
+        double perItem = silo.TicksPerItem;
+        int size = perItem <= 0 ? silo.Pool.Size : (int)Math.Clamp(Options.TargetChunkDuration.Ticks / perItem, 1, 65_536);
+        if (_feed.Remaining is long remaining)
+        {
+            // Near the end, smaller chunks keep every silo busy until the last one finishes.
+            int slots;
+            lock (_lock)
+            {
+                slots = Math.Max(1, _silos.Values.Count(s => s.Alive) * Options.ChunksInFlightPerSilo);
+            }
+
+            size = (int)Math.Min(size, Math.Max(1, (remaining + slots - 1) / slots));
+        }
+
+        return size;
+    }
+
+    private byte[] Encode(T[] items)
+    {
+        var codecs = new Codec[items.Length];
+        Array.Fill(codecs, _function.ItemCodec);
+        var values = new object?[items.Length];
+        for (int i = 0; i < items.Length; i++)
+        {
+            values[i] = items[i];
+        }
+
+        byte[] bytes = Payload.Encode(codecs, values, out object[]? attachments);
+        if (attachments is { Length: > 0 })
+        {
+            throw new NotShareableException(typeof(T), string.Empty,
+                $"{typeof(T)} holds channel ends or other values that pass by reference; only values that travel as bytes can cross to another silo. Pass the data itself.");
+        }
+
+        return bytes;
+    }
+
+    private Exception ErrorOf(ChunkReply reply, PendingChunk<T> chunk)
+    {
+        Exception? error;
+        try
+        {
+            error = RemoteError.Decode(reply.Error ?? [], reply.IsolateId, reply.IsolateName ?? _pool.Name);
+        }
+        catch (Exception ex)
+        {
+            return new IsolateSerializationException($"A silo's error for items {chunk.First} to {chunk.First + chunk.Items.Length - 1} could not be read: {ex.Message}", ex);
+        }
+
+        if (error is IsolateExecutionException execution && reply.ItemIndex is long local)
+        {
+            execution.ItemIndex = chunk.First + local;
+        }
+
+        return error ?? new OperationCanceledException($"The function {_function.DisplayName} was cancelled on its silo (items {chunk.First} to {chunk.First + chunk.Items.Length - 1}) although this map was not.");
+    }
+
+    private void OnLost(SiloRun silo, PendingChunk<T> chunk, string reason, bool mayHaveRun)
+    {
+        bool rerun = !mayHaveRun || Options.OnSiloLost == SiloLossBehavior.RerunElsewhere;
+        bool anyAlive;
+        lock (_lock)
+        {
+            silo.Alive = false;
+            anyAlive = _silos.Values.Any(s => s.Alive);
+            if (!rerun)
+            {
+                _lost.AddRange(chunk.Indexes);
+                if (!_lostSilos.Contains(silo.Pool.Address.ToString()))
+                {
+                    _lostSilos.Add(silo.Pool.Address.ToString());
+                }
+
+                _lostFails = true;
+            }
+        }
+
+        _pool.ForgetSilos();
+        Log.ChunkLost(_pool.Logger, _pool.Name, silo.Pool.Address.ToString(), chunk.First, chunk.First + chunk.Items.Length - 1, reason, rerun ? "runs again on another silo" : "fails the map");
+        if (!rerun)
+        {
+            _done.TrySetResult(); // stops the map; FinishAsync throws ClusterSiloLostException
+            return;
+        }
+
+        _again.Enqueue(chunk); // before this loop's chunk stops counting as in flight
+        if (!anyAlive)
+        {
+            Track(RescueAsync());
+        }
+    }
+
+    /// <summary>Every silo of the map is gone with work left: look for others at once, or fail naming what is left.</summary>
+    private async Task RescueAsync()
+    {
+        IReadOnlyList<SiloPool> silos = [];
+        try
+        {
+            silos = await _pool.DiscoverAsync(_stop.Token).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // fails below like a cluster with no silo left
+        }
+
+        int added = 0;
+        foreach (SiloPool silo in silos)
+        {
+            lock (_lock)
+            {
+                if (_silos.ContainsKey(silo.Address))
+                {
+                    continue;
+                }
+            }
+
+            AddSilo(silo);
+            added++;
+        }
+
+        if (added == 0 && !_stop.IsCancellationRequested)
+        {
+            lock (_lock)
+            {
+                _lost.AddRange(_again.SelectMany(c => c.Indexes));
+                _lostSilos.AddRange(_silos.Values.Select(s => s.Pool.Address.ToString()).Where(s => !_lostSilos.Contains(s)));
+                _lostFails = true;
+            }
+
+            _done.TrySetResult();
+        }
+    }
+
+    private void Fail(Exception failure)
+    {
+        lock (_lock)
+        {
+            _failure ??= failure;
+        }
+
+        _done.TrySetResult();
+    }
+
+    private ClusterSiloLostException LostException()
+    {
+        long[] lost = [.. _lost.Distinct().Order()];
+        string action = Options.OnSiloLost == SiloLossBehavior.RerunElsewhere
+            ? "No silo that runs the pool was left to run them again."
+            : "They may or may not have run; the map does not run them twice (SiloLossBehavior.FailMap, the default). Run the map again, or set ClusterIsolatePoolOptions.OnSiloLost to RerunElsewhere if the function is idempotent.";
+        return new ClusterSiloLostException(
+            _pool.Name,
+            [.. _lostSilos],
+            lost,
+            $"Cluster isolate pool '{_pool.Name}': silo(s) {string.Join(", ", _lostSilos)} left while running {lost.Length} item(s) of this map of {_function.DisplayName}: items {ClusterSiloLostException.Ranges(lost)}. {action}");
+    }
+
+    private ClusterPoolUnavailableException Unavailable() => new(
+        _pool.Name,
+        $"No active silo of the cluster runs an isolate pool named '{_pool.Name}'. Call siloBuilder.AddIsolatePool(\"{_pool.Name}\", size) on the silos, and check that they have joined the cluster.");
+
+    private sealed class SiloRun(SiloPool pool)
+    {
+        public SiloPool Pool { get; } = pool;
+
+        public volatile bool Alive = true;
+
+        public double TicksPerItem;
+
+        public long Items;
+    }
+}

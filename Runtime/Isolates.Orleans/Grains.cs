@@ -1,0 +1,83 @@
+using Orleans;
+using Orleans.Concurrency;
+using Orleans.Placement;
+using Orleans.Runtime;
+using Orleans.Runtime.Placement;
+
+namespace Isolates.Orleans;
+
+/// <summary>
+/// A silo's front door for one pool: keyed "{pool}/{silo}" and placed on exactly that silo, so a map can address
+/// every silo's pool by itself (to spread chunks and to know which chunks a dead silo took with it).
+/// </summary>
+internal interface IIsolatePoolSiloGrain : IGrainWithStringKey
+{
+    /// <summary>The size of this silo's pool of that name, or 0 when the silo has none.</summary>
+    Task<int> GetPoolSizeAsync();
+
+    Task<ChunkReply> RunChunkAsync(ChunkRequest request, CancellationToken cancellationToken);
+}
+
+/// <summary>The silo-local stateless worker in front of a silo's pool (keyed by pool name); any grain on the silo may call it.</summary>
+internal interface IIsolatePoolWorkerGrain : IGrainWithStringKey
+{
+    Task<int> GetPoolSizeAsync();
+
+    Task<ChunkReply> RunChunkAsync(ChunkRequest request, CancellationToken cancellationToken);
+}
+
+[SiloTargetedPlacement]
+[Reentrant]
+internal sealed class IsolatePoolSiloGrain : Grain, IIsolatePoolSiloGrain
+{
+    private IIsolatePoolWorkerGrain Worker => GrainFactory.GetGrain<IIsolatePoolWorkerGrain>(SiloGrainKey.PoolOf(this.GetPrimaryKeyString()));
+
+    public Task<int> GetPoolSizeAsync() => Worker.GetPoolSizeAsync();
+
+    // A local call: the stateless worker activates on this silo, the caller's.
+    public Task<ChunkReply> RunChunkAsync(ChunkRequest request, CancellationToken cancellationToken) => Worker.RunChunkAsync(request, cancellationToken);
+}
+
+[StatelessWorker(1)]
+[Reentrant] // one activation runs every chunk at once: the pool behind it does the spreading over isolates
+internal sealed class IsolatePoolWorkerGrain(SiloIsolatePools pools) : Grain, IIsolatePoolWorkerGrain
+{
+    public Task<int> GetPoolSizeAsync() => Task.FromResult(pools.SizeOf(this.GetPrimaryKeyString()));
+
+    public Task<ChunkReply> RunChunkAsync(ChunkRequest request, CancellationToken cancellationToken) =>
+        pools.RunChunkAsync(this.GetPrimaryKeyString(), request, cancellationToken);
+}
+
+internal static class SiloGrainKey
+{
+    public static string For(string pool, SiloAddress silo) => pool + "/" + silo.ToParsableString();
+
+    public static string PoolOf(string key) => key[..key.LastIndexOf('/')];
+
+    public static SiloAddress SiloOf(string key) => SiloAddress.FromParsableString(key[(key.LastIndexOf('/') + 1)..]);
+}
+
+/// <summary>Places a grain on the silo its key names, and nowhere else.</summary>
+[GenerateSerializer, Immutable]
+internal sealed class SiloTargetedPlacement : PlacementStrategy
+{
+    internal static readonly SiloTargetedPlacement Instance = new();
+}
+
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false)]
+internal sealed class SiloTargetedPlacementAttribute() : PlacementAttribute(SiloTargetedPlacement.Instance);
+
+internal sealed class SiloTargetedPlacementDirector : IPlacementDirector
+{
+    public Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
+    {
+        SiloAddress silo = SiloGrainKey.SiloOf(target.GrainIdentity.Key.ToString()!);
+        if (context.GetCompatibleSilos(target).Contains(silo))
+        {
+            return Task.FromResult(silo);
+        }
+
+        // Never somewhere else: a chunk meant for a silo that left must fail, not run on a silo the map did not choose.
+        throw new SiloUnavailableException($"Silo {silo} is not (or no longer) an active member of the cluster; its isolate pool cannot take work.");
+    }
+}
