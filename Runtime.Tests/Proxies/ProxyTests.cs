@@ -237,4 +237,19 @@ public class ProxyTests
         Assert.That(() => awkward.Synchronous(), Throws.InstanceOf<NotSupportedException>().With.Message.Contains("IAwkward.Synchronous").And.Message.Contains("Task"));
         Assert.That(() => awkward.Name, Throws.InstanceOf<NotSupportedException>().With.Message.Contains("property"));
     }
+    [Test]
+    public async Task Proxies_KeptByTheHostAndByAnotherIsolate_DoNotPinClosedIsolates()
+    {
+        Isolate owner = await Isolate.CreateAsync();
+        Isolate holder = await Isolate.CreateAsync();
+        IInventory inventory = await owner.CreateObjectAsync<IInventory, Inventory>();
+        await holder.CallAsync(ProxyFunctions.Keep, inventory); // the holder's own proxy type, in a static field
+
+        await holder.CloseAsync();
+        Assert.That(await Wait.Bounded(holder.Unloaded), Is.EqualTo(UnloadStatus.Unloaded), "a proxy kept by a closed isolate must not pin it");
+
+        await owner.CloseAsync();
+        Assert.That(await Wait.Bounded(owner.Unloaded), Is.EqualTo(UnloadStatus.Unloaded), "the host's proxy must not pin the object's closed isolate");
+        GC.KeepAlive(inventory);
+    }
 }

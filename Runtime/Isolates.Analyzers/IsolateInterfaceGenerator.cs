@@ -236,6 +236,12 @@ public sealed class IsolateInterfaceGenerator : IIncrementalGenerator
             return $"it has {method.Parameters.Length} parameters";
         }
 
+        if (method.ReturnType is INamedTypeSymbol { IsGenericType: true } sequence
+            && sequence.OriginalDefinition.ToDisplayString(SymbolNames.Display) == "System.Collections.Generic.IAsyncEnumerable<T>")
+        {
+            return "it returns IAsyncEnumerable<T>, which proxies do not carry; return Task<ChannelReader<T>> from a channel made with IsolateChannel instead (channels cross isolates, with back-pressure)";
+        }
+
         if (method.ReturnType is not INamedTypeSymbol returned
             || returned.OriginalDefinition.ToDisplayString(SymbolNames.Display) is not ("System.Threading.Tasks.Task" or "System.Threading.Tasks.ValueTask" or "System.Threading.Tasks.Task<TResult>" or "System.Threading.Tasks.ValueTask<TResult>"))
         {
