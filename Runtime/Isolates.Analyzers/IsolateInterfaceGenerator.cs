@@ -147,35 +147,29 @@ public sealed class IsolateInterfaceGenerator : IIncrementalGenerator
         string arguments = string.Join(", ", method.Parameters.Select(p => "@" + p.Name));
         string? token = method.Parameters.FirstOrDefault(p => IsCancellationToken(p.Type))?.Name;
 
-        // The stub: the function the isolate call runs, on the object's isolate thread.
-        dispatcher.Append("        public static ").Append(returnType).Append(' ').Append(stub).Append("(long __objectId")
-            .Append(parameters.Length > 0 ? ", " + parameters : string.Empty).Append(") =>\n            ((").Append(declaring).Append(')')
-            .Append(Services).Append("IsolateObjects.Get<").Append(typeName).Append(">(__objectId)).@").Append(method.Name).Append('(').Append(arguments).Append(");\n\n");
-
         var typeArguments = method.Parameters.Select(p => p.Type.ToDisplayString(Qualified)).ToList();
-        string kind = ((INamedTypeSymbol)method.ReturnType).OriginalDefinition.ToDisplayString(SymbolNames.Display) switch
-        {
-            "System.Threading.Tasks.Task" => "CallVoidAsync",
-            "System.Threading.Tasks.ValueTask" => "CallVoidValueAsync",
-            "System.Threading.Tasks.Task<TResult>" => "CallAsync",
-            _ => "CallValueAsync",
-        };
+        string definition = ((INamedTypeSymbol)method.ReturnType).OriginalDefinition.ToDisplayString(SymbolNames.Display);
+        bool valueTask = definition.StartsWith("System.Threading.Tasks.ValueTask", StringComparison.Ordinal);
         string? result = ((INamedTypeSymbol)method.ReturnType).TypeArguments.FirstOrDefault()?.ToDisplayString(Qualified);
         if (result is not null)
         {
             typeArguments.Add(result);
         }
 
-        string call = "_reference." + kind + (typeArguments.Count > 0 ? "<" + string.Join(", ", typeArguments) + ">" : string.Empty)
+        // The stub: the function the isolate call runs, on the object's isolate thread. A value task is handed over as a
+        // task (AsTask is free for one already completed with no result, and a call awaits a task without reflection).
+        string stubReturn = result is null ? "global::System.Threading.Tasks.Task" : "global::System.Threading.Tasks.Task<" + result + ">";
+        dispatcher.Append("        public static ").Append(stubReturn).Append(' ').Append(stub).Append("(long __objectId")
+            .Append(parameters.Length > 0 ? ", " + parameters : string.Empty).Append(") =>\n            ((").Append(declaring).Append(')')
+            .Append(Services).Append("IsolateObjects.Get<").Append(typeName).Append(">(__objectId)).@").Append(method.Name).Append('(').Append(arguments).Append(')')
+            .Append(valueTask ? ".AsTask()" : string.Empty).Append(";\n\n");
+
+        string call = "_reference." + (result is null ? "CallVoidAsync" : "CallAsync") + (typeArguments.Count > 0 ? "<" + string.Join(", ", typeArguments) + ">" : string.Empty)
             + "(global::Isolates.Generated." + dispatcherName + "." + stub + (arguments.Length > 0 ? ", " + arguments : string.Empty)
             + ", " + (token is null ? "default" : "@" + token) + ")";
-        if (kind == "CallValueAsync")
+        if (valueTask)
         {
-            call = "new global::System.Threading.Tasks.ValueTask<" + result + ">(" + call + ")";
-        }
-        else if (kind == "CallVoidValueAsync")
-        {
-            call = "new global::System.Threading.Tasks.ValueTask(" + call + ")";
+            call = "new " + returnType + "(" + call + ")";
         }
 
         proxy.Append('\n').Append("        ").Append(returnType).Append(' ').Append(declaring).Append(".@").Append(method.Name).Append('(').Append(parameters).Append(") =>\n")

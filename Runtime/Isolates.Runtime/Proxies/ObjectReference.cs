@@ -122,20 +122,6 @@ public sealed class ObjectReference
             : HostCall.Run<TResult>(this, function, ResultShape.TaskOfT, [], cancellationToken);
     }
 
-    /// <summary>Calls the object through <paramref name="function"/>, a generated stub returning a value task of a result (0 arguments).</summary>
-    /// <returns>The call's result, as the proxy method returns it.</returns>
-    public Task<TResult> CallValueAsync<TResult>(Func<long, ValueTask<TResult>> function, CancellationToken cancellationToken)
-    {
-        if (Refusal() is { } refused)
-        {
-            return Task.FromException<TResult>(refused);
-        }
-
-        return _host is null
-            ? _owner!.CallAsync(function, Id, cancellationToken)
-            : HostCall.Run<TResult>(this, function, ResultShape.ValueTaskOfT, [], cancellationToken);
-    }
-
     /// <summary>Calls the object through <paramref name="function"/>, a generated stub returning a task (0 arguments).</summary>
     /// <returns>The call's result, as the proxy method returns it.</returns>
     public Task CallVoidAsync(Func<long, Task> function, CancellationToken cancellationToken)
@@ -148,20 +134,6 @@ public sealed class ObjectReference
         return _host is null
             ? _owner!.CallAsync(function, Id, cancellationToken)
             : HostCall.Run<Unit>(this, function, ResultShape.Task, [], cancellationToken);
-    }
-
-    /// <summary>Calls the object through <paramref name="function"/>, a generated stub returning a value task (0 arguments).</summary>
-    /// <returns>The call's result, as the proxy method returns it.</returns>
-    public Task CallVoidValueAsync(Func<long, ValueTask> function, CancellationToken cancellationToken)
-    {
-        if (Refusal() is { } refused)
-        {
-            return Task.FromException<Unit>(refused);
-        }
-
-        return _host is null
-            ? _owner!.CallAsync(function, Id, cancellationToken)
-            : HostCall.Run<Unit>(this, function, ResultShape.ValueTask, [], cancellationToken);
     }
 
     /// <summary>Calls the object through <paramref name="function"/>, a generated stub returning a task of a result (1 argument).</summary>
@@ -178,20 +150,6 @@ public sealed class ObjectReference
             : HostCall.Run<TResult>(this, function, ResultShape.TaskOfT, [arg1], cancellationToken);
     }
 
-    /// <summary>Calls the object through <paramref name="function"/>, a generated stub returning a value task of a result (1 argument).</summary>
-    /// <returns>The call's result, as the proxy method returns it.</returns>
-    public Task<TResult> CallValueAsync<T1, TResult>(Func<long, T1, ValueTask<TResult>> function, T1 arg1, CancellationToken cancellationToken)
-    {
-        if (Refusal() is { } refused)
-        {
-            return Task.FromException<TResult>(refused);
-        }
-
-        return _host is null
-            ? _owner!.CallAsync(function, Id, arg1, cancellationToken)
-            : HostCall.Run<TResult>(this, function, ResultShape.ValueTaskOfT, [arg1], cancellationToken);
-    }
-
     /// <summary>Calls the object through <paramref name="function"/>, a generated stub returning a task (1 argument).</summary>
     /// <returns>The call's result, as the proxy method returns it.</returns>
     public Task CallVoidAsync<T1>(Func<long, T1, Task> function, T1 arg1, CancellationToken cancellationToken)
@@ -204,20 +162,6 @@ public sealed class ObjectReference
         return _host is null
             ? _owner!.CallAsync(function, Id, arg1, cancellationToken)
             : HostCall.Run<Unit>(this, function, ResultShape.Task, [arg1], cancellationToken);
-    }
-
-    /// <summary>Calls the object through <paramref name="function"/>, a generated stub returning a value task (1 argument).</summary>
-    /// <returns>The call's result, as the proxy method returns it.</returns>
-    public Task CallVoidValueAsync<T1>(Func<long, T1, ValueTask> function, T1 arg1, CancellationToken cancellationToken)
-    {
-        if (Refusal() is { } refused)
-        {
-            return Task.FromException<Unit>(refused);
-        }
-
-        return _host is null
-            ? _owner!.CallAsync(function, Id, arg1, cancellationToken)
-            : HostCall.Run<Unit>(this, function, ResultShape.ValueTask, [arg1], cancellationToken);
     }
 
     /// <summary>Calls the object through <paramref name="function"/>, a generated stub returning a task of a result (2 arguments).</summary>
@@ -234,20 +178,6 @@ public sealed class ObjectReference
             : HostCall.Run<TResult>(this, function, ResultShape.TaskOfT, [arg1, arg2], cancellationToken);
     }
 
-    /// <summary>Calls the object through <paramref name="function"/>, a generated stub returning a value task of a result (2 arguments).</summary>
-    /// <returns>The call's result, as the proxy method returns it.</returns>
-    public Task<TResult> CallValueAsync<T1, T2, TResult>(Func<long, T1, T2, ValueTask<TResult>> function, T1 arg1, T2 arg2, CancellationToken cancellationToken)
-    {
-        if (Refusal() is { } refused)
-        {
-            return Task.FromException<TResult>(refused);
-        }
-
-        return _host is null
-            ? _owner!.CallAsync(function, Id, arg1, arg2, cancellationToken)
-            : HostCall.Run<TResult>(this, function, ResultShape.ValueTaskOfT, [arg1, arg2], cancellationToken);
-    }
-
     /// <summary>Calls the object through <paramref name="function"/>, a generated stub returning a task (2 arguments).</summary>
     /// <returns>The call's result, as the proxy method returns it.</returns>
     public Task CallVoidAsync<T1, T2>(Func<long, T1, T2, Task> function, T1 arg1, T2 arg2, CancellationToken cancellationToken)
@@ -260,20 +190,6 @@ public sealed class ObjectReference
         return _host is null
             ? _owner!.CallAsync(function, Id, arg1, arg2, cancellationToken)
             : HostCall.Run<Unit>(this, function, ResultShape.Task, [arg1, arg2], cancellationToken);
-    }
-
-    /// <summary>Calls the object through <paramref name="function"/>, a generated stub returning a value task (2 arguments).</summary>
-    /// <returns>The call's result, as the proxy method returns it.</returns>
-    public Task CallVoidValueAsync<T1, T2>(Func<long, T1, T2, ValueTask> function, T1 arg1, T2 arg2, CancellationToken cancellationToken)
-    {
-        if (Refusal() is { } refused)
-        {
-            return Task.FromException<Unit>(refused);
-        }
-
-        return _host is null
-            ? _owner!.CallAsync(function, Id, arg1, arg2, cancellationToken)
-            : HostCall.Run<Unit>(this, function, ResultShape.ValueTask, [arg1, arg2], cancellationToken);
     }
 
     /// <summary>Calls the object through <paramref name="function"/>, a generated stub returning a task of a result (3 arguments).</summary>
@@ -290,20 +206,6 @@ public sealed class ObjectReference
             : HostCall.Run<TResult>(this, function, ResultShape.TaskOfT, [arg1, arg2, arg3], cancellationToken);
     }
 
-    /// <summary>Calls the object through <paramref name="function"/>, a generated stub returning a value task of a result (3 arguments).</summary>
-    /// <returns>The call's result, as the proxy method returns it.</returns>
-    public Task<TResult> CallValueAsync<T1, T2, T3, TResult>(Func<long, T1, T2, T3, ValueTask<TResult>> function, T1 arg1, T2 arg2, T3 arg3, CancellationToken cancellationToken)
-    {
-        if (Refusal() is { } refused)
-        {
-            return Task.FromException<TResult>(refused);
-        }
-
-        return _host is null
-            ? _owner!.CallAsync(function, Id, arg1, arg2, arg3, cancellationToken)
-            : HostCall.Run<TResult>(this, function, ResultShape.ValueTaskOfT, [arg1, arg2, arg3], cancellationToken);
-    }
-
     /// <summary>Calls the object through <paramref name="function"/>, a generated stub returning a task (3 arguments).</summary>
     /// <returns>The call's result, as the proxy method returns it.</returns>
     public Task CallVoidAsync<T1, T2, T3>(Func<long, T1, T2, T3, Task> function, T1 arg1, T2 arg2, T3 arg3, CancellationToken cancellationToken)
@@ -318,17 +220,4 @@ public sealed class ObjectReference
             : HostCall.Run<Unit>(this, function, ResultShape.Task, [arg1, arg2, arg3], cancellationToken);
     }
 
-    /// <summary>Calls the object through <paramref name="function"/>, a generated stub returning a value task (3 arguments).</summary>
-    /// <returns>The call's result, as the proxy method returns it.</returns>
-    public Task CallVoidValueAsync<T1, T2, T3>(Func<long, T1, T2, T3, ValueTask> function, T1 arg1, T2 arg2, T3 arg3, CancellationToken cancellationToken)
-    {
-        if (Refusal() is { } refused)
-        {
-            return Task.FromException<Unit>(refused);
-        }
-
-        return _host is null
-            ? _owner!.CallAsync(function, Id, arg1, arg2, arg3, cancellationToken)
-            : HostCall.Run<Unit>(this, function, ResultShape.ValueTask, [arg1, arg2, arg3], cancellationToken);
-    }
 }
