@@ -252,4 +252,30 @@ public class ProxyTests
         Assert.That(await Wait.Bounded(owner.Unloaded), Is.EqualTo(UnloadStatus.Unloaded), "the host's proxy must not pin the object's closed isolate");
         GC.KeepAlive(inventory);
     }
+    [Test]
+    public async Task ReleaseAsync_WhileCallsAreBeingMade_EveryCallRunsBeforeItOrFailsAsClosed()
+    {
+        await using Isolate iso = await Isolate.CreateAsync();
+        for (int attempt = 0; attempt < 20; attempt++)
+        {
+            IInventory inventory = await iso.CreateObjectAsync<IInventory, Inventory>();
+            using var start = new ManualResetEventSlim();
+            Task<Task<int>[]>[] callers = [.. Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
+            {
+                start.Wait();
+                return Enumerable.Range(0, 200).Select(i => inventory.AddAsync("apple", 1)).ToArray();
+            }))];
+            start.Set();
+            Thread.SpinWait(2_000);
+            await Wait.Bounded(Isolate.ReleaseAsync(inventory));
+            Task<int>[] calls = [.. (await Wait.Bounded(Task.WhenAll(callers))).SelectMany(c => c)];
+            await Wait.Bounded(Task.WhenAll(calls).ContinueWith(_ => { }, TaskScheduler.Default));
+
+            foreach (Task<int> call in calls)
+            {
+                Assert.That(call.IsCompletedSuccessfully || call.Exception?.InnerException is IsolateClosedException, Is.True,
+                    $"a call racing with the release ended as {call.Status}: {call.Exception?.InnerException}");
+            }
+        }
+    }
 }

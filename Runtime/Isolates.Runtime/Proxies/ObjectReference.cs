@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.ComponentModel;
 using Isolates.Calls;
+using Isolates.Diagnostics;
 using Isolates.Proxies;
 
 namespace Isolates.CompilerServices;
@@ -22,6 +23,7 @@ public sealed class ObjectReference
     private readonly string _interfaceName;
     private readonly object? _host;
     private int _released;
+    private int _dispatching;
 
     /// <summary>An object living in <paramref name="owner"/>'s object table under <paramref name="id"/>.</summary>
     internal ObjectReference(Isolate owner, long id, string interfaceName)
@@ -75,7 +77,12 @@ public sealed class ObjectReference
     /// <inheritdoc />
     public override string ToString() => Description;
 
-    /// <summary>Marks the reference released (once); false if it already was.</summary>
+    /// <summary>
+    /// Marks the reference released (once; false if it already was) and waits for calls that passed the check before it
+    /// to be queued (a spin of an enqueue's length): the release, queued next, then runs after every call made before it,
+    /// and no call made after it is queued. (A call that waits for room under <see cref="IsolateOptions.MaxQueuedCalls"/>
+    /// is queued later and fails inside the isolate, as <see cref="IsolateExecutionException"/> of an IsolateClosedException.)
+    /// </summary>
     internal bool MarkReleased()
     {
         if (Interlocked.Exchange(ref _released, 1) != 0)
@@ -84,6 +91,12 @@ public sealed class ObjectReference
         }
 
         GC.SuppressFinalize(this);
+        SpinWait spin = default;
+        while (Volatile.Read(ref _dispatching) != 0)
+        {
+            spin.SpinOnce();
+        }
+
         return true;
     }
 
@@ -102,122 +115,174 @@ public sealed class ObjectReference
         }
 
         IsolateState state = owner.State;
-        return state is IsolateState.Closing or IsolateState.Closed or IsolateState.Faulted
-            ? new IsolateClosedException(owner.Id, owner.Name,
-                $"{Description} is gone: its isolate was {(state == IsolateState.Faulted ? "faulted" : "closed")} before the call was made.") { NotStarted = true }
-            : null;
+        if (state is IsolateState.Closing or IsolateState.Closed or IsolateState.Faulted)
+        {
+            return new IsolateClosedException(owner.Id, owner.Name,
+                $"{Description} is gone: its isolate was {(state == IsolateState.Faulted ? "faulted" : "closed")} before the call was made.") { NotStarted = true };
+        }
+
+        Interleave.Point("proxy.call.checked"); // a release may come now: it must still be queued after this call
+        return null;
     }
 
     /// <summary>Calls the object through <paramref name="function"/>, a generated stub returning a task of a result (0 arguments).</summary>
     /// <returns>The call's result, as the proxy method returns it.</returns>
     public Task<TResult> CallAsync<TResult>(Func<long, Task<TResult>> function, CancellationToken cancellationToken)
     {
-        if (Refusal() is { } refused)
+        if (_host is not null)
         {
-            return Task.FromException<TResult>(refused);
+            return HostCall.Run<TResult>(this, function, ResultShape.TaskOfT, [], cancellationToken);
         }
 
-        return _host is null
-            ? _owner!.CallAsync(function, Id, cancellationToken)
-            : HostCall.Run<TResult>(this, function, ResultShape.TaskOfT, [], cancellationToken);
+        Interlocked.Increment(ref _dispatching); // a release waits for calls being dispatched, so it is queued after them
+        try
+        {
+            return Refusal() is { } refused ? Task.FromException<TResult>(refused) : _owner!.CallAsync(function, Id, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _dispatching);
+        }
     }
 
     /// <summary>Calls the object through <paramref name="function"/>, a generated stub returning a task (0 arguments).</summary>
     /// <returns>The call's result, as the proxy method returns it.</returns>
     public Task CallVoidAsync(Func<long, Task> function, CancellationToken cancellationToken)
     {
-        if (Refusal() is { } refused)
+        if (_host is not null)
         {
-            return Task.FromException<Unit>(refused);
+            return HostCall.Run<Unit>(this, function, ResultShape.Task, [], cancellationToken);
         }
 
-        return _host is null
-            ? _owner!.CallAsync(function, Id, cancellationToken)
-            : HostCall.Run<Unit>(this, function, ResultShape.Task, [], cancellationToken);
+        Interlocked.Increment(ref _dispatching); // a release waits for calls being dispatched, so it is queued after them
+        try
+        {
+            return Refusal() is { } refused ? Task.FromException<Unit>(refused) : _owner!.CallAsync(function, Id, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _dispatching);
+        }
     }
 
     /// <summary>Calls the object through <paramref name="function"/>, a generated stub returning a task of a result (1 argument).</summary>
     /// <returns>The call's result, as the proxy method returns it.</returns>
     public Task<TResult> CallAsync<T1, TResult>(Func<long, T1, Task<TResult>> function, T1 arg1, CancellationToken cancellationToken)
     {
-        if (Refusal() is { } refused)
+        if (_host is not null)
         {
-            return Task.FromException<TResult>(refused);
+            return HostCall.Run<TResult>(this, function, ResultShape.TaskOfT, [arg1], cancellationToken);
         }
 
-        return _host is null
-            ? _owner!.CallAsync(function, Id, arg1, cancellationToken)
-            : HostCall.Run<TResult>(this, function, ResultShape.TaskOfT, [arg1], cancellationToken);
+        Interlocked.Increment(ref _dispatching); // a release waits for calls being dispatched, so it is queued after them
+        try
+        {
+            return Refusal() is { } refused ? Task.FromException<TResult>(refused) : _owner!.CallAsync(function, Id, arg1, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _dispatching);
+        }
     }
 
     /// <summary>Calls the object through <paramref name="function"/>, a generated stub returning a task (1 argument).</summary>
     /// <returns>The call's result, as the proxy method returns it.</returns>
     public Task CallVoidAsync<T1>(Func<long, T1, Task> function, T1 arg1, CancellationToken cancellationToken)
     {
-        if (Refusal() is { } refused)
+        if (_host is not null)
         {
-            return Task.FromException<Unit>(refused);
+            return HostCall.Run<Unit>(this, function, ResultShape.Task, [arg1], cancellationToken);
         }
 
-        return _host is null
-            ? _owner!.CallAsync(function, Id, arg1, cancellationToken)
-            : HostCall.Run<Unit>(this, function, ResultShape.Task, [arg1], cancellationToken);
+        Interlocked.Increment(ref _dispatching); // a release waits for calls being dispatched, so it is queued after them
+        try
+        {
+            return Refusal() is { } refused ? Task.FromException<Unit>(refused) : _owner!.CallAsync(function, Id, arg1, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _dispatching);
+        }
     }
 
     /// <summary>Calls the object through <paramref name="function"/>, a generated stub returning a task of a result (2 arguments).</summary>
     /// <returns>The call's result, as the proxy method returns it.</returns>
     public Task<TResult> CallAsync<T1, T2, TResult>(Func<long, T1, T2, Task<TResult>> function, T1 arg1, T2 arg2, CancellationToken cancellationToken)
     {
-        if (Refusal() is { } refused)
+        if (_host is not null)
         {
-            return Task.FromException<TResult>(refused);
+            return HostCall.Run<TResult>(this, function, ResultShape.TaskOfT, [arg1, arg2], cancellationToken);
         }
 
-        return _host is null
-            ? _owner!.CallAsync(function, Id, arg1, arg2, cancellationToken)
-            : HostCall.Run<TResult>(this, function, ResultShape.TaskOfT, [arg1, arg2], cancellationToken);
+        Interlocked.Increment(ref _dispatching); // a release waits for calls being dispatched, so it is queued after them
+        try
+        {
+            return Refusal() is { } refused ? Task.FromException<TResult>(refused) : _owner!.CallAsync(function, Id, arg1, arg2, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _dispatching);
+        }
     }
 
     /// <summary>Calls the object through <paramref name="function"/>, a generated stub returning a task (2 arguments).</summary>
     /// <returns>The call's result, as the proxy method returns it.</returns>
     public Task CallVoidAsync<T1, T2>(Func<long, T1, T2, Task> function, T1 arg1, T2 arg2, CancellationToken cancellationToken)
     {
-        if (Refusal() is { } refused)
+        if (_host is not null)
         {
-            return Task.FromException<Unit>(refused);
+            return HostCall.Run<Unit>(this, function, ResultShape.Task, [arg1, arg2], cancellationToken);
         }
 
-        return _host is null
-            ? _owner!.CallAsync(function, Id, arg1, arg2, cancellationToken)
-            : HostCall.Run<Unit>(this, function, ResultShape.Task, [arg1, arg2], cancellationToken);
+        Interlocked.Increment(ref _dispatching); // a release waits for calls being dispatched, so it is queued after them
+        try
+        {
+            return Refusal() is { } refused ? Task.FromException<Unit>(refused) : _owner!.CallAsync(function, Id, arg1, arg2, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _dispatching);
+        }
     }
 
     /// <summary>Calls the object through <paramref name="function"/>, a generated stub returning a task of a result (3 arguments).</summary>
     /// <returns>The call's result, as the proxy method returns it.</returns>
     public Task<TResult> CallAsync<T1, T2, T3, TResult>(Func<long, T1, T2, T3, Task<TResult>> function, T1 arg1, T2 arg2, T3 arg3, CancellationToken cancellationToken)
     {
-        if (Refusal() is { } refused)
+        if (_host is not null)
         {
-            return Task.FromException<TResult>(refused);
+            return HostCall.Run<TResult>(this, function, ResultShape.TaskOfT, [arg1, arg2, arg3], cancellationToken);
         }
 
-        return _host is null
-            ? _owner!.CallAsync(function, Id, arg1, arg2, arg3, cancellationToken)
-            : HostCall.Run<TResult>(this, function, ResultShape.TaskOfT, [arg1, arg2, arg3], cancellationToken);
+        Interlocked.Increment(ref _dispatching); // a release waits for calls being dispatched, so it is queued after them
+        try
+        {
+            return Refusal() is { } refused ? Task.FromException<TResult>(refused) : _owner!.CallAsync(function, Id, arg1, arg2, arg3, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _dispatching);
+        }
     }
 
     /// <summary>Calls the object through <paramref name="function"/>, a generated stub returning a task (3 arguments).</summary>
     /// <returns>The call's result, as the proxy method returns it.</returns>
     public Task CallVoidAsync<T1, T2, T3>(Func<long, T1, T2, T3, Task> function, T1 arg1, T2 arg2, T3 arg3, CancellationToken cancellationToken)
     {
-        if (Refusal() is { } refused)
+        if (_host is not null)
         {
-            return Task.FromException<Unit>(refused);
+            return HostCall.Run<Unit>(this, function, ResultShape.Task, [arg1, arg2, arg3], cancellationToken);
         }
 
-        return _host is null
-            ? _owner!.CallAsync(function, Id, arg1, arg2, arg3, cancellationToken)
-            : HostCall.Run<Unit>(this, function, ResultShape.Task, [arg1, arg2, arg3], cancellationToken);
+        Interlocked.Increment(ref _dispatching); // a release waits for calls being dispatched, so it is queued after them
+        try
+        {
+            return Refusal() is { } refused ? Task.FromException<Unit>(refused) : _owner!.CallAsync(function, Id, arg1, arg2, arg3, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _dispatching);
+        }
     }
 
 }
