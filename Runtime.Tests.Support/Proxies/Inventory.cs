@@ -27,6 +27,9 @@ public interface IInventory
 
     Task<bool> SawCancellationAsync();
 
+    /// <summary>Whether a WaitForCancellationAsync call is waiting (calls interleave at awaits, like any isolate code).</summary>
+    Task<bool> IsWaitingAsync();
+
     /// <summary>The isolate the object runs in (0 in the host) and whether the call ran on that isolate's own thread.</summary>
     Task<Where> WhereAsync();
 
@@ -50,6 +53,7 @@ public sealed class Inventory : IInventory, IDisposable
     private readonly List<int> _log = [];
     private readonly string _name;
     private bool _sawCancellation;
+    private bool _waiting;
 
     public Inventory()
         : this("default", 0)
@@ -104,6 +108,7 @@ public sealed class Inventory : IInventory, IDisposable
     {
         try
         {
+            _waiting = true;
             await Task.Delay(TimeSpan.FromMinutes(1), cancellationToken);
         }
         catch (OperationCanceledException)
@@ -111,7 +116,13 @@ public sealed class Inventory : IInventory, IDisposable
             _sawCancellation = true;
             throw;
         }
+        finally
+        {
+            _waiting = false;
+        }
     }
+
+    public Task<bool> IsWaitingAsync() => Task.FromResult(_waiting);
 
     public Task<bool> SawCancellationAsync() => Task.FromResult(_sawCancellation);
 

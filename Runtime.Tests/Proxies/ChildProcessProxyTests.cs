@@ -29,6 +29,7 @@ public class ChildProcessProxyTests
 
         using var cts = new CancellationTokenSource();
         Task waiting = inventory.WaitForCancellationAsync(cts.Token);
+        await Tests.Diagnostics.Poll.Until(() => inventory.IsWaitingAsync().Result, "the call to start waiting in the child");
         await cts.CancelAsync();
         Assert.That(async () => await Wait.Bounded(waiting), Throws.InstanceOf<OperationCanceledException>());
         await Tests.Diagnostics.Poll.Until(() => inventory.SawCancellationAsync().Result, "the token to reach the object in the child");

@@ -74,7 +74,7 @@ public class ProxyTests
         using var cts = new CancellationTokenSource();
 
         Task waiting = inventory.WaitForCancellationAsync(cts.Token);
-        await Task.Delay(50);
+        await Poll.Until(() => inventory.IsWaitingAsync().Result, "the call to start waiting in the isolate");
         Assert.That(waiting.IsCompleted, Is.False);
         await cts.CancelAsync();
 
