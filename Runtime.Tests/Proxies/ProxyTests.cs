@@ -278,4 +278,19 @@ public class ProxyTests
             }
         }
     }
+    [Test]
+    public async Task CreateObjectAsync_CancelledWhileTheIsolateIsBusy_CancelsAtOnce_AndTheObjectBuiltLaterIsReleased()
+    {
+        await using Isolate iso = await Isolate.CreateAsync();
+        Task busy = iso.CallAsync(Support.Work.Sleep, 300);
+        using var cts = new CancellationTokenSource();
+
+        Task<IInventory> creating = iso.CreateObjectAsync<IInventory, Inventory>(cts.Token);
+        await cts.CancelAsync();
+
+        Assert.That(async () => await Wait.Bounded(creating), Throws.InstanceOf<OperationCanceledException>());
+        await Wait.Bounded(busy);
+        await Poll.Until(() => iso.CallAsync(Inventory.Disposed).Result == 1, "the object constructed after the cancellation to be released");
+        Assert.That(iso.ObjectCount, Is.Zero);
+    }
 }

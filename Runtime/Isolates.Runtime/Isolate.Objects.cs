@@ -293,7 +293,9 @@ public sealed partial class Isolate
             {
                 if (task.IsCompletedSuccessfully)
                 {
-                    _ = ((Isolate)state!).ReleaseObjectAsync(task.Result);
+                    _ = ((Isolate)state!).ReleaseObjectAsync(task.Result).ContinueWith(
+                        static released => _ = released.Exception, // its Dispose threw: nobody is left to tell
+                        CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 }
                 else
                 {
