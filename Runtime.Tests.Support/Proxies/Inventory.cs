@@ -142,6 +142,9 @@ public interface IOrders
     Task<int> PlaceAsync(string item, CancellationToken cancellationToken = default);
 
     Task<string> FailAsync();
+
+    /// <summary>Waits until its token is cancelled; then <see cref="Orders.SawCancellation"/> is set.</summary>
+    Task WaitAsync(CancellationToken cancellationToken);
 }
 
 public sealed class Orders : IOrders
@@ -162,6 +165,23 @@ public sealed class Orders : IOrders
     }
 
     public Task<string> FailAsync() => throw new ArgumentException("no such order");
+
+    public bool SawCancellation { get; private set; }
+
+    public bool Waiting { get; private set; }
+
+    public async Task WaitAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            Waiting = true;
+            await Task.Delay(TimeSpan.FromMinutes(1), cancellationToken);
+        }
+        finally
+        {
+            SawCancellation = cancellationToken.IsCancellationRequested;
+        }
+    }
 }
 
 /// <summary>Isolate code that uses proxies.</summary>

@@ -293,4 +293,20 @@ public class ProxyTests
         await Poll.Until(() => iso.CallAsync(Inventory.Disposed).Result == 1, "the object constructed after the cancellation to be released");
         Assert.That(iso.ObjectCount, Is.Zero);
     }
+    [Test]
+    public async Task HostService_CallCancelled_CancelsAtOnce_AndTheServiceSeesItsTokenCancelled()
+    {
+        var orders = new Orders();
+        await using Isolate iso = await Isolate.CreateAsync(new IsolateOptions { HostServices = new IsolateHostServices().Add<IOrders>(orders) });
+        IOrders proxy = iso.GetHostService<IOrders>(); // usable from host code too: the same host call path
+        using var cts = new CancellationTokenSource();
+
+        Task waiting = proxy.WaitAsync(cts.Token);
+        await Poll.Until(() => orders.Waiting, "the service to be called");
+        await cts.CancelAsync();
+
+        Assert.That(async () => await Wait.Bounded(waiting), Throws.InstanceOf<OperationCanceledException>());
+        await Poll.Until(() => orders.SawCancellation, "the service's token to be cancelled");
+        Assert.That(() => Isolate.ReleaseAsync(proxy), Throws.InvalidOperationException.With.Message.Contains("host"));
+    }
 }
