@@ -48,7 +48,14 @@ public sealed class ObjectReference
     {
         if (_owner is { } owner && Volatile.Read(ref _released) == 0)
         {
-            owner.ReleaseUnreferenced(Id, _interfaceName);
+            try
+            {
+                owner.ReleaseUnreferenced(Id, _interfaceName);
+            }
+            catch (Exception)
+            {
+                // An exception escaping a finalizer ends the process; the object then stays until its isolate closes.
+            }
         }
     }
 
