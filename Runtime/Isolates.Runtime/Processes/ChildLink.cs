@@ -387,7 +387,9 @@ internal sealed class ChildLink
                 Payload.Release(attachments);
                 throw new NotShareableException(null, string.Empty, attachments[i] is ChannelCore
                     ? $"An argument of {plan.DisplayName} holds a channel end inside a value that was encoded separately; pass channel ends to a child-process isolate as arguments or members of arguments."
-                    : $"An argument of {plan.DisplayName} holds a shared buffer; it cannot cross to a child-process isolate (it is memory of this process). Pass the data itself, or a channel.");
+                    : attachments[i] is CompilerServices.ObjectReference reference
+                        ? $"An argument of {plan.DisplayName} is a proxy ({reference.Description}); proxies cannot cross to a child-process isolate, since calls from the child back into this process are not carried over its pipe. Create the object in the child (CreateObjectAsync on the child-process isolate) or pass the data it needs."
+                        : $"An argument of {plan.DisplayName} holds a shared buffer; it cannot cross to a child-process isolate (it is memory of this process). Pass the data itself, or a channel.");
             }
 
             if (kinds[i] == 2)

@@ -67,7 +67,7 @@ internal static class CodecFactory
         }
 
         codec ??= SequenceCodec.TryCreate(type, Child) ?? (Codec?)DictionaryCodec.TryCreate(type, Child) ?? ChannelEndCodec.TryCreate(type, Child)
-            ?? (Codec?)BytesCodec.TryCreate(type) ?? (type == typeof(SharedBuffer) ? new SharedBufferCodec() : null);
+            ?? (Codec?)ProxyCodec.TryCreate(type) ?? (Codec?)BytesCodec.TryCreate(type) ?? (type == typeof(SharedBuffer) ? new SharedBufferCodec() : null);
         MessagePackObjectAttribute? attribute = codec is null ? type.GetCustomAttribute<MessagePackObjectAttribute>(inherit: false) : null;
         bool shareable = codec is null && attribute is null && type.IsDefined(typeof(ShareableAttribute), inherit: false);
         if (shareable && GeneratedCodecs.TryCreate(type) is { } generated)

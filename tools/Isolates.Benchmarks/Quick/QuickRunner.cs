@@ -21,6 +21,7 @@ internal static class QuickRunner
         await Step(options, "first-call", async () => rows.AddRange(await FirstCallFigure.MeasureAsync(options.FirstCalls, notes)));
         await Step(options, "real-first-call", async () => rows.AddRange(await RealFirstCallFigure.MeasureAsync(options.RealFirstCalls, notes)));
         await Step(options, "round-trip", async () => rows.AddRange(await RoundTripFigure.MeasureAsync(options.RoundTrips)));
+        await Step(options, "proxy", async () => rows.AddRange(await ProxyFigure.MeasureAsync(options.RoundTrips)));
         await Step(options, "channels", async () => rows.AddRange(await ChannelFigure.MeasureAsync(options.ChannelMessages, Math.Min(options.RoundTrips, 10_000), options.ChannelRepetitions)));
         await Step(options, "memory", async () => rows.AddRange(await MemoryFigure.MeasureAsync(options.MemoryIsolates, notes)));
         if (options.Processes is { } processes)

@@ -1,0 +1,123 @@
+using System.Collections.Immutable;
+using Isolates.Analyzers;
+using Isolates.Tests.Analyzers;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+
+namespace Isolates.Tests.Proxies;
+
+/// <summary>Runs the proxy generator on C# snippets and checks that what it writes compiles without any diagnostic.</summary>
+[TestFixture]
+public class IsolateInterfaceGeneratorTests
+{
+    private const string Usings = """
+        using System;
+        using System.Collections.Generic;
+        using System.Threading;
+        using System.Threading.Tasks;
+        using Isolates;
+
+        """;
+
+    private static (string[] Generated, string[] Diagnostics) Generate(string source)
+    {
+        var parseOptions = new CSharpParseOptions(LanguageVersion.Preview);
+        CSharpCompilation compilation = Snippets.Compile(CSharpSyntaxTree.ParseText(Usings + source, parseOptions));
+        GeneratorDriver driver = CSharpGeneratorDriver.Create([new IsolateInterfaceGenerator().AsSourceGenerator()], parseOptions: parseOptions);
+        driver = driver.RunGeneratorsAndUpdateCompilation(compilation, out Compilation output, out ImmutableArray<Diagnostic> generatorDiagnostics);
+        string[] diagnostics = [.. generatorDiagnostics.Concat(output.GetDiagnostics())
+            .Where(d => d.Severity > DiagnosticSeverity.Hidden)
+            .Select(d => $"{d.Id}: {d.GetMessage(System.Globalization.CultureInfo.InvariantCulture)}")];
+        string[] generated = [.. driver.GetRunResult().GeneratedTrees.Select(t => t.ToString())];
+        return (generated, diagnostics);
+    }
+
+    [Test]
+    public void Generate_TheIssuesExample_CompilesCleanAndRegistersTheProxy()
+    {
+        (string[] generated, string[] diagnostics) = Generate("""
+            namespace Shop;
+
+            [IsolateInterface]
+            public interface IInventory
+            {
+                Task<int> AddAsync(string sku, int count, CancellationToken cancellationToken = default);
+                ValueTask<int> CountAsync(string sku);
+                Task ResetAsync();
+                ValueTask TouchAsync();
+            }
+            """);
+
+        Assert.That(diagnostics, Is.Empty);
+        Assert.That(generated, Has.Length.EqualTo(1));
+        Assert.That(generated[0], Does.Contain("IsolateProxyAttribute(typeof(global::Shop.IInventory), typeof(global::Isolates.Generated.Shop_IInventory_IsolateProxy))"));
+        Assert.That(generated[0], Does.Contain("_reference.CallAsync<string, int, global::System.Threading.CancellationToken, int>(global::Isolates.Generated.Shop_IInventory_IsolateDispatcher.AddAsync, @sku, @count, @cancellationToken, @cancellationToken)"));
+        Assert.That(generated[0], Does.Contain("IsolateObjects.Get<global::Shop.IInventory>(__objectId)).@AddAsync(@sku, @count, @cancellationToken)"));
+    }
+
+    [Test]
+    public void Generate_InheritedOverloadedNullableAndUnsupportedMembers_CompileClean()
+    {
+        (string[] generated, string[] diagnostics) = Generate("""
+            #nullable enable
+            namespace Shop;
+
+            public interface IBase
+            {
+                Task<string?> NameAsync(int? id);
+                Task PingAsync();
+            }
+
+            [IsolateInterface]
+            public interface IStore : IBase
+            {
+                Task<int> PutAsync(string key);
+                Task<int> PutAsync(string key, int value);
+                Task<IReadOnlyList<int>> ManyAsync(int[] values, CancellationToken cancellationToken);
+                int Synchronous();
+                string Name { get; set; }
+                int this[int index] { get; }
+                event EventHandler? Changed;
+                Task<T> GenericAsync<T>(T value);
+                Task<int> TooManyAsync(int a, int b, int c, int d);
+                Task<int> ByRefAsync(ref int a);
+                IAsyncEnumerable<int> StreamAsync();
+                Task<int> DefaultAsync() => Task.FromResult(1);
+            }
+
+            public static class Outer
+            {
+                [IsolateInterface]
+                public interface INested
+                {
+                    Task<int> GoAsync(@int @class);
+                }
+
+                public sealed record @int(int Value);
+            }
+
+            public class Hidden
+            {
+                [IsolateInterface]
+                private interface ISecret
+                {
+                    Task GoAsync();
+                }
+            }
+
+            [IsolateInterface]
+            public interface IGeneric<T>
+            {
+                Task<T> GetAsync();
+            }
+            """);
+
+        Assert.That(diagnostics, Is.Empty);
+        Assert.That(generated, Has.Length.EqualTo(2), "no proxy for a private or a generic interface");
+        string store = generated.Single(g => g.Contains("Shop_IStore_IsolateProxy"));
+        Assert.That(store, Does.Contain("PutAsync_"), "overloads get distinct stub names");
+        Assert.That(store, Does.Contain("IStore.Synchronous cannot be called through an isolate proxy"));
+        Assert.That(store, Does.Contain("IAsyncEnumerable"));
+        Assert.That(store, Does.Not.Contain("DefaultAsync"), "a member with a default body needs no proxy");
+    }
+}

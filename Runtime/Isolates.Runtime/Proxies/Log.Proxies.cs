@@ -1,0 +1,15 @@
+using Microsoft.Extensions.Logging;
+
+namespace Isolates.Diagnostics;
+
+/// <summary>Log messages of objects living in isolates (event ids 12-15).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 12, EventName = "UnreferencedObjectReleased", Level = LogLevel.Debug,
+        Message = "Isolate {IsolateName} ({IsolateId}): object {ObjectId} ({InterfaceName}) was released because no proxy references it any more")]
+    public static partial void UnreferencedObjectReleased(ILogger logger, string isolateName, long isolateId, long objectId, string interfaceName);
+
+    [LoggerMessage(EventId = 13, EventName = "UnreferencedObjectDisposeFailed", Level = LogLevel.Warning,
+        Message = "Isolate {IsolateName} ({IsolateId}): object {ObjectId} ({InterfaceName}), released because no proxy references it any more, threw from Dispose/DisposeAsync")]
+    public static partial void UnreferencedObjectDisposeFailed(ILogger logger, string isolateName, long isolateId, long objectId, string interfaceName, Exception exception);
+}

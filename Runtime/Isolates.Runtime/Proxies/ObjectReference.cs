@@ -1,0 +1,295 @@
+using System.Collections.Concurrent;
+using System.ComponentModel;
+using Isolates.Calls;
+using Isolates.Diagnostics;
+using Isolates.Proxies;
+
+namespace Isolates.CompilerServices;
+
+/// <summary>
+/// A reference to one object living in an isolate (or to a host service): the one object every proxy of it in this
+/// process holds, whatever context the proxy was built in. It crosses isolates by reference, as an attachment beside
+/// the bytes, like a channel's core. For generated code only.
+/// </summary>
+/// <remarks>
+/// It lives in the runtime's (default) context and holds no type of any isolate (the interface only by name), so a
+/// proxy kept by one isolate never pins another. When no proxy anywhere references it any more, its finalizer releases
+/// the object in its isolate.
+/// </remarks>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public sealed class ObjectReference
+{
+    private readonly Isolate? _owner;
+    private readonly string _interfaceName;
+    private readonly object? _host;
+    private int _released;
+    private int _dispatching;
+
+    /// <summary>An object living in <paramref name="owner"/>'s object table under <paramref name="id"/>.</summary>
+    internal ObjectReference(Isolate owner, long id, string interfaceName)
+    {
+        _owner = owner;
+        Id = id;
+        _interfaceName = interfaceName;
+    }
+
+    /// <summary>A host service: an object of the host's, called on the host's thread pool.</summary>
+    internal ObjectReference(object hostService, Type hostInterface)
+    {
+        _host = hostService;
+        HostInterface = hostInterface;
+        _interfaceName = hostInterface.FullName ?? hostInterface.Name;
+        HostTargets = new ConcurrentDictionary<int, HostTarget>();
+        GC.SuppressFinalize(this); // a host service lives as long as the host keeps it
+    }
+
+    /// <summary>Releases the object in its isolate once no proxy references it (and it was not released explicitly).</summary>
+    ~ObjectReference()
+    {
+        if (_owner is { } owner && Volatile.Read(ref _released) == 0)
+        {
+            try
+            {
+                owner.ReleaseUnreferenced(Id, _interfaceName);
+            }
+            catch (Exception)
+            {
+                // An exception escaping a finalizer ends the process; the object then stays until its isolate closes.
+            }
+        }
+    }
+
+    /// <summary>The object's id in its isolate's table (0 for a host service).</summary>
+    internal long Id { get; }
+
+    /// <summary>The isolate the object lives in; null for a host service.</summary>
+    internal Isolate? Owner => _owner;
+
+    /// <summary>The host service object; null for an object in an isolate.</summary>
+    internal object? HostService => _host;
+
+    /// <summary>The host's copy of the interface (host services only).</summary>
+    internal Type? HostInterface { get; }
+
+    /// <summary>The host-side stubs of a host service, by the stub's metadata token (host services only).</summary>
+    internal ConcurrentDictionary<int, HostTarget>? HostTargets { get; }
+
+    internal bool IsReleased => Volatile.Read(ref _released) != 0;
+
+    /// <summary>What the object is, for messages: its id, interface and isolate.</summary>
+    public string Description => _owner is { } owner
+        ? $"Object {Id} ({_interfaceName}) in isolate '{owner.Name}' ({owner.Id})"
+        : $"Host service {_interfaceName}";
+
+    /// <inheritdoc />
+    public override string ToString() => Description;
+
+    /// <summary>
+    /// Marks the reference released (once; false if it already was) and waits for calls that passed the check before it
+    /// to be queued (a spin of an enqueue's length): the release, queued next, then runs after every call made before it,
+    /// and no call made after it is queued. (A call that waits for room under <see cref="IsolateOptions.MaxQueuedCalls"/>
+    /// is queued later and fails inside the isolate, as <see cref="IsolateExecutionException"/> of an IsolateClosedException.)
+    /// </summary>
+    internal bool MarkReleased()
+    {
+        if (Interlocked.Exchange(ref _released, 1) != 0)
+        {
+            return false;
+        }
+
+        GC.SuppressFinalize(this);
+        SpinWait spin = default;
+        while (Volatile.Read(ref _dispatching) != 0)
+        {
+            spin.SpinOnce();
+        }
+
+        return true;
+    }
+
+    /// <summary>Why a call cannot be made now (released, or the isolate is gone), naming the object; null when it can.</summary>
+    private IsolateClosedException? Refusal()
+    {
+        if (_owner is not { } owner)
+        {
+            return null;
+        }
+
+        if (Volatile.Read(ref _released) != 0)
+        {
+            return new IsolateClosedException(owner.Id, owner.Name,
+                $"{Description} was released (Isolate.ReleaseAsync) before the call was made; create a new object to go on.") { NotStarted = true };
+        }
+
+        IsolateState state = owner.State;
+        if (state is IsolateState.Closing or IsolateState.Closed or IsolateState.Faulted)
+        {
+            return new IsolateClosedException(owner.Id, owner.Name,
+                $"{Description} is gone: its isolate was {(state == IsolateState.Faulted ? "faulted" : "closed")} before the call was made.") { NotStarted = true };
+        }
+
+        Interleave.Point("proxy.call.checked"); // a release may come now: it must still be queued after this call
+        return null;
+    }
+
+    /// <summary>Calls the object through <paramref name="function"/>, a generated stub returning a task of a result (0 arguments).</summary>
+    /// <returns>The call's result, as the proxy method returns it.</returns>
+    public Task<TResult> CallAsync<TResult>(Func<long, Task<TResult>> function, CancellationToken cancellationToken)
+    {
+        if (_host is not null)
+        {
+            return HostCall.Run<TResult>(this, function, ResultShape.TaskOfT, [], cancellationToken);
+        }
+
+        Interlocked.Increment(ref _dispatching); // a release waits for calls being dispatched, so it is queued after them
+        try
+        {
+            return Refusal() is { } refused ? Task.FromException<TResult>(refused) : _owner!.CallAsync(function, Id, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _dispatching);
+        }
+    }
+
+    /// <summary>Calls the object through <paramref name="function"/>, a generated stub returning a task (0 arguments).</summary>
+    /// <returns>The call's result, as the proxy method returns it.</returns>
+    public Task CallVoidAsync(Func<long, Task> function, CancellationToken cancellationToken)
+    {
+        if (_host is not null)
+        {
+            return HostCall.Run<Unit>(this, function, ResultShape.Task, [], cancellationToken);
+        }
+
+        Interlocked.Increment(ref _dispatching); // a release waits for calls being dispatched, so it is queued after them
+        try
+        {
+            return Refusal() is { } refused ? Task.FromException<Unit>(refused) : _owner!.CallAsync(function, Id, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _dispatching);
+        }
+    }
+
+    /// <summary>Calls the object through <paramref name="function"/>, a generated stub returning a task of a result (1 argument).</summary>
+    /// <returns>The call's result, as the proxy method returns it.</returns>
+    public Task<TResult> CallAsync<T1, TResult>(Func<long, T1, Task<TResult>> function, T1 arg1, CancellationToken cancellationToken)
+    {
+        if (_host is not null)
+        {
+            return HostCall.Run<TResult>(this, function, ResultShape.TaskOfT, [arg1], cancellationToken);
+        }
+
+        Interlocked.Increment(ref _dispatching); // a release waits for calls being dispatched, so it is queued after them
+        try
+        {
+            return Refusal() is { } refused ? Task.FromException<TResult>(refused) : _owner!.CallAsync(function, Id, arg1, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _dispatching);
+        }
+    }
+
+    /// <summary>Calls the object through <paramref name="function"/>, a generated stub returning a task (1 argument).</summary>
+    /// <returns>The call's result, as the proxy method returns it.</returns>
+    public Task CallVoidAsync<T1>(Func<long, T1, Task> function, T1 arg1, CancellationToken cancellationToken)
+    {
+        if (_host is not null)
+        {
+            return HostCall.Run<Unit>(this, function, ResultShape.Task, [arg1], cancellationToken);
+        }
+
+        Interlocked.Increment(ref _dispatching); // a release waits for calls being dispatched, so it is queued after them
+        try
+        {
+            return Refusal() is { } refused ? Task.FromException<Unit>(refused) : _owner!.CallAsync(function, Id, arg1, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _dispatching);
+        }
+    }
+
+    /// <summary>Calls the object through <paramref name="function"/>, a generated stub returning a task of a result (2 arguments).</summary>
+    /// <returns>The call's result, as the proxy method returns it.</returns>
+    public Task<TResult> CallAsync<T1, T2, TResult>(Func<long, T1, T2, Task<TResult>> function, T1 arg1, T2 arg2, CancellationToken cancellationToken)
+    {
+        if (_host is not null)
+        {
+            return HostCall.Run<TResult>(this, function, ResultShape.TaskOfT, [arg1, arg2], cancellationToken);
+        }
+
+        Interlocked.Increment(ref _dispatching); // a release waits for calls being dispatched, so it is queued after them
+        try
+        {
+            return Refusal() is { } refused ? Task.FromException<TResult>(refused) : _owner!.CallAsync(function, Id, arg1, arg2, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _dispatching);
+        }
+    }
+
+    /// <summary>Calls the object through <paramref name="function"/>, a generated stub returning a task (2 arguments).</summary>
+    /// <returns>The call's result, as the proxy method returns it.</returns>
+    public Task CallVoidAsync<T1, T2>(Func<long, T1, T2, Task> function, T1 arg1, T2 arg2, CancellationToken cancellationToken)
+    {
+        if (_host is not null)
+        {
+            return HostCall.Run<Unit>(this, function, ResultShape.Task, [arg1, arg2], cancellationToken);
+        }
+
+        Interlocked.Increment(ref _dispatching); // a release waits for calls being dispatched, so it is queued after them
+        try
+        {
+            return Refusal() is { } refused ? Task.FromException<Unit>(refused) : _owner!.CallAsync(function, Id, arg1, arg2, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _dispatching);
+        }
+    }
+
+    /// <summary>Calls the object through <paramref name="function"/>, a generated stub returning a task of a result (3 arguments).</summary>
+    /// <returns>The call's result, as the proxy method returns it.</returns>
+    public Task<TResult> CallAsync<T1, T2, T3, TResult>(Func<long, T1, T2, T3, Task<TResult>> function, T1 arg1, T2 arg2, T3 arg3, CancellationToken cancellationToken)
+    {
+        if (_host is not null)
+        {
+            return HostCall.Run<TResult>(this, function, ResultShape.TaskOfT, [arg1, arg2, arg3], cancellationToken);
+        }
+
+        Interlocked.Increment(ref _dispatching); // a release waits for calls being dispatched, so it is queued after them
+        try
+        {
+            return Refusal() is { } refused ? Task.FromException<TResult>(refused) : _owner!.CallAsync(function, Id, arg1, arg2, arg3, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _dispatching);
+        }
+    }
+
+    /// <summary>Calls the object through <paramref name="function"/>, a generated stub returning a task (3 arguments).</summary>
+    /// <returns>The call's result, as the proxy method returns it.</returns>
+    public Task CallVoidAsync<T1, T2, T3>(Func<long, T1, T2, T3, Task> function, T1 arg1, T2 arg2, T3 arg3, CancellationToken cancellationToken)
+    {
+        if (_host is not null)
+        {
+            return HostCall.Run<Unit>(this, function, ResultShape.Task, [arg1, arg2, arg3], cancellationToken);
+        }
+
+        Interlocked.Increment(ref _dispatching); // a release waits for calls being dispatched, so it is queued after them
+        try
+        {
+            return Refusal() is { } refused ? Task.FromException<Unit>(refused) : _owner!.CallAsync(function, Id, arg1, arg2, arg3, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _dispatching);
+        }
+    }
+
+}
