@@ -60,7 +60,8 @@ public class IsolateInterfaceAnalyzerTests
             [IsolateInterface]
             public interface ICore
             {
-                Task AddAsync(Line line, Packed packed, Colour colour, int? maybe, params int[] more);
+                Task AddAsync(Line line, Packed packed, Colour colour);
+                Task MoreAsync(int? maybe, params int[] more);
                 Task<List<Line>> LinesAsync(IReadOnlyDictionary<string, int[]> filter);
                 Task<Line?> FindAsync(Guid id, DateTimeOffset when, ReadOnlyMemory<byte> key);
                 Task SubscribeAsync(ChannelWriter<Line> updates, ChannelReader<string> commands);
@@ -78,10 +79,9 @@ public class IsolateInterfaceAnalyzerTests
     }
 
     [Test]
-    public async Task Analyze_AsyncEnumerableResult_ReportsNothingWhileAllowsAsyncEnumerableResultsIsTrue()
+    public async Task Analyze_AsyncEnumerableResult_ReportsIso007AdvisingAChannelReader()
     {
-        // IsolateInterfaceAnalyzer.AllowsAsyncEnumerableResults decides this; if the runtime does not stream results,
-        // it returns false and this test expects ISO007 instead.
+        // The generated proxy does not carry IAsyncEnumerable<T> (IsolateInterfaceAnalyzer.AllowsAsyncEnumerableResults).
         string[] diagnostics = await AnalyzeAsync("""
             [IsolateInterface]
             public interface IFeed
@@ -90,7 +90,10 @@ public class IsolateInterfaceAnalyzerTests
             }
             """);
 
-        Assert.That(diagnostics, Is.Empty);
+        Assert.That(diagnostics, Is.EqualTo(new[]
+        {
+            "ISO007 IFeed.ReadAsync: returns System.Collections.Generic.IAsyncEnumerable<System.String>; a proxy call runs in another isolate, so the caller can only await it: return Task<ChannelReader<System.String>> to stream items (make the channel with IsolateChannel: it crosses isolates with back-pressure)",
+        }));
     }
 
     [Test]
@@ -191,10 +194,10 @@ public class IsolateInterfaceAnalyzerTests
 
         Assert.That(diagnostics, Is.EqualTo(new[]
         {
-            "ISO007 IInventory.Count: returns System.Int32; a proxy call runs in another isolate, so the caller can only await it: return Task<System.Int32> or ValueTask<System.Int32>, or IAsyncEnumerable<T> to stream items",
-            "ISO007 IInventory.Reset: returns void; a proxy call runs in another isolate, so the caller can only await it: return Task or ValueTask, or IAsyncEnumerable<T> to stream items",
-            "ISO007 IInventory.Skus: returns System.Collections.Generic.IEnumerable<System.String>; a proxy call runs in another isolate, so the caller can only await it: return Task<System.Collections.Generic.IEnumerable<System.String>> or ValueTask<System.Collections.Generic.IEnumerable<System.String>>, or IAsyncEnumerable<T> to stream items",
-            "ISO007 IInventory.Describe: returns System.String; a proxy call runs in another isolate, so the caller can only await it: return Task<System.String> or ValueTask<System.String>, or IAsyncEnumerable<T> to stream items",
+            "ISO007 IInventory.Count: returns System.Int32; a proxy call runs in another isolate, so the caller can only await it: return Task<System.Int32> or ValueTask<System.Int32>",
+            "ISO007 IInventory.Reset: returns void; a proxy call runs in another isolate, so the caller can only await it: return Task or ValueTask",
+            "ISO007 IInventory.Skus: returns System.Collections.Generic.IEnumerable<System.String>; a proxy call runs in another isolate, so the caller can only await it: return Task<System.Collections.Generic.IEnumerable<System.String>> or ValueTask<System.Collections.Generic.IEnumerable<System.String>>",
+            "ISO007 IInventory.Describe: returns System.String; a proxy call runs in another isolate, so the caller can only await it: return Task<System.String> or ValueTask<System.String>",
         }));
     }
 
@@ -253,7 +256,8 @@ public class IsolateInterfaceAnalyzerTests
             [IsolateInterface]
             public interface ICalc
             {
-                Task AddAsync(ref int total, out int count, in decimal rate, ref readonly long limit, int plain);
+                Task AddAsync(ref int total, out int count, in decimal rate);
+                Task LimitAsync(ref readonly long limit, int plain);
             }
             """);
 
@@ -263,7 +267,7 @@ public class IsolateInterfaceAnalyzerTests
             $"ISO010 ICalc.AddAsync: parameter 'total' is passed by ref; {Fix}",
             $"ISO010 ICalc.AddAsync: parameter 'count' is passed as out; {Fix}",
             $"ISO010 ICalc.AddAsync: parameter 'rate' is passed as in; {Fix}",
-            $"ISO010 ICalc.AddAsync: parameter 'limit' is passed by reference; {Fix}",
+            $"ISO010 ICalc.LimitAsync: parameter 'limit' is passed by reference; {Fix}",
         }));
     }
 
@@ -296,10 +300,32 @@ public class IsolateInterfaceAnalyzerTests
             "ISO011 IFiles.SaveAsync: parameter handlers.Values: System.Action is not shareable; a delegate carries code and captured state; send data and call a static method in the isolate",
             "ISO011 IFiles.PlainAsync: result: IPlain is not shareable; only a concrete type can be rebuilt on the other side; declare a concrete [Shareable] or [MessagePackObject] type, or a listed collection, or mark the interface [IsolateInterface] to pass a proxy",
             "ISO011 IFiles.PlainAsync: parameter value: Mutable is not shareable; mark it [Shareable] or [MessagePackObject], or use a shareable type from docs/shareable.md",
-            "ISO011 IFiles.PendingAsync: result: System.Threading.Tasks.Task<System.Int32> is not shareable; a task is not a value; await it and send its result",
+            "ISO007 IFiles.PendingAsync: returns System.Collections.Generic.IAsyncEnumerable<System.Threading.Tasks.Task<System.Int32>>; a proxy call runs in another isolate, so the caller can only await it: return Task<ChannelReader<System.Threading.Tasks.Task<System.Int32>>> to stream items (make the channel with IsolateChannel: it crosses isolates with back-pressure)",
             "ISO011 IFiles.TokenAsync: result: System.Threading.CancellationToken is not shareable; a CancellationToken crosses only as a parameter of a function or an [IsolateInterface] method (one per call), where the isolate gets its own token",
             "ISO011 IFiles.TokenAsync: parameter maybe: System.Threading.CancellationToken is not shareable; a CancellationToken crosses only as a parameter of a function or an [IsolateInterface] method (one per call), where the isolate gets its own token",
             "ISO011 IFiles.LaterAsync: result: System.Collections.Generic.IAsyncEnumerable<System.Int32> is not shareable; only a concrete type can be rebuilt on the other side; declare a concrete [Shareable] or [MessagePackObject] type, or a listed collection",
+        }));
+    }
+
+    // ---- ISO016: more than three parameters ----
+
+    [Test]
+    public async Task Analyze_FourParametersCountingTheToken_ReportsIso016()
+    {
+        string[] diagnostics = await AnalyzeAsync("""
+            [IsolateInterface]
+            public interface IPricing
+            {
+                Task<int> ThreeAsync(int a, int b, CancellationToken cancellationToken);
+                Task<int> FourAsync(int a, int b, int c, CancellationToken cancellationToken);
+                Task FiveAsync(int a, int b, int c, int d, int e);
+            }
+            """);
+
+        Assert.That(diagnostics, Is.EqualTo(new[]
+        {
+            "ISO016 IPricing.FourAsync: takes 4 parameters (a CancellationToken counts); a proxy call carries at most three, since the object's id takes one of a call's four argument slots: group the values in a [Shareable] record and take that",
+            "ISO016 IPricing.FiveAsync: takes 5 parameters (a CancellationToken counts); a proxy call carries at most three, since the object's id takes one of a call's four argument slots: group the values in a [Shareable] record and take that",
         }));
     }
 
@@ -312,7 +338,7 @@ public class IsolateInterfaceAnalyzerTests
             [IsolateInterface]
             public interface IJobs
             {
-                Task RunAsync(CancellationToken stop, string name, CancellationToken timeout, CancellationToken other = default);
+                Task RunAsync(CancellationToken stop, CancellationToken timeout, CancellationToken other = default);
             }
             """);
 
@@ -484,7 +510,7 @@ public class IsolateInterfaceAnalyzerTests
     {
         ImmutableArray<DiagnosticDescriptor> descriptors = new IsolateInterfaceAnalyzer().SupportedDiagnostics;
 
-        Assert.That(descriptors.Select(d => d.Id), Is.EqualTo(new[] { "ISO007", "ISO008", "ISO009", "ISO010", "ISO011", "ISO012", "ISO013", "ISO014", "ISO015" }));
+        Assert.That(descriptors.Select(d => d.Id), Is.EqualTo(new[] { "ISO007", "ISO008", "ISO009", "ISO010", "ISO011", "ISO012", "ISO013", "ISO014", "ISO015", "ISO016" }));
         Assert.Multiple(() =>
         {
             foreach (DiagnosticDescriptor descriptor in descriptors)

@@ -194,4 +194,16 @@ internal static class Descriptors
         description: "CreateObjectAsync<TInterface, TImpl> constructs TImpl inside the isolate and returns a generated proxy of "
             + "TInterface, so TInterface must be marked [IsolateInterface] and TImpl must be a non-abstract class with a public constructor.",
         helpLinkUri: InterfaceHelpLink);
+
+    /// <summary>ISO016: more parameters than a proxy call carries (the object's id takes one of a call's four argument slots).</summary>
+    public static readonly DiagnosticDescriptor InterfaceTooManyParameters = new(
+        id: "ISO016",
+        title: "[IsolateInterface] methods take at most three parameters",
+        messageFormat: "{0}: takes {1} parameters (a CancellationToken counts); a proxy call carries at most three, since the object's id takes one of a call's four argument slots: group the values in a [Shareable] record and take that",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "A proxy call is an isolate call whose first argument is the object's id, and an isolate call takes at most four "
+            + "arguments, so a method of an [IsolateInterface] takes at most three parameters, its CancellationToken included.",
+        helpLinkUri: InterfaceHelpLink);
 }

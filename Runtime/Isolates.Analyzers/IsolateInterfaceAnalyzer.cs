@@ -8,7 +8,7 @@ namespace Isolates.Analyzers;
 /// <summary>
 /// Checks interfaces marked <c>[Isolates.IsolateInterface]</c>, whose generated proxy forwards each call to the isolate
 /// that owns the object: only methods returning a task (ISO007, ISO008), not generic (ISO009, ISO014), parameters by
-/// value (ISO010) of shareable types with at most one CancellationToken (ISO011, ISO012), and no unchecked inherited
+/// value (ISO010) of shareable types with at most one CancellationToken (ISO011, ISO012), at most three of them (ISO016), and no unchecked inherited
 /// members (ISO013). Also checks the type arguments of <c>CreateObjectAsync&lt;TInterface, TImpl&gt;</c> (ISO015).
 /// What is shareable is decided by <see cref="ShareableTypes"/>, the same rules as for [Shareable] members.
 /// </summary>
@@ -23,7 +23,8 @@ public sealed class IsolateInterfaceAnalyzer : DiagnosticAnalyzer
         ImmutableArray.Create(
             Descriptors.InterfaceMethodNotAsync, Descriptors.InterfaceMemberNotMethod, Descriptors.InterfaceGenericMethod,
             Descriptors.InterfaceByRefParameter, Descriptors.InterfaceNotShareable, Descriptors.InterfaceSecondCancellationToken,
-            Descriptors.InterfaceInheritsUnchecked, Descriptors.InterfaceGeneric, Descriptors.InterfaceImplementation);
+            Descriptors.InterfaceInheritsUnchecked, Descriptors.InterfaceGeneric, Descriptors.InterfaceImplementation,
+            Descriptors.InterfaceTooManyParameters);
 
     /// <inheritdoc />
     public override void Initialize(AnalysisContext context)
@@ -35,11 +36,14 @@ public sealed class IsolateInterfaceAnalyzer : DiagnosticAnalyzer
     }
 
     /// <summary>
-    /// Whether a method may return <c>IAsyncEnumerable&lt;T&gt;</c>, its items streamed back to the caller. Allowed for
-    /// now; whether the runtime supports it is decided with the proxies (issue 15): return false here to refuse it
-    /// with ISO007 (the message's advice follows this too).
+    /// Whether a method may return <c>IAsyncEnumerable&lt;T&gt;</c>, its items streamed back to the caller. The generated
+    /// proxy does not carry it (a <c>ChannelReader&lt;T&gt;</c> result streams with back-pressure instead), so it is
+    /// refused with ISO007; the message's advice follows this too.
     /// </summary>
-    internal static bool AllowsAsyncEnumerableResults => true;
+    internal static bool AllowsAsyncEnumerableResults => false;
+
+    /// <summary>A proxy call's arguments: the object's id takes one of an isolate call's four slots (IsolateInterfaceGenerator.MaxParameters).</summary>
+    private const int MaxParameters = 3;
 
     private static void AnalyzeInterface(SymbolAnalysisContext context)
     {
@@ -148,6 +152,11 @@ public sealed class IsolateInterfaceAnalyzer : DiagnosticAnalyzer
             CheckShareable(context, method, path, result, "result");
         }
 
+        if (method.Parameters.Length > MaxParameters)
+        {
+            Report(context, Descriptors.InterfaceTooManyParameters, method, path, method.Parameters.Length);
+        }
+
         bool seenToken = false;
         foreach (IParameterSymbol parameter in method.Parameters)
         {
@@ -209,6 +218,12 @@ public sealed class IsolateInterfaceAnalyzer : DiagnosticAnalyzer
     private static string AsyncAlternatives(ITypeSymbol returnType)
     {
         string stream = AllowsAsyncEnumerableResults ? ", or IAsyncEnumerable<T> to stream items" : "";
+        if (returnType is INamedTypeSymbol { IsGenericType: true } sequence && SymbolNames.MetadataName(sequence) == "System.Collections.Generic.IAsyncEnumerable`1")
+        {
+            string item = sequence.TypeArguments[0].ToDisplayString(SymbolNames.Display);
+            return $"Task<ChannelReader<{item}>> to stream items (make the channel with IsolateChannel: it crosses isolates with back-pressure)";
+        }
+
         if (returnType.SpecialType == SpecialType.System_Void)
         {
             return "Task or ValueTask" + stream;
