@@ -72,6 +72,13 @@ public sealed partial class Isolate
         RenameThread();
     }
 
+    /// <summary>
+    /// In a child process: from its next idle moment on, the isolate's thread waits through <paramref name="idle"/> (it
+    /// reads the pipe itself, so a call runs on the thread that received it). Set on the isolate's own thread, as the
+    /// queue requires; queued behind whatever is queued now.
+    /// </summary>
+    internal void WaitWhenIdle(Dispatcher.IdleWait idle) => Post(static s => { var (queue, wait) = ((Dispatcher.WorkQueue, Dispatcher.IdleWait))s!; queue.SetIdleWait(wait); }, (_queue, idle));
+
     /// <summary>The child process behind a child-process isolate; null in-process.</summary>
     internal ChildLink? Child => _child;
 

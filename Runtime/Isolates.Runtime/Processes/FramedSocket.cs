@@ -27,6 +27,16 @@ internal sealed class FramedSocket : IDisposable
         _socket = socket; // a Unix domain socket: no Nagle to turn off
     }
 
+    /// <summary>
+    /// Whether bytes already received wait in the buffer (a frame, or its start): then the next frame is read without
+    /// waiting for the socket to become readable, which it may never become again for bytes already taken from it.
+    /// Only the thread that holds the reading role asks.
+    /// </summary>
+    public bool HasBuffered => _end > _start;
+
+    /// <summary>The socket's file descriptor, for a poll on it together with other descriptors (Unix only).</summary>
+    public int Descriptor => (int)_socket.SafeHandle.DangerousGetHandle();
+
     /// <summary>Sends one frame; false when the pipe is closed (the other side is gone).</summary>
     public bool TrySend(FrameType type, long id, ReadOnlySpan<byte> body)
     {
