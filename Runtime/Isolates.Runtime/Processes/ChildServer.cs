@@ -114,7 +114,15 @@ internal sealed class ChildServer
             return;
         }
 
-        reader.RunBackground();
+        try
+        {
+            reader.RunBackground();
+        }
+        catch (OutOfMemoryException ex) when (options.MemoryLimit > 0)
+        {
+            server.OnMemoryLimit(ex); // the reader ran out of heap (it reads while a long call runs): the limit, as in a call
+        }
+
         server.PipeEnded();
     }
 
