@@ -137,6 +137,7 @@ internal sealed class WorkQueue
 
             if (idle is not null)
             {
+                Interleave.Point("queue.dequeue.idle");
                 WorkItem? arrived = idle.Wait();
                 Interlocked.Exchange(ref _sleeping, 0); // a producer may still wake us: see above
                 if (arrived is not null)

@@ -34,6 +34,7 @@ internal sealed class ChildCall<TResult> : IChildCall, IGatedCall
     // made on the thread pool, so no continuation runs inside a CancellationTokenSource.Cancel or holds up the others.
     private readonly TaskCompletionSource<TResult> _completion = new();
     private int _finished; // the outcome is decided (the completion itself may still be on its way to the thread pool)
+    private bool _handedOut; // the caller has the task: continuations may be registered
     private CancellationTokenRegistration _registration;
 
     public ChildCall(ChildLink link, long id, Codec? resultCodec)
@@ -207,8 +208,6 @@ internal sealed class ChildCall<TResult> : IChildCall, IGatedCall
 
         ThreadPool.UnsafeQueueUserWorkItem(static s => s.Complete(s.Call, s.State), (Call: this, Complete: complete, State: state), preferLocal: false);
     }
-
-    private bool _handedOut;
 
     /// <summary>The task for the caller; from now on a completion other than the answer runs continuations on the thread pool.</summary>
     public Task<TResult> HandOut()

@@ -17,8 +17,8 @@ namespace Isolates.Processes;
 /// The reader completes an answered call's task on its own thread, so the caller's continuation (when it has no
 /// context of its own to go to) runs there at once instead of waiting for a thread-pool thread to wake (measured: some
 /// 8 µs of a ~28 µs round trip). Continuations are user code and may run long or block, so the reading is a role, not
-/// a thread: while the holder runs a completion, a standby thread looks once every <see cref="StandbyPeriod"/>, and if
-/// the holder has been away a whole period, it takes the pipe over (and a new standby is started if none is left);
+/// a thread: while the holder runs a completion, a standby thread looks now and then (<see cref="StandbyPeriod"/>), and
+/// if it finds the holder away at two looks in the same turn, it takes the pipe over (and a new standby is started if none is left);
 /// the old holder, once back, becomes the standby or ends. The role is one word: the holder's turn, and whether it is
 /// reading or away (<see cref="RoleReading"/>, <see cref="RoleAway"/>, <see cref="RoleOver"/>), so a holder that comes
 /// back after a take-over cannot mistake a later turn for its own. A standby that saw the pipe idle for two periods
@@ -48,7 +48,10 @@ internal sealed class ChildLink
     private TaskCompletionSource? _ready;
 
     // The reading role (see the remarks).
-    internal static readonly TimeSpan StandbyPeriod = TimeSpan.FromMilliseconds(1);
+    // How often a standby looks while the holder was reading at its last look, and how soon after it saw the holder away
+    // (see ChildPipeReader.Period for why not every millisecond all the time): a holder away for good is noticed in 1-11 ms.
+    internal static readonly TimeSpan StandbyPeriod = TimeSpan.FromMilliseconds(10);
+    internal static readonly TimeSpan StandbyConfirmPeriod = TimeSpan.FromMilliseconds(1);
     private const long RoleReading = 0;
     private const long RoleAway = 1;
     private const long RoleOver = 2;
@@ -639,7 +642,7 @@ internal sealed class ChildLink
             seen = role;
             if (idle < 2)
             {
-                Thread.Sleep(StandbyPeriod);
+                Thread.Sleep(phase == RoleAway ? StandbyConfirmPeriod : StandbyPeriod);
                 continue;
             }
 

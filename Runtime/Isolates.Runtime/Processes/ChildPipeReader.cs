@@ -8,7 +8,7 @@ namespace Isolates.Processes;
 /// Who reads the child's end of the pipe (Linux). While the child's isolate is idle, its own thread waits in a
 /// <c>poll</c> on the pipe and on an eventfd that producers of its queue raise, so a call from the host is read and run
 /// on one thread: no hand-off from a reader thread to the isolate's thread (which cost some 12-15 µs of a ~38 µs round
-/// trip). While the isolate's thread runs something else for a whole <see cref="Period"/> or more, the background reader
+/// trip). While the isolate's thread stays away from the pipe (see <see cref="Period"/>), the background reader
 /// (the child's main thread) takes the pipe over, so a Cancel, a Close or a channel's frames still arrive during a long
 /// call; it hands calls to the isolate as before, and gives the pipe back as soon as the isolate's thread wants it
 /// (asked through a second eventfd).
@@ -18,8 +18,8 @@ namespace Isolates.Processes;
 /// without reading it), <see cref="IsolateReads"/>, <see cref="BackgroundReads"/>, <see cref="Ended"/>. Only the
 /// holder reads (frames and the buffer of <see cref="FramedSocket"/> pass between threads through the interlocked
 /// state changes), so frames are handled in the order they were sent. The background reader wakes once a period to
-/// see whether the isolate's thread has stayed away a whole period, and parks for good once the isolate has waited
-/// idle for two periods (an idle child costs no wake-ups); the isolate's thread unparks it when it leaves its wait.
+/// see whether the isolate's thread has stayed away since its last look, and parks for good once the isolate has
+/// waited idle for two periods (an idle child costs no wake-ups); the isolate's thread unparks it when it leaves its wait.
 /// </remarks>
 internal sealed class ChildPipeReader : IdleWait
 {
@@ -28,8 +28,15 @@ internal sealed class ChildPipeReader : IdleWait
     private const int BackgroundReads = 2;
     private const int Ended = 3;
 
-    /// <summary>How long the isolate's thread may stay away from the pipe before the background reader takes it over.</summary>
-    internal static readonly TimeSpan Period = TimeSpan.FromMilliseconds(1);
+    /// <summary>
+    /// How often the background reader looks while the isolate's thread was waiting at its last look, and how soon it
+    /// looks again after it saw the thread away: a thread seen away at two looks (same turn) lost the pipe, so a long
+    /// call is noticed after 1 to 11 ms. Looking every millisecond all the time cost more than it saves: on a busy
+    /// machine the wake-ups moved the ping-pong's threads around, and a round trip took twice as long in some runs.
+    /// </summary>
+    internal static readonly TimeSpan Period = TimeSpan.FromMilliseconds(10);
+
+    internal static readonly TimeSpan ConfirmPeriod = TimeSpan.FromMilliseconds(1);
 
     private readonly ChildServer _server;
     private readonly FramedSocket _pipe;
@@ -181,7 +188,7 @@ internal sealed class ChildPipeReader : IdleWait
             seenTurns = turns;
             if (idlePeriods < 2)
             {
-                Thread.Sleep(Period);
+                Thread.Sleep(state == Running ? ConfirmPeriod : Period);
                 continue;
             }
 

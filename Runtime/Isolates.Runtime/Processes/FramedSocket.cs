@@ -6,8 +6,10 @@ namespace Isolates.Processes;
 /// <summary>
 /// One end of the pipe between a host and a child-process isolate: length-prefixed frames
 /// (<c>[int32 body length][byte type][int64 id][body]</c>) over a Unix domain socket. Sends from any thread (one
-/// lock, one <c>send</c> per frame: a call costs one system call each way); receives on one dedicated thread with
-/// blocking reads, which measured faster than async receives for ping-pong (no thread-pool hop per frame).
+/// lock, one <c>send</c> per frame: a call costs one system call each way); receives on one thread at a time with
+/// blocking reads, which measured faster than async receives for ping-pong (no thread-pool hop per frame). Which
+/// thread reads is a role handed between threads (ChildPipeReader in the child, ChildLink's standby in the host);
+/// the receive buffer passes with the role, through the interlocked change that hands it over.
 /// </summary>
 internal sealed class FramedSocket : IDisposable
 {
