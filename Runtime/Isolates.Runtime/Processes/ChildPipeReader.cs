@@ -99,19 +99,22 @@ internal sealed class ChildPipeReader : IdleWait
         int was = Interlocked.CompareExchange(ref _state, IsolateReads, Running);
         if (was == Running)
         {
+            WorkItem? item = null;
             try
             {
-                return ReadAsIsolate();
+                item = ReadAsIsolate();
             }
             finally
             {
-                Interlocked.CompareExchange(ref _state, Running, IsolateReads); // (Ended stays)
-                Diagnostics.Interleave.Point("child.pipe.isolateLeft");
-                if (Volatile.Read(ref _backgroundParked) != 0 && Interlocked.Exchange(ref _backgroundParked, 0) != 0)
+                // A frame other than a call keeps the pipe until it has been handled (PipeFrame): were the background reader
+                // to take the pipe now, it could handle a later frame first (a channel's Done before its last items).
+                if (item is not PipeFrame)
                 {
-                    _parked.Release(); // whatever this thread runs now may take long: the background reader watches again
+                    Leave();
                 }
             }
+
+            return item;
         }
 
         if (was == BackgroundReads)
@@ -125,6 +128,18 @@ internal sealed class ChildPipeReader : IdleWait
     }
 
     public override void Wake() => Signal(_wake);
+
+    // The isolate's thread is done with the pipe for now: whatever it runs next may take long, so the background reader
+    // may take the pipe over (and watches again if it was parked).
+    private void Leave()
+    {
+        Interlocked.CompareExchange(ref _state, Running, IsolateReads); // (Ended stays)
+        Diagnostics.Interleave.Point("child.pipe.isolateLeft");
+        if (Volatile.Read(ref _backgroundParked) != 0 && Interlocked.Exchange(ref _backgroundParked, 0) != 0)
+        {
+            _parked.Release();
+        }
+    }
 
     private WorkItem? ReadAsIsolate()
     {
@@ -155,7 +170,7 @@ internal sealed class ChildPipeReader : IdleWait
             return null;
         }
 
-        return type == FrameType.Call ? _server.Accept(id, body) : new PipeFrame(_server, type, id, body);
+        return type == FrameType.Call ? _server.Accept(id, body) : new PipeFrame(this, type, id, body);
     }
 
     /// <summary>
@@ -308,15 +323,31 @@ internal sealed class ChildPipeReader : IdleWait
         }
     }
 
-    /// <summary>A frame other than a call, read on the isolate's thread: handled there as an item of its own turn.</summary>
-    private sealed class PipeFrame(ChildServer server, FrameType type, long id, byte[] body) : WorkItem
+    /// <summary>
+    /// A frame other than a call, read on the isolate's thread: handled there as an item of its own turn (the thread's
+    /// queue runs it next), before the thread lets go of the pipe, so frames are handled in the order they came.
+    /// </summary>
+    private sealed class PipeFrame(ChildPipeReader reader, FrameType type, long id, byte[] body) : WorkItem
     {
         public override string Description => $"a {type} frame from the host";
 
-        public override void Execute() => server.Handle(type, id, body);
+        public override void Execute() => Handle();
 
         // A stopping isolate still takes the host's frames (a Cancel, a channel's items or credit, the Close itself).
-        public override void Abandon(Exception reason) => server.Handle(type, id, body);
+        public override void Abandon(Exception reason) => Handle();
+
+        private void Handle()
+        {
+            try
+            {
+                Diagnostics.Interleave.Point("child.pipe.frameHandling");
+                reader._server.Handle(type, id, body);
+            }
+            finally
+            {
+                reader.Leave();
+            }
+        }
     }
 
     private static class NativeMethods
