@@ -122,11 +122,6 @@ public sealed partial class Isolate
     /// <summary>Completes once state, <see cref="Completion"/> and <see cref="All"/> are final (before the unload check).</summary>
     internal Task StoppedTask => _stopped.Task;
 
-    /// <summary>
-    /// The child process's entry: a child serves one in-process isolate, and queues each call it receives here (abandoned,
-    /// and answered as closed, if the isolate is stopping).
-    /// </summary>
-    internal void Enqueue(WorkItem item) => InProcess.Enqueue(item);
 
     /// <summary>Faults the isolate because an exception escaped its code outside any call. Callable from any thread.</summary>
     /// <param name="exception">Why.</param>

@@ -21,6 +21,7 @@ internal sealed class WorkQueue
     private int _closed;
     private int _observed; // FindAwaitable took a snapshot (see Close)
     private Exception? _closeReason;
+    private IdleWait? _idle; // set once, on the consumer's thread (see SetIdleWait)
 
     public int Count => _items.Count;
 
@@ -49,6 +50,30 @@ internal sealed class WorkQueue
 
         if (Volatile.Read(ref _sleeping) != 0 && Interlocked.Exchange(ref _sleeping, 0) != 0)
         {
+            WakeConsumer();
+        }
+    }
+
+    /// <summary>
+    /// From now on the consumer waits through <paramref name="idle"/> when the queue is empty. Only the consumer's thread
+    /// calls this (between items), so no producer can have seen it asleep on the semaphore and wake the wrong way: a
+    /// producer reads <see cref="_idle"/> after taking the consumer's announcement that it sleeps, which the consumer
+    /// makes after this write.
+    /// </summary>
+    public void SetIdleWait(IdleWait idle)
+    {
+        Debug.Assert(_idle is null, "set once");
+        Volatile.Write(ref _idle, idle);
+    }
+
+    private void WakeConsumer()
+    {
+        if (Volatile.Read(ref _idle) is { } idle)
+        {
+            idle.Wake();
+        }
+        else
+        {
             _signal.Release();
         }
     }
@@ -71,7 +96,9 @@ internal sealed class WorkQueue
                 return null;
             }
 
-            for (int i = 0; i < SpinIterations; i++)
+            // With an idle wait the spin would only delay it: what comes next (a call from the pipe) arrives there.
+            int spins = _idle is null ? SpinIterations : 0;
+            for (int i = 0; i < spins; i++)
             {
                 // A few pure spins catch the reply that follows within microseconds on an idle machine. After that,
                 // every other turn yields the core: when the machine is oversubscribed, the thread that would enqueue
@@ -96,14 +123,29 @@ internal sealed class WorkQueue
             Interleave.Point("queue.dequeue.empty"); // found nothing; not yet announced asleep
             Interlocked.Exchange(ref _sleeping, 1); // a full fence before the last look
             Interleave.Point("queue.dequeue.sleeping");
+            IdleWait? idle = _idle; // only this thread writes it
             if (_items.TryDequeue(out item) || Volatile.Read(ref _closed) != 0)
             {
-                if (Interlocked.Exchange(ref _sleeping, 0) == 0)
+                if (Interlocked.Exchange(ref _sleeping, 0) == 0 && idle is null)
                 {
                     _signal.Wait(); // a producer saw us asleep and released: consume that release
                 }
 
+                // (with an idle wait, that producer's wake makes the next wait return at once, which is harmless)
                 return item; // null when closed: the caller stops
+            }
+
+            if (idle is not null)
+            {
+                Interleave.Point("queue.dequeue.idle");
+                WorkItem? arrived = idle.Wait();
+                Interlocked.Exchange(ref _sleeping, 0); // a producer may still wake us: see above
+                if (arrived is not null)
+                {
+                    return arrived;
+                }
+
+                continue;
             }
 
             _signal.Wait();
@@ -149,7 +191,7 @@ internal sealed class WorkQueue
         Interleave.Point("queue.close.drained");
         if (Interlocked.Exchange(ref _sleeping, 0) != 0)
         {
-            _signal.Release(); // wake the consumer so it sees the queue is closed
+            WakeConsumer(); // so it sees the queue is closed
         }
     }
 

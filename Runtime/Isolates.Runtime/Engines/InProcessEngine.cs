@@ -46,6 +46,13 @@ internal sealed partial class InProcessEngine : IsolateEngine
     /// <summary>Queues a callback on the isolate's thread (as its synchronization context's Post does).</summary>
     public void Post(SendOrPostCallback callback, object? state) => _queue.Enqueue(new PostedCallback(callback, state));
 
+    /// <summary>
+    /// In a child process: from its next idle moment on, the isolate's thread waits through <paramref name="idle"/> (it
+    /// reads the pipe itself, so a call runs on the thread that received it). Set on the isolate's own thread, as the
+    /// queue requires; queued behind whatever is queued now.
+    /// </summary>
+    public void WaitWhenIdle(IdleWait idle) => Post(static s => { var (queue, wait) = ((WorkQueue, IdleWait))s!; queue.SetIdleWait(wait); }, (_queue, idle));
+
     /// <summary>Queues a work item, or abandons it at once if the isolate is stopping.</summary>
     public void Enqueue(WorkItem item)
     {

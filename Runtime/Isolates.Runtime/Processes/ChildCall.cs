@@ -6,8 +6,10 @@ namespace Isolates.Processes;
 /// <summary>A call waiting for its child's answer; completed exactly once (answer, cancellation, or the child's end).</summary>
 internal interface IChildCall
 {
+    /// <summary>On the pipe's reader: the caller's continuation runs on this thread (see ChildLink's reading role).</summary>
     void Answer(FrameType type, byte[] body);
 
+    /// <summary>Fails the call; its continuations run on the thread pool.</summary>
     void Fail(Exception reason);
 }
 
@@ -26,7 +28,13 @@ internal sealed class ChildCall<TResult> : IChildCall, IGatedCall
     private readonly ChildLink _link;
     private readonly long _id;
     private readonly Codec? _resultCodec;
-    private readonly TaskCompletionSource<TResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Continuations run where the task completes: the answer's on the pipe's reader, which saves the caller a hop to the
+    // thread pool (some 8 µs of a round trip), and which the link keeps safe by letting a standby thread take over the
+    // pipe when a continuation keeps the reader away. Every other completion (cancellation, refusal, the child's end) is
+    // made on the thread pool, so no continuation runs inside a CancellationTokenSource.Cancel or holds up the others.
+    private readonly TaskCompletionSource<TResult> _completion = new();
+    private int _finished; // the outcome is decided (the completion itself may still be on its way to the thread pool)
+    private bool _handedOut; // the caller has the task: continuations may be registered
     private CancellationTokenRegistration _registration;
 
     public ChildCall(ChildLink link, long id, Codec? resultCodec)
@@ -57,7 +65,8 @@ internal sealed class ChildCall<TResult> : IChildCall, IGatedCall
             return;
         }
 
-        _completion.TrySetCanceled(token);
+        Volatile.Write(ref _finished, 1);
+        Complete(static (c, t) => c._completion.TrySetCanceled((CancellationToken)t!), token);
         if (_gate is { } gate && Volatile.Read(ref _placeHeld) == 0)
         {
             gate.Remove(this); // it waited for a place and was never sent
@@ -104,7 +113,7 @@ internal sealed class ChildCall<TResult> : IChildCall, IGatedCall
     {
         lock (_sendLock)
         {
-            if (_completion.Task.IsCompleted)
+            if (Volatile.Read(ref _finished) != 0)
             {
                 return true; // cancelled before it went out: never sent, never run
             }
@@ -114,7 +123,7 @@ internal sealed class ChildCall<TResult> : IChildCall, IGatedCall
         }
     }
 
-    bool IGatedCall.IsCompleted => _completion.Task.IsCompleted;
+    bool IGatedCall.IsCompleted => Volatile.Read(ref _finished) != 0;
 
     void IGatedCall.Admit(CallGate gate)
     {
@@ -129,13 +138,15 @@ internal sealed class ChildCall<TResult> : IChildCall, IGatedCall
         if (_link.Forget(_id, this))
         {
             _registration.Unregister();
-            _completion.TrySetException(reason);
+            Volatile.Write(ref _finished, 1);
+            Complete(static (c, r) => c._completion.TrySetException((Exception)r!), reason);
         }
     }
 
     public void Answer(FrameType type, byte[] body)
     {
         _registration.Unregister();
+        Volatile.Write(ref _finished, 1);
         if (type == FrameType.Result)
         {
             if (_resultCodec is null)
@@ -179,6 +190,29 @@ internal sealed class ChildCall<TResult> : IChildCall, IGatedCall
     public void Fail(Exception reason)
     {
         _registration.Unregister();
-        _completion.TrySetException(reason);
+        Volatile.Write(ref _finished, 1);
+        Complete(static (c, r) => c._completion.TrySetException((Exception)r!), reason);
+    }
+
+    /// <summary>
+    /// A completion other than the answer: on the thread pool, or at once while nothing can wait for the task yet (it
+    /// was not handed out; the gate's own continuation runs synchronously and holds no user code).
+    /// </summary>
+    private void Complete(Action<ChildCall<TResult>, object?> complete, object? state)
+    {
+        if (!Volatile.Read(ref _handedOut))
+        {
+            complete(this, state);
+            return;
+        }
+
+        ThreadPool.UnsafeQueueUserWorkItem(static s => s.Complete(s.Call, s.State), (Call: this, Complete: complete, State: state), preferLocal: false);
+    }
+
+    /// <summary>The task for the caller; from now on a completion other than the answer runs continuations on the thread pool.</summary>
+    public Task<TResult> HandOut()
+    {
+        Volatile.Write(ref _handedOut, true);
+        return _completion.Task;
     }
 }

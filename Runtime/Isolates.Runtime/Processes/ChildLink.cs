@@ -13,6 +13,17 @@ namespace Isolates.Processes;
 /// thread reads the child's frames; when the pipe ends (the child exited, crashed or was killed) every waiting call
 /// fails with <see cref="IsolateClosedException"/> saying why, and the isolate learns how its child ended.
 /// </summary>
+/// <remarks>
+/// The reader completes an answered call's task on its own thread, so the caller's continuation (when it has no
+/// context of its own to go to) runs there at once instead of waiting for a thread-pool thread to wake (measured: some
+/// 8 µs of a ~28 µs round trip). Continuations are user code and may run long or block, so the reading is a role, not
+/// a thread: while the holder runs a completion, a standby thread looks now and then (<see cref="StandbyPeriod"/>), and
+/// if it finds the holder away at two looks in the same turn, it takes the pipe over (and a new standby is started if none is left);
+/// the old holder, once back, becomes the standby or ends. The role is one word: the holder's turn, and whether it is
+/// reading or away (<see cref="RoleReading"/>, <see cref="RoleAway"/>, <see cref="RoleOver"/>), so a holder that comes
+/// back after a take-over cannot mistake a later turn for its own. A standby that saw the pipe idle for two periods
+/// parks until the holder next goes away (an idle child costs no wake-ups).
+/// </remarks>
 internal sealed class ChildLink
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
@@ -34,6 +45,20 @@ internal sealed class ChildLink
     private IsolateExecutionException? _fault;
     private IsolateExecutionException? _memoryFault;
     private bool _closedCleanly;
+    private TaskCompletionSource? _ready;
+
+    // The reading role (see the remarks).
+    // How often a standby looks while the holder was reading at its last look, and how soon after it saw the holder away
+    // (see ChildPipeReader.Period for why not every millisecond all the time): a holder away for good is noticed in 1-11 ms.
+    internal static readonly TimeSpan StandbyPeriod = TimeSpan.FromMilliseconds(10);
+    internal static readonly TimeSpan StandbyConfirmPeriod = TimeSpan.FromMilliseconds(1);
+    private const long RoleReading = 0;
+    private const long RoleAway = 1;
+    private const long RoleOver = 2;
+    private long _role;
+    private int _standbys;
+    private int _parkedStandbys;
+    private readonly SemaphoreSlim _standbyWake = new(0, int.MaxValue);
 
     private ChildLink(Isolate isolate, Process process, FramedSocket pipe, OutputTail output)
     {
@@ -143,7 +168,9 @@ internal sealed class ChildLink
             pipe.TrySend(FrameType.Hello, 0, ChildOptions.From(options, isolate.Name).Encode());
             link.SendLoaderState();
             var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var reader = new Thread(() => link.ReadLoop(ready))
+            link._ready = ready;
+            link.StartStandby();
+            var reader = new Thread(() => link.RoleLoop(holder: true))
             {
                 IsBackground = true,
                 Name = $"isolate-pipe:{isolate.Name}",
@@ -215,7 +242,7 @@ internal sealed class ChildLink
                 call.Fail(ClosedReason("before the call was made"));
             }
 
-            return call.Task;
+            return call.HandOut();
         }
 
         if (gate is not null)
@@ -226,12 +253,12 @@ internal sealed class ChildLink
             call.WatchCancellation(cancellationToken);
             if (!gate.TryEnter(call))
             {
-                return call.Task; // waiting, or refused because the isolate is closing
+                return call.HandOut(); // waiting, or refused because the isolate is closing
             }
 
             call.HoldPlace(gate);
             SendAdmitted(call, id, header, payload);
-            return call.Task;
+            return call.HandOut();
         }
 
         if (!call.Send(() => SendCall(id, header, payload)))
@@ -241,13 +268,13 @@ internal sealed class ChildLink
                 call.Fail(ClosedReason("before the call was sent"));
             }
 
-            return call.Task;
+            return call.HandOut();
         }
 
         // Watched only once sent, so a Cancel frame always follows its call (sent before it, the child ignored a Cancel
         // for a call it did not know yet). A cancellation from here on is one that meets the call as it starts.
         call.WatchCancellation(cancellationToken);
-        return call.Task;
+        return call.HandOut();
     }
 
     /// <summary>
@@ -478,7 +505,52 @@ internal sealed class ChildLink
         return Ended;
     }
 
-    private void ReadLoop(TaskCompletionSource ready)
+    private void StartStandby()
+    {
+        Interlocked.Increment(ref _standbys);
+        new Thread(() => RoleLoop(holder: false))
+        {
+            IsBackground = true,
+            Name = $"isolate-pipe standby:{_isolate.Name}",
+        }.Start();
+    }
+
+    // A pipe thread: reads while it holds the role, stands by while another does, ends when the pipe has ended (or
+    // when it lost the role and another standby is there already).
+    private void RoleLoop(bool holder)
+    {
+        while (true)
+        {
+            if (holder)
+            {
+                if (!ReadWhileHolding())
+                {
+                    return; // the pipe ended
+                }
+
+                Diagnostics.Interleave.Point("link.pipe.lost");
+                if (Interlocked.Increment(ref _standbys) > 1)
+                {
+                    Interlocked.Decrement(ref _standbys);
+                    return; // one standby is enough
+                }
+
+                holder = false;
+            }
+            else
+            {
+                if (!StandBy())
+                {
+                    return;
+                }
+
+                holder = true;
+            }
+        }
+    }
+
+    // Reads frames until the pipe ends (false) or a standby took the role while this thread ran a completion (true).
+    private bool ReadWhileHolding()
     {
         try
         {
@@ -490,12 +562,23 @@ internal sealed class ChildLink
                     case FrameType.Error:
                         if (_pending.TryRemove(id, out IChildCall? call))
                         {
-                            call.Answer(type, body);
+                            long mine = Interlocked.Add(ref _role, 4 + RoleAway); // the next turn, away (only the holder moves a reading role)
+                            if (Volatile.Read(ref _parkedStandbys) != 0)
+                            {
+                                WakeStandbys(); // the continuation may take long: a standby watches again
+                            }
+
+                            call.Answer(type, body); // the caller's continuation may run here
+                            Diagnostics.Interleave.Point("link.pipe.answered");
+                            if (Interlocked.CompareExchange(ref _role, mine - RoleAway, mine) != mine)
+                            {
+                                return true; // away too long: a standby reads now
+                            }
                         }
 
                         break;
                     case FrameType.Ready:
-                        ready.TrySetResult();
+                        _ready?.TrySetResult();
                         break;
                     case FrameType.Fault:
                         _fault ??= ReadFault(body);
@@ -524,7 +607,84 @@ internal sealed class ChildLink
             _process.KillQuietly();
         }
 
+        Interlocked.Exchange(ref _role, RoleOver);
+        WakeStandbys();
         Finish();
+        return false;
+    }
+
+    // Waits until the holder has been away from the pipe for a whole period (true: this thread holds the role now) or
+    // the pipe has ended (false).
+    private bool StandBy()
+    {
+        long seen = -1;
+        int idle = 0;
+        while (true)
+        {
+            long role = Volatile.Read(ref _role);
+            long phase = role & 3;
+            if (phase == RoleOver)
+            {
+                Interlocked.Decrement(ref _standbys);
+                return false;
+            }
+
+            if (phase == RoleAway && role == seen && Interlocked.CompareExchange(ref _role, role - RoleAway + 4, role) == role)
+            {
+                Diagnostics.Interleave.Point("link.pipe.tookOver");
+                if (Interlocked.Decrement(ref _standbys) == 0)
+                {
+                    StartStandby(); // the old holder may never come back (a continuation that blocks for good)
+                }
+
+                return true;
+            }
+
+            idle = phase == RoleReading && role == seen ? idle + 1 : 0;
+            seen = role;
+            if (idle < 2)
+            {
+                Thread.Sleep(phase == RoleAway ? StandbyConfirmPeriod : StandbyPeriod);
+                continue;
+            }
+
+            // Idle for two periods: park until the holder next goes away (or the pipe ends).
+            Interlocked.Increment(ref _parkedStandbys);
+            Diagnostics.Interleave.Point("link.pipe.parking");
+            if (Volatile.Read(ref _role) == role || !Unpark())
+            {
+                _standbyWake.Wait(); // (when the undo failed, the holder took the count and its release is on its way)
+            }
+
+            seen = -1;
+            idle = 0;
+        }
+    }
+
+    private bool Unpark()
+    {
+        int parked = Volatile.Read(ref _parkedStandbys);
+        while (parked > 0)
+        {
+            int was = Interlocked.CompareExchange(ref _parkedStandbys, parked - 1, parked);
+            if (was == parked)
+            {
+                return true;
+            }
+
+            parked = was;
+        }
+
+        return false;
+    }
+
+    private void WakeStandbys()
+    {
+        int parked = Interlocked.Exchange(ref _parkedStandbys, 0);
+        if (parked > 0)
+        {
+            _standbyWake.Release(parked);
+        }
     }
 
     private IsolateExecutionException? ReadFault(byte[] body)

@@ -97,61 +97,105 @@ internal sealed class ChildServer
         }
 
         var server = new ChildServer(pipe, isolate, options);
+
+        // The isolate's thread reads the pipe itself while idle (from before the warm-up, so that compiles its path too).
+        ChildPipeReader? reader = ChildPipeReader.TryCreate(server);
+        if (reader is not null)
+        {
+            isolate.InProcess.WaitWhenIdle(reader);
+        }
+
         server.WarmUpCallPath();
         _ = isolate.Completion.ContinueWith(static (completion, state) => ((ChildServer)state!).OnIsolateEnded(completion), server, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         pipe.TrySend(FrameType.Ready, Environment.ProcessId, []);
-        server.ReadLoop();
+        if (reader is null)
+        {
+            server.ReadLoop();
+            return;
+        }
+
+        try
+        {
+            reader.RunBackground();
+        }
+        catch (OutOfMemoryException ex) when (options.MemoryLimit > 0)
+        {
+            server.OnMemoryLimit(ex); // the reader ran out of heap (it reads while a long call runs): the limit, as in a call
+        }
+
+        server.PipeEnded();
     }
 
+    // Where the isolate's thread cannot read the pipe itself (not Linux): this thread reads every frame.
     private void ReadLoop()
     {
         while (_pipe.TryReceive(out FrameType type, out long id, out byte[] body))
         {
-            switch (type)
-            {
-                case FrameType.Call:
-                    var call = new WireCall(this, id, body);
-                    _calls[id] = call;
-                    _isolate.Enqueue(call); // abandoned (and answered as closed) if the isolate is stopping
-                    break;
-                case FrameType.Cancel:
-                    if (_calls.TryGetValue(id, out WireCall? cancelled))
-                    {
-                        cancelled.Cancel();
-                    }
-
-                    break;
-                case FrameType.Assembly:
-                    (string name, byte[] image, byte[]? symbols) = AssemblyFrame.Decode(body);
-                    Loader.AssemblyLocator.Register(name, image, symbols);
-                    break;
-                case FrameType.Adopt:
-                    _isolate.AdoptInChild(ChildOptions.Decode(body).ToIsolateOptions());
-                    break;
-                case FrameType.Probe:
-                    Loader.AssemblyLocator.AddProbingDirectory(System.Text.Encoding.UTF8.GetString(body));
-                    break;
-                case FrameType.ChannelItems when _bridges.TryGetValue(id, out IChildBridge? bridge):
-                    bridge.OnItems(body);
-                    break;
-                case FrameType.ChannelDone when _bridges.TryGetValue(id, out IChildBridge? bridge):
-                    bridge.OnDone(body);
-                    break;
-                case FrameType.ChannelCredit when _bridges.TryGetValue(id, out IChildBridge? bridge) && body.Length == 4:
-                    bridge.OnCredit(System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(body));
-                    break;
-                case FrameType.Close:
-                    if (Interlocked.Exchange(ref _closing, 1) == 0)
-                    {
-                        _ = CloseAsync();
-                    }
-
-                    break;
-            }
+            Handle(type, id, body);
         }
 
-        // The pipe ended: the host closed it after the isolate closed, or the host is gone. Either way, end now; with
-        // no host, nobody is left to report to, and exit handlers of user code must not keep an orphan alive.
+        PipeEnded();
+    }
+
+    /// <summary>A call frame read on the isolate's own thread: known (for a Cancel) and run there at once.</summary>
+    public WireCall Accept(long id, byte[] body)
+    {
+        var call = new WireCall(this, id, body);
+        _calls[id] = call;
+        return call;
+    }
+
+    /// <summary>One frame from the host, on whichever thread holds the pipe (see <see cref="ChildPipeReader"/>).</summary>
+    public void Handle(FrameType type, long id, byte[] body)
+    {
+        switch (type)
+        {
+            case FrameType.Call:
+                _isolate.InProcess.Enqueue(Accept(id, body)); // abandoned (and answered as closed) if the isolate is stopping
+                break;
+            case FrameType.Cancel:
+                if (_calls.TryGetValue(id, out WireCall? cancelled))
+                {
+                    cancelled.Cancel();
+                }
+
+                break;
+            case FrameType.Assembly:
+                (string name, byte[] image, byte[]? symbols) = AssemblyFrame.Decode(body);
+                Loader.AssemblyLocator.Register(name, image, symbols);
+                break;
+            case FrameType.Adopt:
+                _isolate.AdoptInChild(ChildOptions.Decode(body).ToIsolateOptions());
+                break;
+            case FrameType.Probe:
+                Loader.AssemblyLocator.AddProbingDirectory(System.Text.Encoding.UTF8.GetString(body));
+                break;
+            case FrameType.ChannelItems when _bridges.TryGetValue(id, out IChildBridge? bridge):
+                bridge.OnItems(body);
+                break;
+            case FrameType.ChannelDone when _bridges.TryGetValue(id, out IChildBridge? bridge):
+                bridge.OnDone(body);
+                break;
+            case FrameType.ChannelCredit when _bridges.TryGetValue(id, out IChildBridge? bridge) && body.Length == 4:
+                bridge.OnCredit(System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(body));
+                break;
+            case FrameType.Close:
+                if (Interlocked.Exchange(ref _closing, 1) == 0)
+                {
+                    // On the thread pool: the frame may have been read on the isolate's own thread, which the close waits for.
+                    ThreadPool.UnsafeQueueUserWorkItem(static server => _ = server.CloseAsync(), this, preferLocal: false);
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>
+    /// The pipe ended: the host closed it after the isolate closed, or the host is gone. Either way, end now; with no
+    /// host, nobody is left to report to, and exit handlers of user code must not keep an orphan alive.
+    /// </summary>
+    private void PipeEnded()
+    {
         if (Volatile.Read(ref _closing) != 0)
         {
             Exit(0);
@@ -182,7 +226,7 @@ internal sealed class ChildServer
             byte[] payload = Wire.Payload.Encode(Wire.CodecFactory.Get(typeof(int)), 42);
             byte[] body = CallHeader.For(method, Calls.ResultShape.Value, traceParent: null).Encode(payload);
             _warmUp = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _isolate.Enqueue(new WireCall(this, WarmUpId, body));
+            _isolate.InProcess.Enqueue(new WireCall(this, WarmUpId, body));
             _warmUp.Task.Wait(TimeSpan.FromSeconds(10)); // only a speed-up: a slow or failed warm-up is not an error
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)

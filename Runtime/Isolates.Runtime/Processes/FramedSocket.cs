@@ -6,8 +6,10 @@ namespace Isolates.Processes;
 /// <summary>
 /// One end of the pipe between a host and a child-process isolate: length-prefixed frames
 /// (<c>[int32 body length][byte type][int64 id][body]</c>) over a Unix domain socket. Sends from any thread (one
-/// lock, one <c>send</c> per frame: a call costs one system call each way); receives on one dedicated thread with
-/// blocking reads, which measured faster than async receives for ping-pong (no thread-pool hop per frame).
+/// lock, one <c>send</c> per frame: a call costs one system call each way); receives on one thread at a time with
+/// blocking reads, which measured faster than async receives for ping-pong (no thread-pool hop per frame). Which
+/// thread reads is a role handed between threads (ChildPipeReader in the child, ChildLink's standby in the host);
+/// the receive buffer passes with the role, through the interlocked change that hands it over.
 /// </summary>
 internal sealed class FramedSocket : IDisposable
 {
@@ -26,6 +28,16 @@ internal sealed class FramedSocket : IDisposable
     {
         _socket = socket; // a Unix domain socket: no Nagle to turn off
     }
+
+    /// <summary>
+    /// Whether bytes already received wait in the buffer (a frame, or its start): then the next frame is read without
+    /// waiting for the socket to become readable, which it may never become again for bytes already taken from it.
+    /// Only the thread that holds the reading role asks.
+    /// </summary>
+    public bool HasBuffered => _end > _start;
+
+    /// <summary>The socket's file descriptor, for a poll on it together with other descriptors (Unix only).</summary>
+    public int Descriptor => (int)_socket.SafeHandle.DangerousGetHandle();
 
     /// <summary>Sends one frame; false when the pipe is closed (the other side is gone).</summary>
     public bool TrySend(FrameType type, long id, ReadOnlySpan<byte> body)
