@@ -122,7 +122,6 @@ public sealed partial class Isolate
     /// <summary>Completes once state, <see cref="Completion"/> and <see cref="All"/> are final (before the unload check).</summary>
     internal Task StoppedTask => _stopped.Task;
 
-
     /// <summary>Faults the isolate because an exception escaped its code outside any call. Callable from any thread.</summary>
     /// <param name="exception">Why.</param>
     /// <param name="logged">Whether the caller has logged the reason itself (a detected deadlock), so the generic fault message is not written.</param>
