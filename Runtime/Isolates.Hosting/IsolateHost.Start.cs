@@ -28,7 +28,8 @@ internal sealed partial class IsolateHost
     {
         try
         {
-            await StartPoolsAsync(cancellationToken).ConfigureAwait(false);
+            Dictionary<string, IsolatePoolOptions> pools = PrepareExports();
+            await StartPoolsAsync(pools, cancellationToken).ConfigureAwait(false);
             foreach (SupervisedWorker worker in _workers)
             {
                 try
@@ -66,7 +67,7 @@ internal sealed partial class IsolateHost
     internal async Task StartInstanceAsync(SupervisedWorker worker, bool initial, CancellationToken cancellationToken)
     {
         WorkerRegistration registration = worker.Registration;
-        IsolateOptions options = (registration.IsolateOptions ?? new IsolateOptions()) with { Name = worker.Name };
+        IsolateOptions options = (WorkerOptions(worker) ?? new IsolateOptions()) with { Name = worker.Name };
         if (options.LoggerFactory is null && _loggerFactory is not null)
         {
             options = options with { LoggerFactory = _loggerFactory };
@@ -98,10 +99,10 @@ internal sealed partial class IsolateHost
         }
     }
 
-    private async Task StartPoolsAsync(CancellationToken cancellationToken)
+    private async Task StartPoolsAsync(Dictionary<string, IsolatePoolOptions> prepared, CancellationToken cancellationToken)
     {
         (PoolRegistration Registration, Task<IsolatePool> Pool)[] starting =
-            [.. _options.Pools.Select(p => (p, IsolatePool.CreateAsync(PoolOptions(p), isolate => TrackPoolIsolate(p.Name, isolate), cancellationToken)))];
+            [.. _options.Pools.Select(p => (p, IsolatePool.CreateAsync(PoolOptions(prepared[p.Name]), isolate => TrackPoolIsolate(p.Name, isolate), cancellationToken)))];
         try
         {
             await Task.WhenAll(starting.Select(s => s.Pool)).ConfigureAwait(false);
@@ -130,9 +131,8 @@ internal sealed partial class IsolateHost
         }
     }
 
-    private IsolatePoolOptions PoolOptions(PoolRegistration registration)
+    private IsolatePoolOptions PoolOptions(IsolatePoolOptions options)
     {
-        IsolatePoolOptions options = registration.Options;
         if (_loggerFactory is not null && options.IsolateOptions?.LoggerFactory is null)
         {
             options = options with { IsolateOptions = (options.IsolateOptions ?? new IsolateOptions()) with { LoggerFactory = _loggerFactory } };

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Isolates.Hosting.Registrations;
+using Isolates.Proxies;
 
 namespace Isolates.Hosting;
 
@@ -13,6 +14,7 @@ public sealed class IsolateHostOptions
     private readonly List<PoolRegistration> _pools = [];
     private readonly List<WorkerRegistration> _workers = [];
     private readonly List<ChannelRegistration> _channels = [];
+    private readonly List<Type> _exports = [];
 
     /// <summary>
     /// The process exit code set (<see cref="Environment.ExitCode"/>) when a restart intensity is exceeded. Default 1.
@@ -37,6 +39,9 @@ public sealed class IsolateHostOptions
     internal IReadOnlyList<WorkerRegistration> Workers => _workers;
 
     internal IReadOnlyList<ChannelRegistration> Channels => _channels;
+
+    /// <summary>The interfaces given to <see cref="ExportService{T}"/>, in call order.</summary>
+    internal IReadOnlyList<Type> Exports => _exports;
 
     /// <summary>Adds a pool of <paramref name="size"/> isolates, started with the host and closed when it stops.</summary>
     /// <param name="name">A unique pool name; its isolates are named <c>{name}-{n}</c>.</param>
@@ -140,6 +145,50 @@ public sealed class IsolateHostOptions
         Shareable.EnsureShareable<T>();
         EnsureUnique(_channels.Select(c => c.Name), name, "channel");
         _channels.Add(new ChannelRegistration(name, typeof(T), () => new HostChannel<T>(name, IsolateChannel.CreateBounded<T>(new BoundedChannelOptions(capacity), itemDropped: null, survivesWriterFaults: true, name: name)), capacity));
+        return this;
+    }
+
+    /// <summary>
+    /// Exports the host's <typeparamref name="T"/> service (resolved from the host's <see cref="IServiceProvider"/>) to
+    /// every isolate the host starts: each isolate of every pool and every supervised isolate, replacements and restarts
+    /// included. Isolate code reaches it with <c>Isolate.Current!.GetHostService&lt;T&gt;()</c>; its calls run in the
+    /// host, on the thread pool, several at a time, so the service must be thread-safe (see <see cref="IsolateHostServices"/>).
+    /// </summary>
+    /// <typeparam name="T">An interface marked <see cref="IsolateInterfaceAttribute"/>, built with the Isolates source generator.</typeparam>
+    /// <returns>These options, for chaining.</returns>
+    /// <exception cref="ArgumentException"><typeparamref name="T"/> is not an [IsolateInterface] interface with a generated
+    /// proxy, or it is exported already.</exception>
+    /// <remarks>
+    /// When the host starts it resolves <typeparamref name="T"/> once (register it as a singleton); a missing registration
+    /// fails start-up. A pool's or worker's own <see cref="IsolateOptions.HostServices"/> are kept and the exports added
+    /// to them; the same interface registered there with another object fails start-up (one isolate has one service per
+    /// interface). Child-process isolates (<see cref="IsolatePlacement.ChildProcess"/>) cannot call into the host, so they
+    /// do not get exported services (logged once per pool or worker at start, event 43).
+    /// </remarks>
+    public IsolateHostOptions ExportService<T>()
+        where T : class
+    {
+        Type type = typeof(T);
+        if (!type.IsInterface || !type.IsDefined(typeof(IsolateInterfaceAttribute), inherit: false))
+        {
+            throw new ArgumentException(
+                $"ExportService<{type.Name}>(): {type.FullName} is not an interface marked [IsolateInterface]. A host service is exported under such an interface "
+                + "(isolate code calls it through the proxy the Isolates source generator writes for it): declare one, mark it [IsolateInterface], implement it "
+                + "in your service and export the interface.",
+                nameof(T));
+        }
+
+        if (ProxyFactory.TryFor(type, out string? reason) is null)
+        {
+            throw new ArgumentException($"ExportService<{type.Name}>(): {reason}", nameof(T));
+        }
+
+        if (_exports.Contains(type))
+        {
+            throw new ArgumentException($"ExportService<{type.Name}>() was already called: {type.FullName} is exported once (an isolate has one service per interface).", nameof(T));
+        }
+
+        _exports.Add(type);
         return this;
     }
 

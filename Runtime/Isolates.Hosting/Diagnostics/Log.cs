@@ -56,4 +56,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 42, EventName = "SupervisorFailed", Level = LogLevel.Critical,
         Message = "The supervisor of {Members} failed; stopping the host with exit code {ExitCode}")]
     public static partial void SupervisorFailed(ILogger logger, string members, int exitCode, Exception exception);
+
+    [LoggerMessage(EventId = 43, EventName = "ServicesNotExported", Level = LogLevel.Information,
+        Message = "The exported services ({Services}) are not given to {Owner}: its isolates run in child processes, which cannot call into the host")]
+    public static partial void ServicesNotExported(ILogger logger, string owner, string services);
 }
