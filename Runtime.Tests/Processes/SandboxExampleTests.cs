@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Isolates.Tests.Processes;
 
 /// <summary>Examples/Sandbox (untrusted and runaway code contained in child processes) passes its own self-test.</summary>
@@ -10,17 +8,7 @@ public class SandboxExampleTests
     [Test]
     public async Task SandboxExample_SelfTest_ExitsZeroWithEveryCaseContained()
     {
-        string repository = FindRepository();
-        string configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Debug" : "Release";
-        string dll = Path.Combine(repository, "Examples", "Sandbox", "bin", configuration, "net10.0", "Sandbox.dll");
-        if (!File.Exists(dll))
-        {
-            // Built with the solution; when only the test project was built, build the example now.
-            (int built, string buildOutput) = await RunAsync("build", Path.Combine(repository, "Examples", "Sandbox"), "-c", configuration);
-            Assert.That(built, Is.EqualTo(0), buildOutput);
-        }
-
-        (int exit, string output) = await RunAsync(dll, "--self-test");
+        (int exit, string output) = await ExampleProgram.RunAsync("Sandbox", "--self-test");
         TestContext.Out.WriteLine(output);
         Assert.Multiple(() =>
         {
@@ -28,47 +16,5 @@ public class SandboxExampleTests
             Assert.That(output, Does.Contain("runaway: Killed").And.Contain("memory hog: MemoryLimitExceeded").And.Contain("stack overflow: Crashed"));
             Assert.That(output, Does.Not.Contain("FAIL"));
         });
-    }
-
-    private static async Task<(int Exit, string Output)> RunAsync(params string[] arguments)
-    {
-        var info = new ProcessStartInfo(Environment.ProcessPath is { } path && Path.GetFileNameWithoutExtension(path) == "dotnet" ? path : "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (string argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        using Process process = Process.Start(info)!;
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(150));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await stdout + await stderr);
-    }
-
-    private static string FindRepository()
-    {
-        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Isolates.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException($"Isolates.sln not found above {AppContext.BaseDirectory}");
     }
 }
