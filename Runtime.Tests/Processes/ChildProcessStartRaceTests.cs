@@ -1,5 +1,6 @@
 using Isolates.Diagnostics;
 using Isolates.Tests.Diagnostics;
+using Isolates.Tests.Scheduling;
 using Isolates.Tests.Support;
 
 namespace Isolates.Tests.Processes;
@@ -65,5 +66,44 @@ public class ChildProcessStartRaceTests
         // It was listed (and counted as spawned), so whoever watches it learns that it ended.
         IsolateExit exit = await Wait.Bounded(starting.Exited);
         Assert.That(exit.Reason, Is.EqualTo(IsolateExitReason.Closed));
+    }
+
+    [Test]
+    public async Task CallAsync_WaitingForTheChildsStartWhenCloseBegins_FailsClosedWithoutRunning()
+    {
+        const string Name = "called-then-closed-while-starting";
+        Task<Isolate> creating = Isolate.CreateAsync(Child(Name));
+        Isolate? starting = await FindStartingAsync(Name, creating);
+        if (starting is null)
+        {
+            await (await Wait.Bounded(creating)).CloseAsync();
+            Assert.Inconclusive("the child started before the call");
+        }
+
+        // The call waits for the start, as a call to an in-process isolate waits in its queue; a close that begins
+        // meanwhile must fail it, as it fails queued calls. Holding the close once the child runs (until the call has
+        // completed) lets the waiting call go first: before the fix it was sent to the closing child and ran.
+        Task<int>? call = null;
+        Task closing;
+        var hold = new HoldingScheduler("child.close.started", () => call?.IsCompleted == true, TimeSpan.FromSeconds(10));
+        using (Interleave.Install(hold))
+        {
+            call = starting!.CallAsync(ChildWork.Add, 40, 2);
+            closing = starting.CloseAsync();
+            try
+            {
+                await Wait.Bounded(creating);
+            }
+            catch (IsolateClosedException)
+            {
+                // refused: also sound
+            }
+
+            await Wait.Bounded(closing);
+        }
+
+        Assert.That(hold.Held, Is.True, "the close reached the child once it ran");
+        IsolateClosedException? closed = Assert.CatchAsync<IsolateClosedException>(() => Wait.Bounded(call), "a call still waiting for the start when the close began fails as closed");
+        Assert.That(closed!.NotStarted, Is.True, "it never reached the child: " + closed.Message);
     }
 }
