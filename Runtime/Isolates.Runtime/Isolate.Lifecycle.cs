@@ -187,19 +187,20 @@ public sealed partial class Isolate
     /// <summary>Completes <see cref="Unloaded"/>.</summary>
     internal void SetUnloaded(UnloadStatus status) => _unloaded.TrySetResult(status);
 
-    /// <summary>Takes an isolate whose start failed out of <see cref="All"/> (the failure is thrown to its creator).</summary>
-    internal void Unlist() => Live.TryRemove(Id, out _);
-
-    /// <summary>The engine failed to start (its failure goes to the creator): the isolate ends closed, never having run.</summary>
+    /// <summary>
+    /// The engine failed to start (its failure goes to the creator): the isolate ends closed, never having run. It was
+    /// listed (unless a spare), so a close or a call may have found it meanwhile: it ends Closed from Closing too, and its
+    /// exit is reported like any other.
+    /// </summary>
     internal void EndUnstarted()
     {
-        Live.TryRemove(Id, out _);
-        TransitionTo(IsolateState.Closed, from: [IsolateState.Starting]);
-        Interlocked.Exchange(ref _stopRequested, 1);
+        RequestStop();
+        TransitionTo(IsolateState.Closed, from: [IsolateState.Starting, IsolateState.Closing]);
         _completion.TrySetResult();
-        _stopped.TrySetResult();
+        SetStopped();
+        ReportExit(IsolateExitReason.Closed, UnloadStatus.Unloaded); // nothing was loaded
         _unloaded.TrySetResult(UnloadStatus.Unloaded);
-        _closeTask ??= Task.CompletedTask;
+        Interlocked.CompareExchange(ref _closeTask, Task.CompletedTask, null);
     }
 
     private void CancelClosingToken()

@@ -49,6 +49,7 @@ public sealed partial class Isolate
         Name = options.Name ?? Name;
         _callGate = CallGateFor(_options);
         _engine.Adopt(_options);
+        _engine.StartWatching(); // the child's isolate was listed (and watched, or not) with the spare's timeout
     }
 
     /// <summary>A channel bridge to this isolate's child could not deliver items (Log event 10, ChildChannelItemsLost).</summary>

@@ -33,6 +33,14 @@ internal sealed partial class ChildProcessEngine
     {
         _ = await _started.Task.WaitAsync(cancellationToken).ConfigureAwait(false)
             ?? throw Owner.ClosedReason("before the call was made (its child process failed to start)");
+
+        // A close or kill that began while the call waited fails it, as a close fails the calls queued in-process:
+        // sent now, it would race the close to the child and might run (or be cut off) after the close began.
+        if (Owner.StopRequested)
+        {
+            throw Owner.ClosedReason("before the call was made (it was waiting for the child process to start)");
+        }
+
         return await Send<TArgs, TResult>(plan, args, static (_, _) => null, cancellationToken).ConfigureAwait(false);
     }
 

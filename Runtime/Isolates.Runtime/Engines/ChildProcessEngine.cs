@@ -76,6 +76,7 @@ internal sealed partial class ChildProcessEngine : IsolateEngine
         // Through Isolate.All a close can come while the child starts: it is closed as soon as it runs.
         if ((Link ?? await _started.Task.ConfigureAwait(false)) is { } link)
         {
+            Interleave.Point("child.close.started");
             await link.CloseAsync(Owner.Options.CloseTimeout, Owner.TimeProvider).ConfigureAwait(false);
             await Owner.StoppedTask.ConfigureAwait(false);
         }

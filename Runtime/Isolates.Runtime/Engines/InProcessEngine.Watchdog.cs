@@ -18,6 +18,7 @@ internal sealed partial class InProcessEngine
     private bool _pendingSeen;      // an awaitable continuation waited behind it since _pendingSince
     private long _pendingSince;
     private int _deadlocked;
+    private int _watching; // registered with the watchdog (each look reads the current timeout from the options)
 
     /// <summary>Whether the watchdog should keep looking at this isolate: its thread runs and it was not declared deadlocked.</summary>
     public bool NeedsWatching => !_threadExited.Task.IsCompleted && Volatile.Read(ref _deadlocked) == 0;
@@ -40,11 +41,14 @@ internal sealed partial class InProcessEngine
         }
     }
 
-    /// <summary>Starts deadlock detection once the isolate's options are final (when it is listed).</summary>
+    /// <summary>
+    /// Starts deadlock detection once the isolate's options are final: when it is listed, and again when the isolate a
+    /// pre-warmed child serves adopts its creation's options (a spare made without detection then gains it). Once only.
+    /// </summary>
     public override void StartWatching()
     {
         TimeSpan timeout = Owner.Options.BlockedThreadTimeout;
-        if (timeout != Timeout.InfiniteTimeSpan)
+        if (timeout != Timeout.InfiniteTimeSpan && Interlocked.Exchange(ref _watching, 1) == 0)
         {
             BlockedThreadWatchdog.Watch(this, Owner.TimeProvider, timeout);
         }

@@ -87,13 +87,15 @@ internal sealed partial class InProcessEngine : IsolateEngine
             _ = _threadExited.Task.ContinueWith(static (_, s) => ((InProcessEngine)s!).OnThreadExited(), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             try
             {
+                Interleave.Point("isolate.thread.starting"); // tests make the start fail here (no real way to run out of threads)
                 thread.Start();
             }
             catch
             {
-                Owner.Unlist();
-                _context?.Unload();
-                _context = null;
+                // The isolate is listed and may have been called or closed already: it ends the way a stopped thread
+                // ends it (queued calls fail, Completion, Exited and the unload check complete, the watchdog lets go).
+                Owner.RequestStop();
+                _threadExited.TrySetResult();
                 throw;
             }
         }
