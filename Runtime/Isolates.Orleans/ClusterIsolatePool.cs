@@ -3,9 +3,12 @@ using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Isolates.Calls;
 using Isolates.Processes;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Orleans;
+using Orleans.Configuration;
 using Orleans.Runtime;
 
 namespace Isolates.Orleans;
@@ -28,6 +31,8 @@ internal sealed class ClusterIsolatePool : IClusterIsolatePool
         Name = name;
         Options = options;
         Logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Isolates.Orleans");
+        MaxMessageBytes = (grains as IClusterClient)?.ServiceProvider.GetService<IOptions<ClientMessagingOptions>>()?.Value.MaxMessageBodySize
+            ?? new ClientMessagingOptions().MaxMessageBodySize;
     }
 
     public string Name { get; }
@@ -35,6 +40,9 @@ internal sealed class ClusterIsolatePool : IClusterIsolatePool
     public ClusterIsolatePoolOptions Options { get; }
 
     internal ILogger Logger { get; }
+
+    /// <summary>This caller's Orleans message body limit (a client's own; inside a silo, Orleans's default).</summary>
+    internal long MaxMessageBytes { get; }
 
     public Task<IReadOnlyList<TResult>> MapAsync<T, TResult>(IEnumerable<T> items, Func<T, TResult> function, CancellationToken cancellationToken = default)
     {
@@ -122,8 +130,8 @@ internal sealed class ClusterIsolatePool : IClusterIsolatePool
             IIsolatePoolSiloGrain grain = _grains.GetGrain<IIsolatePoolSiloGrain>(SiloGrainKey.For(Name, silo));
             try
             {
-                int size = await grain.GetPoolSizeAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
-                return size > 0 ? new SiloPool(silo, size, grain) : null;
+                SiloPoolInfo info = await grain.GetPoolAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+                return info.Size > 0 ? new SiloPool(silo, info.Size, grain, ClusterLimits.PayloadBudget(Math.Min(MaxMessageBytes, info.MaxMessageBytes))) : null;
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
@@ -244,8 +252,8 @@ internal sealed class ClusterIsolatePool : IClusterIsolatePool
     private static IReadOnlyList<T> Materialize<T>(IEnumerable<T> items) => items as IReadOnlyList<T> ?? [.. items];
 }
 
-/// <summary>A silo that runs the pool, its pool's size, and its front-door grain.</summary>
-internal sealed record SiloPool(SiloAddress Address, int Size, IIsolatePoolSiloGrain Grain);
+/// <summary>A silo that runs the pool, its pool's size, its front-door grain, and how many item bytes one chunk to it may carry.</summary>
+internal sealed record SiloPool(SiloAddress Address, int Size, IIsolatePoolSiloGrain Grain, long MaxChunkBytes);
 
 /// <summary>A validated function, named as the silos find it, with the caller's codecs of its item and result.</summary>
 internal sealed record ClusterFunction(CallHeader Header, string DisplayName, Wire.Codec ItemCodec, Wire.Codec ResultCodec);

@@ -12,8 +12,8 @@ namespace Isolates.Orleans;
 /// </summary>
 internal interface IIsolatePoolSiloGrain : IGrainWithStringKey
 {
-    /// <summary>The size of this silo's pool of that name, or 0 when the silo has none.</summary>
-    Task<int> GetPoolSizeAsync();
+    /// <summary>The size of this silo's pool of that name (0 when the silo has none) and its message size limit.</summary>
+    Task<SiloPoolInfo> GetPoolAsync();
 
     Task<ChunkReply> RunChunkAsync(ChunkRequest request, CancellationToken cancellationToken);
 }
@@ -21,7 +21,7 @@ internal interface IIsolatePoolSiloGrain : IGrainWithStringKey
 /// <summary>The silo-local stateless worker in front of a silo's pool (keyed by pool name); any grain on the silo may call it.</summary>
 internal interface IIsolatePoolWorkerGrain : IGrainWithStringKey
 {
-    Task<int> GetPoolSizeAsync();
+    Task<SiloPoolInfo> GetPoolAsync();
 
     Task<ChunkReply> RunChunkAsync(ChunkRequest request, CancellationToken cancellationToken);
 }
@@ -32,7 +32,7 @@ internal sealed class IsolatePoolSiloGrain : Grain, IIsolatePoolSiloGrain
 {
     private IIsolatePoolWorkerGrain Worker => GrainFactory.GetGrain<IIsolatePoolWorkerGrain>(SiloGrainKey.PoolOf(this.GetPrimaryKeyString()));
 
-    public Task<int> GetPoolSizeAsync() => Worker.GetPoolSizeAsync();
+    public Task<SiloPoolInfo> GetPoolAsync() => Worker.GetPoolAsync();
 
     // A local call: the stateless worker activates on this silo, the caller's.
     public Task<ChunkReply> RunChunkAsync(ChunkRequest request, CancellationToken cancellationToken) => Worker.RunChunkAsync(request, cancellationToken);
@@ -42,7 +42,7 @@ internal sealed class IsolatePoolSiloGrain : Grain, IIsolatePoolSiloGrain
 [Reentrant] // one activation runs every chunk at once: the pool behind it does the spreading over isolates
 internal sealed class IsolatePoolWorkerGrain(SiloIsolatePools pools) : Grain, IIsolatePoolWorkerGrain
 {
-    public Task<int> GetPoolSizeAsync() => Task.FromResult(pools.SizeOf(this.GetPrimaryKeyString()));
+    public Task<SiloPoolInfo> GetPoolAsync() => Task.FromResult(new SiloPoolInfo { Size = pools.SizeOf(this.GetPrimaryKeyString()), MaxMessageBytes = pools.MaxMessageBytes });
 
     public Task<ChunkReply> RunChunkAsync(ChunkRequest request, CancellationToken cancellationToken) =>
         pools.RunChunkAsync(this.GetPrimaryKeyString(), request, cancellationToken);

@@ -1,0 +1,73 @@
+using Isolates.Orleans;
+using Isolates.Tests.Diagnostics;
+using Isolates.Tests.Support;
+using Orleans;
+using Orleans.Configuration;
+using Orleans.Hosting;
+using Orleans.TestingHost;
+
+namespace Isolates.Tests.Orleans;
+
+/// <summary>
+/// Bad input and edge cases of cluster maps, on one shared 2-silo in-process cluster whose Orleans messages are limited
+/// to 1 MiB (silos and client), so a chunk or a reply too large for Orleans is cheap to provoke.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+[CancelAfter(120_000)]
+public class ClusterAdversarialTests
+{
+    private const int MessageLimit = 1 << 20;
+
+    private InProcessTestCluster _cluster = null!;
+
+    [OneTimeSetUp]
+    public async Task StartCluster()
+    {
+        var builder = new InProcessTestClusterBuilder(2);
+        builder.ConfigureSilo((_, silo) => silo
+            .AddIsolatePool(ClusterFixture.PoolName, new IsolatePoolOptions { Size = 2, DisposeTimeout = TimeSpan.FromSeconds(5) })
+            .Configure<SiloMessagingOptions>(o => o.MaxMessageBodySize = MessageLimit));
+        builder.ConfigureClient(client => client.Configure<ClientMessagingOptions>(o => o.MaxMessageBodySize = MessageLimit));
+        _cluster = builder.Build();
+        await _cluster.DeployAsync().WaitAsync(TimeSpan.FromMinutes(1));
+    }
+
+    [OneTimeTearDown]
+    public async Task StopCluster() => await _cluster.DisposeAsync();
+
+    private IClusterIsolatePool Pool(ClusterIsolatePoolOptions? options = null) =>
+        options is null ? _cluster.Client.GetIsolatePool(ClusterFixture.PoolName) : _cluster.Client.GetIsolatePool(ClusterFixture.PoolName, options);
+
+    [Test]
+    public async Task MapAsync_ChunkTooLargeForAnOrleansMessage_IsSplitAndResultsAreExact()
+    {
+        // 8 items of 300 KiB in one chunk of 8 are 2.4 MB: sent as one message, Orleans would close the connection.
+        string[] items = [.. Enumerable.Range(0, 8).Select(i => new string('y', (300 * 1024) + i))];
+
+        IReadOnlyList<int> lengths = await Wait.Bounded(Pool(new ClusterIsolatePoolOptions { ChunkSize = 8 }).MapAsync(items, ClusterWork.Length));
+
+        Assert.That(lengths, Is.EqualTo(items.Select(i => i.Length)));
+    }
+
+    [Test]
+    public void MapAsync_ItemTooLargeForAnOrleansMessage_FailsNamingTheItem()
+    {
+        string[] items = ["small", new string('z', 2 * MessageLimit)];
+
+        var ex = Assert.ThrowsAsync<IsolateSerializationException>(() => Wait.Bounded(Pool().MapAsync(items, ClusterWork.Length)));
+
+        Assert.That(ex!.Message, Does.Contain("Item 1 ").And.Contain("MaxMessageBodySize"));
+    }
+
+    [Test]
+    public void MapAsync_ResultsTooLargeForAnOrleansMessage_FailsClearly()
+    {
+        // Each result is 600 KiB: two in one reply pass the 1 MiB limit, and one alone passes it at 1200 KiB.
+        var chunk = Assert.ThrowsAsync<IsolateSerializationException>(() => Wait.Bounded(Pool(new ClusterIsolatePoolOptions { ChunkSize = 4 }).MapAsync(new[] { 600, 600, 600, 600 }, ClusterWork.Big)));
+        var single = Assert.ThrowsAsync<IsolateSerializationException>(() => Wait.Bounded(Pool().SubmitAsync(ClusterWork.Big, 1200)));
+
+        Assert.That(chunk!.Message, Does.Contain("cannot travel").And.Contain("ChunkSize smaller").And.Contain("MaxMessageBodySize"));
+        Assert.That(single!.Message, Does.Contain("one result alone is too large"));
+    }
+}
