@@ -70,4 +70,53 @@ public class ClusterAdversarialTests
         Assert.That(chunk!.Message, Does.Contain("cannot travel").And.Contain("ChunkSize smaller").And.Contain("MaxMessageBodySize"));
         Assert.That(single!.Message, Does.Contain("one result alone is too large"));
     }
+
+    [Test]
+    public void MapAsync_SequenceThrowsWhileCopied_FailsTheReturnedTaskAsALocalPoolDoes()
+    {
+        Task<IReadOnlyList<int>>? map = null;
+
+        Assert.DoesNotThrow(() => map = Pool().MapAsync(Throwing(), PoolWork.Square), "the call returns a task; the sequence's error is the task's");
+        var ex = Assert.ThrowsAsync<InvalidOperationException>(() => Wait.Bounded(map!));
+        Assert.That(ex!.Message, Is.EqualTo("source broke"));
+    }
+
+    [Test]
+    public void MapAsync_AsyncSourceThrowsMidway_FailsWithTheSourcesError()
+    {
+        var ex = Assert.ThrowsAsync<InvalidOperationException>(() => Wait.Bounded(Pool().MapAsync(ThrowingAsync(), PoolWork.Square)));
+
+        Assert.That(ex!.Message, Is.EqualTo("async source broke"));
+    }
+
+    [Test]
+    public async Task MapAsync_EmptySources_ReturnEmpty()
+    {
+        Assert.That(await Wait.Bounded(Pool().MapAsync(Array.Empty<int>(), PoolWork.Square)), Is.Empty);
+        Assert.That(await Wait.Bounded(Pool().MapAsync(EmptyAsync(), PoolWork.Square)), Is.Empty);
+        Assert.That(await Pool().MapUnorderedAsync(Array.Empty<int>(), PoolWork.Square).ToListAsync().AsTask().WaitAsync(Wait.Timeout), Is.Empty);
+    }
+
+    private static IEnumerable<int> Throwing()
+    {
+        yield return 1;
+        throw new InvalidOperationException("source broke");
+    }
+
+    private static async IAsyncEnumerable<int> ThrowingAsync()
+    {
+        for (int i = 0; i < 50; i++)
+        {
+            await Task.Delay(1);
+            yield return i;
+        }
+
+        throw new InvalidOperationException("async source broke");
+    }
+
+    private static async IAsyncEnumerable<int> EmptyAsync()
+    {
+        await Task.Yield();
+        yield break;
+    }
 }

@@ -48,21 +48,21 @@ internal sealed class ClusterIsolatePool : IClusterIsolatePool
     {
         ArgumentNullException.ThrowIfNull(items);
         ArgumentNullException.ThrowIfNull(function);
-        return MapOrderedAsync<T, TResult>(new ListFeed<T>(Materialize(items)), Plan<T, TResult>(function, ResultShape.Value), cancellationToken);
+        return MapOrderedAsync<T, TResult>(() => new ListFeed<T>(Materialize(items)), Plan<T, TResult>(function, ResultShape.Value), cancellationToken);
     }
 
     public Task<IReadOnlyList<TResult>> MapAsync<T, TResult>(IEnumerable<T> items, Func<T, Task<TResult>> function, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(items);
         ArgumentNullException.ThrowIfNull(function);
-        return MapOrderedAsync<T, TResult>(new ListFeed<T>(Materialize(items)), Plan<T, TResult>(function, ResultShape.TaskOfT), cancellationToken);
+        return MapOrderedAsync<T, TResult>(() => new ListFeed<T>(Materialize(items)), Plan<T, TResult>(function, ResultShape.TaskOfT), cancellationToken);
     }
 
     public Task<IReadOnlyList<TResult>> MapAsync<T, TResult>(IAsyncEnumerable<T> items, Func<T, TResult> function, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(items);
         ArgumentNullException.ThrowIfNull(function);
-        return MapOrderedAsync<T, TResult>(new AsyncFeed<T>(items), Plan<T, TResult>(function, ResultShape.Value), cancellationToken);
+        return MapOrderedAsync<T, TResult>(() => new AsyncFeed<T>(items), Plan<T, TResult>(function, ResultShape.Value), cancellationToken);
     }
 
     public IAsyncEnumerable<TResult> MapUnorderedAsync<T, TResult>(IEnumerable<T> items, Func<T, TResult> function, CancellationToken cancellationToken = default)
@@ -157,8 +157,10 @@ internal sealed class ClusterIsolatePool : IClusterIsolatePool
         }
     }
 
-    private async Task<IReadOnlyList<TResult>> MapOrderedAsync<T, TResult>(IClusterFeed<T> feed, ClusterFunction plan, CancellationToken cancellationToken)
+    // The feed is made inside the task: a sequence that throws while it is copied fails the returned task, as a local pool's map does.
+    private async Task<IReadOnlyList<TResult>> MapOrderedAsync<T, TResult>(Func<IClusterFeed<T>> makeFeed, ClusterFunction plan, CancellationToken cancellationToken)
     {
+        IClusterFeed<T> feed = makeFeed();
         var results = new List<TResult>();
         var gate = new Lock();
         var run = new ClusterMapRun<T, TResult>(this, plan, feed, (first, chunk) =>
