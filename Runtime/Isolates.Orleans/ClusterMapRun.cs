@@ -270,7 +270,9 @@ internal sealed class ClusterMapRun<T, TResult>
                 throw new OperationCanceledException(_stop.Token); // the map is over: however the call ended, its chunk is not wanted
             }
 
-            OnLost(silo, chunk, $"{ex.GetType().Name}: {ex.Message}", mayHaveRun: true);
+            // A silo that left before the chunk was sent (still in the cached list of silos) refuses it at placement:
+            // nothing ran, so it goes elsewhere even under FailMap.
+            OnLost(silo, chunk, $"{ex.GetType().Name}: {ex.Message}", mayHaveRun: !SiloTargetedPlacementDirector.IsRefusal(ex));
             return;
         }
 

@@ -69,6 +69,27 @@ internal sealed class SiloTargetedPlacementAttribute() : PlacementAttribute(Silo
 
 internal sealed class SiloTargetedPlacementDirector : IPlacementDirector
 {
+    private const string Refused = "is not (or no longer) an active member of the cluster; its isolate pool cannot take work";
+
+    /// <summary>
+    /// Whether a call failed because this director refused to place its front door: the call reached no activation,
+    /// so nothing of it ran (a silo that left before the chunk was sent, still in a caller's list of silos). Orleans
+    /// carries the refusal as a <see cref="SiloUnavailableException"/>, the type of an in-flight loss too, so its text
+    /// tells them apart.
+    /// </summary>
+    public static bool IsRefusal(Exception exception)
+    {
+        for (Exception? e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is SiloUnavailableException && e.Message.Contains(Refused, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     public Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
     {
         SiloAddress silo = SiloGrainKey.SiloOf(target.GrainIdentity.Key.ToString()!);
@@ -78,6 +99,6 @@ internal sealed class SiloTargetedPlacementDirector : IPlacementDirector
         }
 
         // Never somewhere else: a chunk meant for a silo that left must fail, not run on a silo the map did not choose.
-        throw new SiloUnavailableException($"Silo {silo} is not (or no longer) an active member of the cluster; its isolate pool cannot take work.");
+        throw new SiloUnavailableException($"Silo {silo} {Refused}.");
     }
 }
