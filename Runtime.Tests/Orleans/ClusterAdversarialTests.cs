@@ -97,6 +97,34 @@ public class ClusterAdversarialTests
         Assert.That(await Pool().MapUnorderedAsync(Array.Empty<int>(), PoolWork.Square).ToListAsync().AsTask().WaitAsync(Wait.Timeout), Is.Empty);
     }
 
+    [Test]
+    public async Task MapAsync_StreamThatIgnoresCancellationCancelled_EndsTheMap()
+    {
+        var stream = new Silent();
+        using var cancel = new CancellationTokenSource();
+        Task<IReadOnlyList<int>> map = Pool().MapAsync(stream, PoolWork.Square, cancel.Token);
+        await Poll.Until(() => stream.Asked, "the map waiting for the stream's first item");
+
+        await cancel.CancelAsync();
+
+        Assert.That(async () => await Wait.Bounded(map), Throws.InstanceOf<OperationCanceledException>(), "the cancelled map ends though the stream never answers");
+        stream.Answer();
+        await Poll.Until(() => stream.Disposed, "the stream disposed once it answered");
+    }
+
+    [Test]
+    public async Task MapUnorderedAsync_ConsumerStopsEarly_CancelsTheChunksOnTheSilos()
+    {
+        InProcessSiloHandle[] silos = [.. _cluster.Silos.Where(s => s.IsActive)];
+        int[] items = [10, 10, .. Enumerable.Repeat(3_000, 10)];
+        await foreach (int r in Pool(new ClusterIsolatePoolOptions { ChunkSize = 2 }).MapUnorderedAsync(items, ClusterWork.Sleep).WithCancellation(new CancellationTokenSource(Wait.Timeout).Token))
+        {
+            break;
+        }
+
+        await Poll.Until(() => silos.All(s => ClusterFixture.PoolsOf(s).RunningChunks == 0), "the silos' chunks cancelled when the consumer stopped", TimeSpan.FromSeconds(2));
+    }
+
     private static IEnumerable<int> Throwing()
     {
         yield return 1;
@@ -118,5 +146,35 @@ public class ClusterAdversarialTests
     {
         await Task.Yield();
         yield break;
+    }
+
+    /// <summary>A stream whose first move answers only when the test says so, whatever the token says.</summary>
+    private sealed class Silent : IAsyncEnumerable<int>, IAsyncEnumerator<int>
+    {
+        private readonly TaskCompletionSource<bool> _answer = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private volatile bool _asked;
+        private volatile bool _disposed;
+
+        public bool Asked => _asked;
+
+        public bool Disposed => _disposed;
+
+        public int Current => 0;
+
+        public void Answer() => _answer.TrySetResult(false);
+
+        public IAsyncEnumerator<int> GetAsyncEnumerator(CancellationToken cancellationToken = default) => this;
+
+        public ValueTask<bool> MoveNextAsync()
+        {
+            _asked = true;
+            return new(_answer.Task);
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            _disposed = true;
+            return ValueTask.CompletedTask;
+        }
     }
 }
