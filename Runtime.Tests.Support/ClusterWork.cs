@@ -12,4 +12,10 @@ public static class ClusterWork
 
     /// <summary>The process the item ran in (the example's self-test sees which silo processes did work).</summary>
     public static int ProcessId(int item) => item >= 0 ? Environment.ProcessId : 0;
+
+    /// <summary>A string of <paramref name="kilobytes"/> KiB (a reply larger than a small Orleans message limit).</summary>
+    public static string Big(int kilobytes) => new('x', kilobytes * 1024);
+
+    /// <summary>The length of <paramref name="text"/> (a request item as large as a test wants).</summary>
+    public static int Length(string text) => text.Length;
 }

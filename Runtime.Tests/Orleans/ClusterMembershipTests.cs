@@ -103,4 +103,33 @@ public class ClusterMembershipTests
         Assert.That(results, Has.Count.GreaterThan(40));
         Assert.That(ClusterFixture.PoolsOf(added.Task.Result).ChunksServed(ClusterFixture.PoolName), Is.GreaterThan(0), "the silo that joined mid-map ran chunks of it");
     }
+
+    [Test]
+    public async Task MapAsync_SiloLeftBeforeTheMapButIsStillInTheCachedSilos_RunsItsChunksElsewhereWithoutFailing()
+    {
+        // A long refresh interval keeps the stopped silo in the pool's cached list when the next map starts; under
+        // FailMap (the default) its refused chunks must not be reported as lost: they never reached it.
+        using var logs = new ListLoggerProvider();
+        using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs));
+        IClusterIsolatePool pool = _cluster.Client.GetIsolatePool(ClusterFixture.PoolName, new ClusterIsolatePoolOptions { ChunkSize = 5, MembershipRefreshInterval = TimeSpan.FromMinutes(10), LoggerFactory = loggerFactory });
+        await UntilSilosSeenAsync(pool, _cluster.Silos.Count(s => s.IsActive)); // fills the cache with every silo
+        InProcessSiloHandle victim = _cluster.Silos.Last(s => s.IsActive);
+        await _cluster.StopSiloAsync(victim).WaitAsync(TimeSpan.FromMinutes(1));
+
+        IReadOnlyList<int> squares = await Wait.Bounded(pool.MapAsync(Enumerable.Range(0, 200), PoolWork.Square));
+
+        Assert.That(squares, Is.EqualTo(Enumerable.Range(0, 200).Select(i => i * i)));
+        Assert.That(logs.Messages.Where(m => m.Contains("did not finish items", StringComparison.Ordinal)), Has.All.Contains("runs again on another silo"));
+        Assert.That(logs.Messages.Where(m => m.Contains("did not finish items", StringComparison.Ordinal)), Is.Not.Empty, "the map did send chunks to the stopped silo");
+    }
+
+    private static async Task UntilSilosSeenAsync(IClusterIsolatePool pool, int count)
+    {
+        var bound = System.Diagnostics.Stopwatch.StartNew();
+        while ((await pool.GetSilosAsync().WaitAsync(Wait.Timeout)).Count != count)
+        {
+            Assert.That(bound.Elapsed, Is.LessThan(Wait.Timeout), $"{count} silos running the pool in membership");
+            await Task.Delay(100);
+        }
+    }
 }

@@ -3,9 +3,12 @@ using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Isolates.Calls;
 using Isolates.Processes;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Orleans;
+using Orleans.Configuration;
 using Orleans.Runtime;
 
 namespace Isolates.Orleans;
@@ -28,6 +31,8 @@ internal sealed class ClusterIsolatePool : IClusterIsolatePool
         Name = name;
         Options = options;
         Logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Isolates.Orleans");
+        MaxMessageBytes = (grains as IClusterClient)?.ServiceProvider.GetService<IOptions<ClientMessagingOptions>>()?.Value.MaxMessageBodySize
+            ?? new ClientMessagingOptions().MaxMessageBodySize;
     }
 
     public string Name { get; }
@@ -36,25 +41,28 @@ internal sealed class ClusterIsolatePool : IClusterIsolatePool
 
     internal ILogger Logger { get; }
 
+    /// <summary>This caller's Orleans message body limit (a client's own; inside a silo, Orleans's default).</summary>
+    internal long MaxMessageBytes { get; }
+
     public Task<IReadOnlyList<TResult>> MapAsync<T, TResult>(IEnumerable<T> items, Func<T, TResult> function, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(items);
         ArgumentNullException.ThrowIfNull(function);
-        return MapOrderedAsync<T, TResult>(new ListFeed<T>(Materialize(items)), Plan<T, TResult>(function, ResultShape.Value), cancellationToken);
+        return MapOrderedAsync<T, TResult>(() => new ListFeed<T>(Materialize(items)), Plan<T, TResult>(function, ResultShape.Value), cancellationToken);
     }
 
     public Task<IReadOnlyList<TResult>> MapAsync<T, TResult>(IEnumerable<T> items, Func<T, Task<TResult>> function, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(items);
         ArgumentNullException.ThrowIfNull(function);
-        return MapOrderedAsync<T, TResult>(new ListFeed<T>(Materialize(items)), Plan<T, TResult>(function, ResultShape.TaskOfT), cancellationToken);
+        return MapOrderedAsync<T, TResult>(() => new ListFeed<T>(Materialize(items)), Plan<T, TResult>(function, ResultShape.TaskOfT), cancellationToken);
     }
 
     public Task<IReadOnlyList<TResult>> MapAsync<T, TResult>(IAsyncEnumerable<T> items, Func<T, TResult> function, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(items);
         ArgumentNullException.ThrowIfNull(function);
-        return MapOrderedAsync<T, TResult>(new AsyncFeed<T>(items), Plan<T, TResult>(function, ResultShape.Value), cancellationToken);
+        return MapOrderedAsync<T, TResult>(() => new AsyncFeed<T>(items), Plan<T, TResult>(function, ResultShape.Value), cancellationToken);
     }
 
     public IAsyncEnumerable<TResult> MapUnorderedAsync<T, TResult>(IEnumerable<T> items, Func<T, TResult> function, CancellationToken cancellationToken = default)
@@ -122,8 +130,8 @@ internal sealed class ClusterIsolatePool : IClusterIsolatePool
             IIsolatePoolSiloGrain grain = _grains.GetGrain<IIsolatePoolSiloGrain>(SiloGrainKey.For(Name, silo));
             try
             {
-                int size = await grain.GetPoolSizeAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
-                return size > 0 ? new SiloPool(silo, size, grain) : null;
+                SiloPoolInfo info = await grain.GetPoolAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+                return info.Size > 0 ? new SiloPool(silo, info.Size, grain, ClusterLimits.PayloadBudget(Math.Min(MaxMessageBytes, info.MaxMessageBytes))) : null;
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
@@ -149,8 +157,10 @@ internal sealed class ClusterIsolatePool : IClusterIsolatePool
         }
     }
 
-    private async Task<IReadOnlyList<TResult>> MapOrderedAsync<T, TResult>(IClusterFeed<T> feed, ClusterFunction plan, CancellationToken cancellationToken)
+    // The feed is made inside the task: a sequence that throws while it is copied fails the returned task, as a local pool's map does.
+    private async Task<IReadOnlyList<TResult>> MapOrderedAsync<T, TResult>(Func<IClusterFeed<T>> makeFeed, ClusterFunction plan, CancellationToken cancellationToken)
     {
+        IClusterFeed<T> feed = makeFeed();
         var results = new List<TResult>();
         var gate = new Lock();
         var run = new ClusterMapRun<T, TResult>(this, plan, feed, (first, chunk) =>
@@ -244,8 +254,8 @@ internal sealed class ClusterIsolatePool : IClusterIsolatePool
     private static IReadOnlyList<T> Materialize<T>(IEnumerable<T> items) => items as IReadOnlyList<T> ?? [.. items];
 }
 
-/// <summary>A silo that runs the pool, its pool's size, and its front-door grain.</summary>
-internal sealed record SiloPool(SiloAddress Address, int Size, IIsolatePoolSiloGrain Grain);
+/// <summary>A silo that runs the pool, its pool's size, its front-door grain, and how many item bytes one chunk to it may carry.</summary>
+internal sealed record SiloPool(SiloAddress Address, int Size, IIsolatePoolSiloGrain Grain, long MaxChunkBytes);
 
 /// <summary>A validated function, named as the silos find it, with the caller's codecs of its item and result.</summary>
 internal sealed record ClusterFunction(CallHeader Header, string DisplayName, Wire.Codec ItemCodec, Wire.Codec ResultCodec);

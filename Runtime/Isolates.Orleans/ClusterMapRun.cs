@@ -38,6 +38,7 @@ internal sealed class ClusterMapRun<T, TResult>
     private Exception? _failure;
     private bool _lostFails;
     private int _inFlight;
+    private int _itemsPerChunkCap = int.MaxValue; // lowered when chunks had to be split to fit in an Orleans message
 
     public ClusterMapRun(ClusterIsolatePool pool, ClusterFunction function, IClusterFeed<T> feed, Action<long, TResult[]> deliver, CancellationToken cancellationToken)
     {
@@ -220,6 +221,25 @@ internal sealed class ClusterMapRun<T, TResult>
     private async Task RunChunkAsync(SiloRun silo, PendingChunk<T> chunk)
     {
         chunk.Encoded ??= Encode(chunk.Items);
+        while (chunk.Encoded.Length > silo.Pool.MaxChunkBytes)
+        {
+            // Too large for one Orleans message (which would close the connection, not fail the call): send half now
+            // and queue the rest, which counts as in flight through this chunk until the queue holds it.
+            if (chunk.Items.Length == 1)
+            {
+                Fail(new IsolateSerializationException(
+                    $"Item {chunk.First} of this map of {_function.DisplayName} encodes to {chunk.Encoded.Length:N0} bytes, more than the {silo.Pool.MaxChunkBytes:N0} bytes one Orleans message to silo {silo.Pool.Address} can carry. Pass smaller items (a key or a path instead of the data), or raise MessagingOptions.MaxMessageBodySize on the silos and clients."));
+                return;
+            }
+
+            int half = chunk.Items.Length / 2;
+            _again.Enqueue(new PendingChunk<T>(chunk.First + half, chunk.Items[half..]));
+            chunk = new PendingChunk<T>(chunk.First, chunk.Items[..half]);
+            chunk.Encoded = Encode(chunk.Items);
+            InterlockedMin(ref _itemsPerChunkCap, half); // the next chunks are sized to fit at once
+            Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        }
+
         var request = new ChunkRequest
         {
             Assembly = _function.Header.Assembly,
@@ -231,6 +251,7 @@ internal sealed class ClusterMapRun<T, TResult>
             Count = chunk.Items.Length,
             TraceParent = _traceParent,
             FirstIndex = chunk.First,
+            MaxReplyBytes = _pool.MaxMessageBytes,
         };
 
         ChunkReply reply;
@@ -249,7 +270,9 @@ internal sealed class ClusterMapRun<T, TResult>
                 throw new OperationCanceledException(_stop.Token); // the map is over: however the call ended, its chunk is not wanted
             }
 
-            OnLost(silo, chunk, $"{ex.GetType().Name}: {ex.Message}", mayHaveRun: true);
+            // A silo that left before the chunk was sent (still in the cached list of silos) refuses it at placement:
+            // nothing ran, so it goes elsewhere even under FailMap.
+            OnLost(silo, chunk, $"{ex.GetType().Name}: {ex.Message}", mayHaveRun: !SiloTargetedPlacementDirector.IsRefusal(ex));
             return;
         }
 
@@ -296,6 +319,13 @@ internal sealed class ClusterMapRun<T, TResult>
         double known = silo.TicksPerItem;
         silo.TicksPerItem = known == 0 ? perItem : (known * 0.5) + (perItem * 0.5);
         Interlocked.Add(ref silo.Items, chunk.Items.Length);
+        if (reply.Results is { Length: > 0 } bytes)
+        {
+            // Sizing counts time, but a reply must also fit in one Orleans message: cap chunks at half of what fits.
+            long perResult = Math.Max(1, bytes.Length / chunk.Items.Length);
+            InterlockedMin(ref _itemsPerChunkCap, (int)Math.Clamp(silo.Pool.MaxChunkBytes / perResult / 2, 1, int.MaxValue));
+        }
+
         if (!_stop.IsCancellationRequested)
         {
             _deliver(chunk.First, results);
@@ -304,9 +334,10 @@ internal sealed class ClusterMapRun<T, TResult>
 
     private int ChunkSizeFor(SiloRun silo)
     {
+        int cap = Volatile.Read(ref _itemsPerChunkCap);
         if (Options.ChunkSize > 0)
         {
-            return Options.ChunkSize;
+            return Math.Min(Options.ChunkSize, cap);
         }
 
         double perItem = silo.TicksPerItem;
@@ -323,7 +354,22 @@ internal sealed class ClusterMapRun<T, TResult>
             size = (int)Math.Min(size, Math.Max(1, (remaining + slots - 1) / slots));
         }
 
-        return size;
+        return Math.Min(size, cap);
+    }
+
+    private static void InterlockedMin(ref int target, int value)
+    {
+        int seen = Volatile.Read(ref target);
+        while (value < seen)
+        {
+            int found = Interlocked.CompareExchange(ref target, value, seen);
+            if (found == seen)
+            {
+                return;
+            }
+
+            seen = found;
+        }
     }
 
     private byte[] Encode(T[] items)

@@ -92,16 +92,23 @@ internal sealed class AsyncFeed<T>(IAsyncEnumerable<T> items) : IClusterFeed<T>
                         break;
                     }
 
+                    // Nothing taken yet: waiting is cancellable (a stream that ignores the token must not hold the
+                    // map's end), and the move stays pending for whoever disposes the stream.
+                    moved = await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
                     _pendingMove = null;
-                    moved = await pending.ConfigureAwait(false);
                 }
                 else
                 {
                     ValueTask<bool> move = _enumerator.MoveNextAsync();
-                    if (taken.Count > 0 && !move.IsCompleted)
+                    if (!move.IsCompleted)
                     {
-                        _pendingMove = move.AsTask(); // the next chunk starts with it
-                        break;
+                        _pendingMove = move.AsTask(); // the next chunk starts with it, or this one waits for it
+                        if (taken.Count > 0)
+                        {
+                            break;
+                        }
+
+                        continue;
                     }
 
                     moved = await move.ConfigureAwait(false);
@@ -133,11 +140,24 @@ internal sealed class AsyncFeed<T>(IAsyncEnumerable<T> items) : IClusterFeed<T>
 
     public async ValueTask DisposeAsync()
     {
-        if (_pendingMove is { } pending)
+        if (_pendingMove is { IsCompleted: false } pending && _enumerator is { } waiting)
+        {
+            // The map ended (cancelled, or failed) while the stream had not answered, and it ignores the token: the
+            // map does not wait for it; the stream is disposed when it answers (disposing it during a move is not allowed).
+            _ = pending.ContinueWith(
+                static (_, e) => DisposeQuietlyAsync((IAsyncEnumerator<T>)e!),
+                waiting,
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+            return;
+        }
+
+        if (_pendingMove is { } pending2)
         {
             try
             {
-                await pending.ConfigureAwait(false);
+                await pending2.ConfigureAwait(false);
             }
             catch (Exception)
             {
@@ -151,5 +171,17 @@ internal sealed class AsyncFeed<T>(IAsyncEnumerable<T> items) : IClusterFeed<T>
         }
 
         _gate.Dispose();
+    }
+
+    private static async Task DisposeQuietlyAsync(IAsyncEnumerator<T> enumerator)
+    {
+        try
+        {
+            await enumerator.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // long after its map ended: nobody is left to tell
+        }
     }
 }

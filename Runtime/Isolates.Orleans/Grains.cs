@@ -12,8 +12,8 @@ namespace Isolates.Orleans;
 /// </summary>
 internal interface IIsolatePoolSiloGrain : IGrainWithStringKey
 {
-    /// <summary>The size of this silo's pool of that name, or 0 when the silo has none.</summary>
-    Task<int> GetPoolSizeAsync();
+    /// <summary>The size of this silo's pool of that name (0 when the silo has none) and its message size limit.</summary>
+    Task<SiloPoolInfo> GetPoolAsync();
 
     Task<ChunkReply> RunChunkAsync(ChunkRequest request, CancellationToken cancellationToken);
 }
@@ -21,7 +21,7 @@ internal interface IIsolatePoolSiloGrain : IGrainWithStringKey
 /// <summary>The silo-local stateless worker in front of a silo's pool (keyed by pool name); any grain on the silo may call it.</summary>
 internal interface IIsolatePoolWorkerGrain : IGrainWithStringKey
 {
-    Task<int> GetPoolSizeAsync();
+    Task<SiloPoolInfo> GetPoolAsync();
 
     Task<ChunkReply> RunChunkAsync(ChunkRequest request, CancellationToken cancellationToken);
 }
@@ -32,7 +32,7 @@ internal sealed class IsolatePoolSiloGrain : Grain, IIsolatePoolSiloGrain
 {
     private IIsolatePoolWorkerGrain Worker => GrainFactory.GetGrain<IIsolatePoolWorkerGrain>(SiloGrainKey.PoolOf(this.GetPrimaryKeyString()));
 
-    public Task<int> GetPoolSizeAsync() => Worker.GetPoolSizeAsync();
+    public Task<SiloPoolInfo> GetPoolAsync() => Worker.GetPoolAsync();
 
     // A local call: the stateless worker activates on this silo, the caller's.
     public Task<ChunkReply> RunChunkAsync(ChunkRequest request, CancellationToken cancellationToken) => Worker.RunChunkAsync(request, cancellationToken);
@@ -42,7 +42,7 @@ internal sealed class IsolatePoolSiloGrain : Grain, IIsolatePoolSiloGrain
 [Reentrant] // one activation runs every chunk at once: the pool behind it does the spreading over isolates
 internal sealed class IsolatePoolWorkerGrain(SiloIsolatePools pools) : Grain, IIsolatePoolWorkerGrain
 {
-    public Task<int> GetPoolSizeAsync() => Task.FromResult(pools.SizeOf(this.GetPrimaryKeyString()));
+    public Task<SiloPoolInfo> GetPoolAsync() => Task.FromResult(new SiloPoolInfo { Size = pools.SizeOf(this.GetPrimaryKeyString()), MaxMessageBytes = pools.MaxMessageBytes });
 
     public Task<ChunkReply> RunChunkAsync(ChunkRequest request, CancellationToken cancellationToken) =>
         pools.RunChunkAsync(this.GetPrimaryKeyString(), request, cancellationToken);
@@ -69,6 +69,27 @@ internal sealed class SiloTargetedPlacementAttribute() : PlacementAttribute(Silo
 
 internal sealed class SiloTargetedPlacementDirector : IPlacementDirector
 {
+    private const string Refused = "is not (or no longer) an active member of the cluster; its isolate pool cannot take work";
+
+    /// <summary>
+    /// Whether a call failed because this director refused to place its front door: the call reached no activation,
+    /// so nothing of it ran (a silo that left before the chunk was sent, still in a caller's list of silos). Orleans
+    /// carries the refusal as a <see cref="SiloUnavailableException"/>, the type of an in-flight loss too, so its text
+    /// tells them apart.
+    /// </summary>
+    public static bool IsRefusal(Exception exception)
+    {
+        for (Exception? e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is SiloUnavailableException && e.Message.Contains(Refused, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     public Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
     {
         SiloAddress silo = SiloGrainKey.SiloOf(target.GrainIdentity.Key.ToString()!);
@@ -78,6 +99,6 @@ internal sealed class SiloTargetedPlacementDirector : IPlacementDirector
         }
 
         // Never somewhere else: a chunk meant for a silo that left must fail, not run on a silo the map did not choose.
-        throw new SiloUnavailableException($"Silo {silo} is not (or no longer) an active member of the cluster; its isolate pool cannot take work.");
+        throw new SiloUnavailableException($"Silo {silo} {Refused}.");
     }
 }

@@ -30,6 +30,20 @@ internal sealed class ChunkRequest
 
     /// <summary>The index of the chunk's first item in the whole map (for messages and logs).</summary>
     [Id(8)] public long FirstIndex { get; init; }
+
+    /// <summary>The largest message body the caller accepts (its Orleans <c>MaxMessageBodySize</c>): the silo fails a larger reply clearly instead of sending it.</summary>
+    [Id(9)] public long MaxReplyBytes { get; init; } = long.MaxValue;
+}
+
+/// <summary>A silo's pool of one name, as a caller needs to know it.</summary>
+[GenerateSerializer, Immutable]
+internal sealed class SiloPoolInfo
+{
+    /// <summary>The pool's isolates; 0 when the silo runs no pool of that name.</summary>
+    [Id(0)] public int Size { get; init; }
+
+    /// <summary>The silo's Orleans <c>MaxMessageBodySize</c>: a larger message closes its connection instead of arriving.</summary>
+    [Id(1)] public long MaxMessageBytes { get; init; }
 }
 
 /// <summary>What became of a chunk on a silo.</summary>

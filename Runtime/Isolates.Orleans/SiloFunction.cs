@@ -13,7 +13,8 @@ namespace Isolates.Orleans;
 /// </summary>
 internal abstract class SiloFunction
 {
-    public abstract Task<ChunkReply> RunAsync(IsolatePool pool, string name, ChunkRequest request, CancellationToken cancellationToken);
+    /// <summary>Runs the chunk on the pool; results that encode to more than <paramref name="maxReplyBytes"/> fail the chunk clearly (Orleans would drop the connection instead).</summary>
+    public abstract Task<ChunkReply> RunAsync(IsolatePool pool, string name, ChunkRequest request, long maxReplyBytes, CancellationToken cancellationToken);
 
     public static SiloFunction Resolve(ChunkRequest request)
     {
@@ -75,7 +76,7 @@ internal sealed class SiloFunction<T, TResult> : SiloFunction
         }
     }
 
-    public override async Task<ChunkReply> RunAsync(IsolatePool pool, string name, ChunkRequest request, CancellationToken cancellationToken)
+    public override async Task<ChunkReply> RunAsync(IsolatePool pool, string name, ChunkRequest request, long maxReplyBytes, CancellationToken cancellationToken)
     {
         long started = Stopwatch.GetTimestamp();
         try
@@ -98,6 +99,16 @@ internal sealed class SiloFunction<T, TResult> : SiloFunction
             }
 
             byte[] bytes = Payload.Encode(Codecs(_resultCodec, boxed.Length), boxed);
+            if (bytes.Length > maxReplyBytes)
+            {
+                // Sent anyway, Orleans would close the connection and the caller would wait for its response timeout.
+                string advice = request.Count > 1
+                    ? "Set ClusterIsolatePoolOptions.ChunkSize smaller, or raise"
+                    : "Return smaller results (one result alone is too large), or raise";
+                throw new IsolateSerializationException(
+                    $"The results of items {request.FirstIndex} to {request.FirstIndex + request.Count - 1} encode to {bytes.Length:N0} bytes, more than the {maxReplyBytes:N0} bytes one Orleans message can carry back from the silo; the items ran but their results cannot travel. {advice} MessagingOptions.MaxMessageBodySize on the silos and clients.");
+            }
+
             return new ChunkReply { Outcome = ChunkOutcome.Done, Results = bytes, ElapsedTicks = Stopwatch.GetElapsedTime(started).Ticks };
         }
         catch (IsolatePoolClosedException ex)

@@ -3,7 +3,9 @@ using System.Diagnostics;
 using Isolates.Processes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Orleans;
+using Orleans.Configuration;
 using Orleans.Runtime;
 
 namespace Isolates.Orleans;
@@ -23,8 +25,9 @@ internal sealed class SiloIsolatePools : ILifecycleParticipant<ISiloLifecycle>
     private readonly string _silo;
     private int _running;
 
-    public SiloIsolatePools(IEnumerable<IsolatePoolRegistration> registrations, ILocalSiloDetails? silo = null, ILoggerFactory? loggerFactory = null)
+    public SiloIsolatePools(IEnumerable<IsolatePoolRegistration> registrations, ILocalSiloDetails? silo = null, ILoggerFactory? loggerFactory = null, IOptions<SiloMessagingOptions>? messaging = null)
     {
+        MaxMessageBytes = messaging?.Value.MaxMessageBodySize ?? new SiloMessagingOptions().MaxMessageBodySize;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Isolates.Orleans");
         _silo = silo?.SiloAddress.ToString() ?? "this silo";
         foreach (IsolatePoolRegistration registration in registrations)
@@ -38,6 +41,9 @@ internal sealed class SiloIsolatePools : ILifecycleParticipant<ISiloLifecycle>
 
     public void Participate(ISiloLifecycle lifecycle) =>
         lifecycle.Subscribe(nameof(SiloIsolatePools), ServiceLifecycleStage.Active, StartAsync, StopAsync);
+
+    /// <summary>This silo's Orleans message body limit: what it sends and receives must stay under it.</summary>
+    public long MaxMessageBytes { get; }
 
     public int SizeOf(string name) => _pools.TryGetValue(name, out IsolatePool? pool) ? pool.Size : 0;
 
@@ -106,7 +112,7 @@ internal sealed class SiloIsolatePools : ILifecycleParticipant<ISiloLifecycle>
         Interlocked.Increment(ref _running);
         try
         {
-            return await function.RunAsync(pool, name, request, cancellationToken).ConfigureAwait(false);
+            return await function.RunAsync(pool, name, request, ClusterLimits.PayloadBudget(Math.Min(MaxMessageBytes, request.MaxReplyBytes)), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
