@@ -172,4 +172,60 @@ public class ProxyAdversaryTests
         Assert.That(await Wait.Bounded(iso.CallAsync(ProbeFunctions.UseCounterAsync)), Is.EqualTo(11));
         Assert.That(await counter.PeekAsync(), Is.EqualTo(11));
     }
+
+    [Test]
+    public async Task ProxyCall_WhoseProxyIsCollectedWhileTheCallWaits_StillRuns_ThenTheObjectIsReleased()
+    {
+        await using Isolate iso = await Isolate.CreateAsync(new IsolateOptions { MaxQueuedCalls = 1 });
+        IProbe kept = await iso.CreateObjectAsync<IProbe, AsyncDisposableProbe>();
+        Task busy = iso.CallAsync(Support.Work.Sleep, 300);
+        Task filler = iso.CallAsync(Support.Work.Sleep, 1); // takes the one place: the proxy call waits in line
+        Task<int> call = CallAndDropAsync(iso);
+
+        for (int i = 0; i < 3; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+
+        Assert.That(await Wait.Bounded(call), Is.EqualTo(1), "a call made before its proxy was collected runs before the release the finalizer queued");
+        await Wait.Bounded(Task.WhenAll(busy, filler));
+        await Poll.Until(() => iso.ObjectCount == 1, "the collected proxy's object to be released (the kept one stays)");
+        Assert.That(await kept.PingAsync(), Is.EqualTo(1));
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Task<int> CallAndDropAsync(Isolate iso)
+    {
+        IProbe probe = iso.CreateObjectAsync<IProbe, AsyncDisposableProbe>().GetAwaiter().GetResult();
+        return probe.PingAsync();
+    }
+
+    [Test]
+    public async Task ReleaseAsync_WhileAnEarlierCallWaitsForRoom_RunsAfterIt()
+    {
+        await using Isolate iso = await Isolate.CreateAsync(new IsolateOptions { MaxQueuedCalls = 1 });
+        IProbe probe = await iso.CreateObjectAsync<IProbe, AsyncDisposableProbe>();
+        Task busy = iso.CallAsync(Support.Work.Sleep, 300);
+        Task filler = iso.CallAsync(Support.Work.Sleep, 1);
+
+        Task<int> call = probe.PingAsync(); // waits for room
+        Task release = Isolate.ReleaseAsync(probe);
+
+        Assert.That(await Wait.Bounded(call), Is.EqualTo(1));
+        await Wait.Bounded(Task.WhenAll(release, busy, filler));
+        Assert.That(iso.ObjectCount, Is.Zero);
+    }
+
+    [Test]
+    public async Task Proxy_PassedToAPool_CallsTheObject()
+    {
+        await using Isolate owner = await Isolate.CreateAsync();
+        await using var pool = await IsolatePool.CreateAsync(new IsolatePoolOptions { Size = 2 });
+        IProbe probe = await owner.CreateObjectAsync<IProbe, AsyncDisposableProbe>();
+
+        int[] pings = await Wait.Bounded(Task.WhenAll(Enumerable.Range(0, 10).Select(_ => pool.SubmitAsync(ProbeFunctions.PingHeldAsync, new ProbeHolder("p", probe)))));
+
+        Assert.That(pings.Order(), Is.EqualTo(Enumerable.Range(1, 10)));
+    }
 }
