@@ -126,3 +126,31 @@ public sealed class StreamProbe(Stream stream) : IProbe
 
     public Task<int> ReleaseSelfAsync(IProbe self) => Task.FromResult(0);
 }
+
+/// <summary>A host service whose one method waits until the host lets it go (no token to cancel it).</summary>
+[IsolateInterface]
+public interface IHangService
+{
+    Task HangAsync();
+}
+
+public sealed class HangService : IHangService
+{
+    private readonly TaskCompletionSource _go = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _calls;
+
+    public int Calls => Volatile.Read(ref _calls);
+
+    public Task HangAsync()
+    {
+        Interlocked.Increment(ref _calls);
+        return _go.Task;
+    }
+
+    public void Go() => _go.TrySetResult();
+}
+
+public static class HangFunctions
+{
+    public static async Task AwaitHangAsync() => await Isolate.Current!.GetHostService<IHangService>().HangAsync();
+}

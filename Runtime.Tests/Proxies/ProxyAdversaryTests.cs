@@ -228,4 +228,28 @@ public class ProxyAdversaryTests
 
         Assert.That(pings.Order(), Is.EqualTo(Enumerable.Range(1, 10)));
     }
+
+    [Test]
+    public async Task HostServiceCall_StillRunningWhenTheCallingIsolateCloses_DoesNotPinItsContext()
+    {
+        var service = new HangService();
+        Isolate iso = await Isolate.CreateAsync(new IsolateOptions
+        {
+            HostServices = new IsolateHostServices().Add<IHangService>(service),
+            UnloadTimeout = TimeSpan.FromSeconds(5),
+        });
+        Task waiting = iso.CallAsync(HangFunctions.AwaitHangAsync);
+        await Poll.Until(() => service.Calls == 1, "the host service to be called");
+
+        await iso.CloseAsync();
+        try
+        {
+            Assert.That(await Wait.Bounded(iso.Unloaded), Is.EqualTo(UnloadStatus.Unloaded), iso.UnloadDiagnostic);
+            Assert.That(async () => await Wait.Bounded(waiting), Throws.InstanceOf<IsolateClosedException>());
+        }
+        finally
+        {
+            service.Go();
+        }
+    }
 }
