@@ -154,3 +154,9 @@ public static class HangFunctions
 {
     public static async Task AwaitHangAsync() => await Isolate.Current!.GetHostService<IHangService>().HangAsync();
 }
+
+public static class WaitingFunctions
+{
+    /// <summary>Waits on an object in another isolate for up to a minute (no token).</summary>
+    public static async Task AwaitObjectAsync(IInventory inventory) => await inventory.WaitForCancellationAsync(CancellationToken.None);
+}
