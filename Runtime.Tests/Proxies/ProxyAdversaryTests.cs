@@ -273,4 +273,14 @@ public class ProxyAdversaryTests
         Assert.That(await Wait.Bounded(caller.Unloaded), Is.EqualTo(UnloadStatus.Unloaded), caller.UnloadDiagnostic);
         Assert.That(async () => await Wait.Bounded(waiting), Throws.InstanceOf<IsolateClosedException>());
     }
+
+    [Test]
+    public async Task CreateObjectAsync_OnAClosedIsolate_FailsWithIsolateClosedException_AndReleaseOfNullIsRefused()
+    {
+        Isolate iso = await Isolate.CreateAsync();
+        await iso.CloseAsync();
+
+        Assert.That(async () => await Wait.Bounded(iso.CreateObjectAsync<IProbe, AsyncDisposableProbe>()), Throws.InstanceOf<IsolateClosedException>());
+        Assert.That(() => Isolate.ReleaseAsync(null!), Throws.ArgumentNullException);
+    }
 }
