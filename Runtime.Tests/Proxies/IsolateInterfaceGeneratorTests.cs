@@ -51,7 +51,7 @@ public class IsolateInterfaceGeneratorTests
         Assert.That(diagnostics, Is.Empty);
         Assert.That(generated, Has.Length.EqualTo(1));
         Assert.That(generated[0], Does.Contain("IsolateProxyAttribute(typeof(global::Shop.IInventory), typeof(global::Isolates.Generated.Shop_IInventory_IsolateProxy))"));
-        Assert.That(generated[0], Does.Contain("_reference.CallAsync<string, int, global::System.Threading.CancellationToken, int>(global::Isolates.Generated.Shop_IInventory_IsolateDispatcher.AddAsync, @sku, @count, @cancellationToken, @cancellationToken)"));
+        Assert.That(generated[0], Does.Contain("this._reference.CallAsync<string, int, global::System.Threading.CancellationToken, int>(global::Isolates.Generated.Shop_IInventory_IsolateDispatcher.AddAsync, @sku, @count, @cancellationToken, @cancellationToken)"));
         Assert.That(generated[0], Does.Contain("IsolateObjects.Get<global::Shop.IInventory>(__objectId)).@AddAsync(@sku, @count, @cancellationToken)"));
     }
 
@@ -119,5 +119,70 @@ public class IsolateInterfaceGeneratorTests
         Assert.That(store, Does.Contain("IStore.Synchronous cannot be called through an isolate proxy"));
         Assert.That(store, Does.Contain("IAsyncEnumerable"));
         Assert.That(store, Does.Not.Contain("DefaultAsync"), "a member with a default body needs no proxy");
+    }
+
+    [Test]
+    public void Generate_AwkwardNamesAndSignatures_CompileClean()
+    {
+        (string[] generated, string[] diagnostics) = Generate("""
+            [IsolateInterface]
+            public interface IGlobal
+            {
+                Task<int> GoAsync(string @event = "x", int? count = null);
+                Task<int> GoAsync(int @class);
+                Task<int> GoAsync(int @class, CancellationToken cancellationToken);
+                Task<int> GoAsync_1(int value);
+                Task<int> GoAsync_1_(int value);
+                Task<int> UseAsync(string _reference, long __objectId);
+                Task<(int Low, int High)> RangeAsync((int Low, int High) range);
+                Task<string> ToString(int format);
+                Task<bool> Equals(int other);
+                Task<int> CreateAsync(string reference);
+            }
+
+            namespace Shop
+            {
+                public interface IBase
+                {
+                    Task<int> CountAsync();
+                }
+
+                [IsolateInterface]
+                public interface IDerived : IBase
+                {
+                    new Task<int> CountAsync();
+                }
+            }
+            """);
+
+        Assert.That(diagnostics, Is.Empty);
+        Assert.That(generated, Has.Length.EqualTo(2));
+    }
+
+    [Test]
+    public void Generate_InterfacesWhoseFlattenedNamesCollide_EachGetsItsOwnProxy()
+    {
+        (string[] generated, string[] diagnostics) = Generate("""
+            namespace A_B
+            {
+                [IsolateInterface]
+                public interface IX
+                {
+                    Task<int> OneAsync();
+                }
+            }
+
+            namespace A
+            {
+                [IsolateInterface]
+                public interface B_IX
+                {
+                    Task<int> TwoAsync();
+                }
+            }
+            """);
+
+        Assert.That(diagnostics, Is.Empty);
+        Assert.That(generated, Has.Length.EqualTo(2));
     }
 }

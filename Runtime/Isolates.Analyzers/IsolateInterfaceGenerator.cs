@@ -57,7 +57,7 @@ public sealed class IsolateInterfaceGenerator : IIncrementalGenerator
 
     private static GeneratedProxy Create(INamedTypeSymbol type, CancellationToken cancellationToken)
     {
-        string flat = SymbolNames.MetadataName(type).Replace('.', '_').Replace('+', '_').Replace('`', '_');
+        string flat = FlatName(SymbolNames.MetadataName(type));
         string hint = flat + ".IsolateProxy.g.cs";
         if (type.TypeKind != TypeKind.Interface || type.IsGenericType || !IsNameable(type) || HasGenericContainer(type))
         {
@@ -93,14 +93,22 @@ public sealed class IsolateInterfaceGenerator : IIncrementalGenerator
         string display = type.ToDisplayString(SymbolNames.Display);
         var proxy = new StringBuilder();
         var dispatcher = new StringBuilder();
-        var names = new HashSet<string>(StringComparer.Ordinal);
+        // Stub names: the method's own name when it is the only member so named, else name_index; either may be taken by
+        // another member (GoAsync_1 next to overloads of GoAsync), so a name is only used once, whatever it is.
+        var names = new HashSet<string>(members.Select(m => m.Name), StringComparer.Ordinal);
+        var stubs = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < members.Count; i++)
         {
             ISymbol member = members[i];
             string declaring = member.ContainingType.ToDisplayString(Qualified);
             if (member is IMethodSymbol method && Unsupported(method) is null)
             {
-                string stub = names.Add(method.Name) && members.Count(m => m.Name == method.Name) == 1 ? method.Name : method.Name + "_" + i;
+                string stub = members.Count(m => m.Name == method.Name) == 1 ? method.Name : method.Name + "_" + i;
+                while (!stubs.Add(stub) || (stub != method.Name && names.Contains(stub)))
+                {
+                    stub += "_";
+                }
+
                 EmitMethod(proxy, dispatcher, method, declaring, typeName, dispatcherName, stub);
             }
             else
@@ -158,13 +166,20 @@ public sealed class IsolateInterfaceGenerator : IIncrementalGenerator
 
         // The stub: the function the isolate call runs, on the object's isolate thread. A value task is handed over as a
         // task (AsTask is free for one already completed with no result, and a call awaits a task without reflection).
+        // The id's parameter name must not be one of the method's own.
+        string id = "__objectId";
+        while (method.Parameters.Any(p => p.Name == id))
+        {
+            id += "_";
+        }
+
         string stubReturn = result is null ? "global::System.Threading.Tasks.Task" : "global::System.Threading.Tasks.Task<" + result + ">";
-        dispatcher.Append("        public static ").Append(stubReturn).Append(' ').Append(stub).Append("(long __objectId")
+        dispatcher.Append("        public static ").Append(stubReturn).Append(' ').Append(stub).Append("(long ").Append(id)
             .Append(parameters.Length > 0 ? ", " + parameters : string.Empty).Append(") =>\n            ((").Append(declaring).Append(')')
-            .Append(Services).Append("IsolateObjects.Get<").Append(typeName).Append(">(__objectId)).@").Append(method.Name).Append('(').Append(arguments).Append(')')
+            .Append(Services).Append("IsolateObjects.Get<").Append(typeName).Append(">(").Append(id).Append(")).@").Append(method.Name).Append('(').Append(arguments).Append(')')
             .Append(valueTask ? ".AsTask()" : string.Empty).Append(";\n\n");
 
-        string call = "_reference." + (result is null ? "CallVoidAsync" : "CallAsync") + (typeArguments.Count > 0 ? "<" + string.Join(", ", typeArguments) + ">" : string.Empty)
+        string call = "this._reference." + (result is null ? "CallVoidAsync" : "CallAsync") + (typeArguments.Count > 0 ? "<" + string.Join(", ", typeArguments) + ">" : string.Empty)
             + "(global::Isolates.Generated." + dispatcherName + "." + stub + (arguments.Length > 0 ? ", " + arguments : string.Empty)
             + ", " + (token is null ? "default" : "@" + token) + ")";
         if (valueTask)
@@ -245,6 +260,27 @@ public sealed class IsolateInterfaceGenerator : IIncrementalGenerator
         return method.Parameters.Any(p => p.Type.TypeKind is TypeKind.Pointer or TypeKind.FunctionPointer || p.Type.IsRefLikeType)
             ? "a parameter is a pointer or ref struct"
             : null;
+    }
+
+    /// <summary>
+    /// The interface's metadata name as one identifier (Shop.IInventory: Shop_IInventory). Separators become '_', so a
+    /// name that has '_' of its own could meet another's (A_B.IX and A.B_IX): those get a stable hash of the full name.
+    /// </summary>
+    private static string FlatName(string metadataName)
+    {
+        string flat = metadataName.Replace('.', '_').Replace('+', '_').Replace('`', '_');
+        if (metadataName.IndexOf('_') < 0)
+        {
+            return flat;
+        }
+
+        uint hash = 2166136261; // FNV-1a: the same in every build, unlike string.GetHashCode
+        foreach (char c in metadataName)
+        {
+            hash = (hash ^ c) * 16777619;
+        }
+
+        return flat + "_" + hash.ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static bool IsCancellationToken(ITypeSymbol type) =>

@@ -145,7 +145,7 @@ public sealed partial class Isolate
     /// Releases the object behind <paramref name="proxy"/> in its isolate: it is removed from the isolate's table after
     /// the calls already made to it, and disposed there if it implements <see cref="IAsyncDisposable"/> or
     /// <see cref="IDisposable"/>. Every proxy of it, in every isolate, then fails with <see cref="IsolateClosedException"/>.
-    /// Releasing twice, or after the isolate closed, does nothing.
+    /// Releasing again returns the first release's task (it completes when the object is gone); after the isolate closed it does nothing.
     /// </summary>
     /// <param name="proxy">A proxy from <see cref="CreateObjectAsync{TInterface, TImpl}(CancellationToken)"/> (or one passed to this code).</param>
     /// <returns>A task that completes when the object is gone (faulted with <see cref="IsolateExecutionException"/> if its Dispose threw).</returns>
@@ -167,7 +167,14 @@ public sealed partial class Isolate
                 $"{reference.Description} belongs to the host (IsolateOptions.HostServices) and lives as long as the host keeps it; there is nothing to release.");
         }
 
-        return reference.MarkReleased() ? owner.ReleaseObjectAsync(reference.Id) : Task.CompletedTask;
+        if (reference.TryBeginRelease(out TaskCompletionSource releasing))
+        {
+            _ = owner.ReleaseObjectAsync(reference.Id).ContinueWith(
+                static (released, state) => ((TaskCompletionSource)state!).TrySetFromTask(released),
+                releasing, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
+        return releasing.Task; // a second release waits for the first: the object is gone when either completes
     }
 
     /// <summary>

@@ -74,6 +74,12 @@ internal sealed class HostTarget
 /// <see cref="Isolate.Current"/>), and the result is encoded there and rebuilt as the caller's type. Calls may run
 /// concurrently: a host service must be thread-safe.
 /// </summary>
+/// <remarks>
+/// Split in two so a service that takes its time cannot pin a closed caller: the <see cref="Runner"/> (what the service's
+/// pending task keeps alive) holds only the host's side; the caller's side (its task, of the caller's result type, and
+/// its plan, with the caller's stub) is a <see cref="ICallerSide"/> the runner lets go of as soon as the caller's task is
+/// done: the caller's token fired, or the calling isolate closed (its task then fails with IsolateClosedException).
+/// </remarks>
 internal static class HostCall
 {
     /// <summary>The name host services use in <see cref="IsolateExecutionException"/>s (they run in no isolate).</summary>
@@ -86,43 +92,145 @@ internal static class HostCall
             return Task.FromCanceled<TResult>(cancellationToken);
         }
 
-        var call = new Item<TResult>(service, cancellationToken);
+        Isolate? caller = Isolate.Current;
+        Runner runner;
+        Caller<TResult> call;
         try
         {
             CallPlan plan = CallPlan.Get(stub, shape);
-            call.Prepare(plan, HostTarget.For(service, stub.Method), arguments);
+            call = new Caller<TResult>(plan);
+            runner = Runner.Prepare(service, plan, HostTarget.For(service, stub.Method), arguments, caller, cancellationToken, call);
         }
         catch (Exception ex)
         {
             return Task.FromException<TResult>(ex); // refused before anything ran: not shareable, or a mismatched assembly
         }
 
-        if (call.RegisterCancellation())
+        if (call.Register(runner, caller, cancellationToken))
         {
-            ThreadPool.UnsafeQueueUserWorkItem(call, preferLocal: false);
+            ThreadPool.UnsafeQueueUserWorkItem(runner, preferLocal: false);
         }
 
         return call.Task;
     }
 
-    private sealed class Item<TResult>(ObjectReference service, CancellationToken cancellationToken) : IThreadPoolWorkItem
+    /// <summary>The caller's end of a host call: completes the caller's task.</summary>
+    private interface ICallerSide
+    {
+        /// <summary>The service's result, encoded by the host (null for a call with no result).</summary>
+        void Succeed(byte[]? result, object[]? attachments);
+
+        void Fail(Exception exception);
+
+        void Cancel(CancellationToken token);
+    }
+
+    /// <summary>The caller's side: its task and plan, both of the caller's types.</summary>
+    private sealed class Caller<TResult>(CallPlan plan) : ICallerSide
     {
         private readonly TaskCompletionSource<TResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private CallPlan? _plan;
-        private HostTarget? _target;
+        private Runner? _runner;
+        private CancellationTokenRegistration _cancelled;
+        private CancellationTokenRegistration _closed;
+
+        public Task<TResult> Task => _completion.Task;
+
+        /// <summary>The caller's token and the calling isolate's closing end the caller's task at once; false when one already has.</summary>
+        public bool Register(Runner runner, Isolate? caller, CancellationToken cancellationToken)
+        {
+            _runner = runner;
+            if (cancellationToken.CanBeCanceled)
+            {
+                _cancelled = cancellationToken.UnsafeRegister(static (state, token) =>
+                {
+                    var self = (Caller<TResult>)state!;
+                    if (self._completion.TrySetCanceled(token))
+                    {
+                        self.Done();
+                    }
+                }, this);
+            }
+
+            if (caller is not null)
+            {
+                _closed = caller.ClosingToken.UnsafeRegister(static (state, _) =>
+                {
+                    var (self, isolate) = ((Caller<TResult>, Isolate))state!;
+                    if (self._completion.TrySetException(new IsolateClosedException(isolate.Id, isolate.Name,
+                        $"Isolate '{isolate.Name}' ({isolate.Id}) closed while its call of a host service was running; the service's work goes on in the host, its result is dropped.")))
+                    {
+                        self.Done();
+                    }
+                }, (this, caller));
+            }
+
+            return !_completion.Task.IsCompleted;
+        }
+
+        public void Succeed(byte[]? result, object[]? attachments)
+        {
+            try
+            {
+                if (result is null ? _completion.TrySetResult(default!) : _completion.TrySetResult((TResult)Payload.Decode(result, plan.WireResultCodec!, attachments)!))
+                {
+                    Done();
+                }
+            }
+            catch (Exception ex)
+            {
+                Fail(ExceptionTransfer.ToCaller(ex, 0, HostName));
+            }
+        }
+
+        public void Fail(Exception exception)
+        {
+            if (_completion.TrySetException(exception))
+            {
+                Done();
+            }
+        }
+
+        public void Cancel(CancellationToken token)
+        {
+            if (_completion.TrySetCanceled(token))
+            {
+                Done();
+            }
+        }
+
+        /// <summary>The caller's task is complete: the runner lets go of this side, and the registrations of it.</summary>
+        private void Done()
+        {
+            Volatile.Read(ref _runner)?.Detach();
+            _cancelled.Unregister();
+            _closed.Unregister();
+        }
+    }
+
+    /// <summary>The host's side: runs the service with the host's stub and types; references the caller only through <see cref="_caller"/>.</summary>
+    private sealed class Runner : IThreadPoolWorkItem
+    {
+        private readonly ObjectReference _service;
+        private readonly HostTarget _target;
+        private readonly CancellationToken _cancellationToken;
+        private ICallerSide? _caller;
         private byte[]? _payload;
         private object[]? _attachments;
         private CancellationToken[] _tokens = [];
         private CancellationTokenSource? _linked;
-        private CancellationTokenRegistration _registration;
 
-        public Task<TResult> Task => _completion.Task;
+        private Runner(ObjectReference service, HostTarget target, CancellationToken cancellationToken, ICallerSide caller)
+        {
+            _service = service;
+            _target = target;
+            _cancellationToken = cancellationToken;
+            _caller = caller;
+        }
 
         /// <summary>Encodes the arguments on the caller's thread, so a non-shareable value fails there.</summary>
-        public void Prepare(CallPlan plan, HostTarget target, object?[] arguments)
+        public static Runner Prepare(ObjectReference service, CallPlan plan, HostTarget target, object?[] arguments, Isolate? caller, CancellationToken cancellationToken, ICallerSide side)
         {
-            _plan = plan;
-            _target = target;
+            var runner = new Runner(service, target, cancellationToken, side);
             var codecs = new List<Codec>(arguments.Length);
             var values = new List<object?>(arguments.Length);
             var tokens = new List<CancellationToken>();
@@ -142,7 +250,7 @@ internal static class HostCall
                 }
             }
 
-            _payload = Payload.Encode(codecs.ToArray(), values.ToArray(), out _attachments);
+            runner._payload = Payload.Encode(codecs.ToArray(), values.ToArray(), out runner._attachments);
             if (plan.HasTokenParameter || cancellationToken.CanBeCanceled)
             {
                 if (cancellationToken.CanBeCanceled)
@@ -150,25 +258,19 @@ internal static class HostCall
                     tokens.Add(cancellationToken);
                 }
 
-                if (Isolate.Current is { } caller)
+                if (caller is not null)
                 {
                     tokens.Add(caller.ClosingToken); // the isolate that asked is gone: nobody waits for the answer
                 }
 
-                _tokens = [.. tokens];
-            }
-        }
-
-        /// <summary>The caller's token cancels the caller's task at once (as for CallAsync); false when it already has.</summary>
-        public bool RegisterCancellation()
-        {
-            if (cancellationToken.CanBeCanceled)
-            {
-                _registration = cancellationToken.UnsafeRegister(static (state, token) => ((Item<TResult>)state!)._completion.TrySetCanceled(token), this);
+                runner._tokens = [.. tokens];
             }
 
-            return !_completion.Task.IsCompleted;
+            return runner;
         }
+
+        /// <summary>The caller's task is done (cancelled, or its isolate closed): nothing is delivered, and nothing of the caller kept.</summary>
+        public void Detach() => Volatile.Write(ref _caller, null);
 
         public void Execute() => _ = RunAsync();
 
@@ -176,7 +278,7 @@ internal static class HostCall
         {
             try
             {
-                if (_completion.Task.IsCompleted)
+                if (Volatile.Read(ref _caller) is null)
                 {
                     return; // cancelled before it ran
                 }
@@ -186,7 +288,7 @@ internal static class HostCall
                 object? returned;
                 try
                 {
-                    returned = IsolateObjects.WithHostTarget(service.HostService!, () => _target!.Invoker.Invoke(null, arguments.AsSpan()));
+                    returned = IsolateObjects.WithHostTarget(_service.HostService!, () => _target.Invoker.Invoke(null, arguments.AsSpan()));
                 }
                 catch (Exception ex)
                 {
@@ -206,31 +308,30 @@ internal static class HostCall
                     return;
                 }
 
-                if (_target!.ResultGetter is null)
+                if (_target.ResultGetter is null)
                 {
-                    _completion.TrySetResult(default!);
+                    Interlocked.Exchange(ref _caller, null)?.Succeed(null, null);
                     return;
                 }
 
                 object? result = _target.ResultGetter.Invoke(task, BindingFlags.DoNotWrapExceptions, null, null, null);
                 byte[] bytes = Payload.Encode([_target.ResultCodec!], [result], out object[]? attachments);
-                _completion.TrySetResult((TResult)Payload.Decode(bytes, _plan!.WireResultCodec!, attachments)!);
+                Interlocked.Exchange(ref _caller, null)?.Succeed(bytes, attachments);
             }
             catch (Exception ex)
             {
                 // The runtime's own plumbing (decoding arguments, encoding the result): the same exception type.
-                _completion.TrySetException(ExceptionTransfer.ToCaller(ex, 0, HostName));
+                Interlocked.Exchange(ref _caller, null)?.Fail(ExceptionTransfer.ToCaller(ex, 0, HostName));
             }
             finally
             {
-                _registration.Dispose();
                 _linked?.Dispose();
             }
         }
 
         private object?[] Decode()
         {
-            Codec?[] codecs = _target!.ArgumentCodecs;
+            Codec?[] codecs = _target.ArgumentCodecs;
             var arguments = new object?[codecs.Length];
             var encoded = new List<Codec>(codecs.Length);
             for (int i = 1; i < codecs.Length; i++)
@@ -255,13 +356,13 @@ internal static class HostCall
 
         private void FailFromService(Exception exception)
         {
-            if (exception is OperationCanceledException && (_linked?.IsCancellationRequested == true || cancellationToken.IsCancellationRequested))
+            if (exception is OperationCanceledException && (_linked?.IsCancellationRequested == true || _cancellationToken.IsCancellationRequested))
             {
-                _completion.TrySetCanceled(cancellationToken.IsCancellationRequested ? cancellationToken : CancellationToken.None);
+                Interlocked.Exchange(ref _caller, null)?.Cancel(_cancellationToken.IsCancellationRequested ? _cancellationToken : CancellationToken.None);
                 return;
             }
 
-            _completion.TrySetException(ExceptionTransfer.ToRemote(exception, 0, HostName));
+            Interlocked.Exchange(ref _caller, null)?.Fail(ExceptionTransfer.ToRemote(exception, 0, HostName));
         }
     }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.ComponentModel;
+using System.Diagnostics;
 using Isolates.Calls;
 using Isolates.Diagnostics;
 using Isolates.Proxies;
@@ -24,6 +25,7 @@ public sealed class ObjectReference
     private readonly object? _host;
     private int _released;
     private int _dispatching;
+    private TaskCompletionSource? _releasing;
 
     /// <summary>An object living in <paramref name="owner"/>'s object table under <paramref name="id"/>.</summary>
     internal ObjectReference(Isolate owner, long id, string interfaceName)
@@ -85,12 +87,30 @@ public sealed class ObjectReference
     public override string ToString() => Description;
 
     /// <summary>
+    /// Starts releasing the object, once: true for the first caller, who must complete <paramref name="releasing"/> when
+    /// the object is gone; every later caller gets the same completion, so no release reports the object gone before it is.
+    /// </summary>
+    internal bool TryBeginRelease(out TaskCompletionSource releasing)
+    {
+        var mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        releasing = Interlocked.CompareExchange(ref _releasing, mine, null) ?? mine;
+        if (releasing != mine)
+        {
+            return false;
+        }
+
+        bool first = MarkReleased();
+        Debug.Assert(first, "only TryBeginRelease marks a reference released");
+        return true;
+    }
+
+    /// <summary>
     /// Marks the reference released (once; false if it already was) and waits for calls that passed the check before it
     /// to be queued (a spin of an enqueue's length): the release, queued next, then runs after every call made before it,
     /// and no call made after it is queued. (A call that waits for room under <see cref="IsolateOptions.MaxQueuedCalls"/>
     /// is queued later and fails inside the isolate, as <see cref="IsolateExecutionException"/> of an IsolateClosedException.)
     /// </summary>
-    internal bool MarkReleased()
+    private bool MarkReleased()
     {
         if (Interlocked.Exchange(ref _released, 1) != 0)
         {
