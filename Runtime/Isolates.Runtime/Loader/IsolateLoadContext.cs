@@ -36,17 +36,28 @@ internal sealed class IsolateLoadContext : AssemblyLoadContext
             return null; // resolved by the default context: one shared copy
         }
 
-        if (AssemblyLocator.FindInMemory(simpleName) is { } image)
+        try
         {
-            using var imageStream = new MemoryStream(image.Image, writable: false);
-            using MemoryStream? symbolStream = image.Symbols is null ? null : new MemoryStream(image.Symbols, writable: false);
-            return LoadFromStream(imageStream, symbolStream);
-        }
+            if (AssemblyLocator.FindInMemory(simpleName) is { } image)
+            {
+                using var imageStream = new MemoryStream(image.Image, writable: false);
+                using MemoryStream? symbolStream = image.Symbols is null ? null : new MemoryStream(image.Symbols, writable: false);
+                return LoadFromStream(imageStream, symbolStream);
+            }
 
-        string? path = AssemblyLocator.FindPath(simpleName);
-        if (path is not null)
+            string? path = AssemblyLocator.FindPath(simpleName);
+            if (path is not null)
+            {
+                return LoadFromAssemblyPath(path);
+            }
+        }
+        catch (InvalidOperationException) when (IsCollectible)
         {
-            return LoadFromAssemblyPath(path);
+            // The context is unloading (its isolate closed) but something outside still holds one of its assemblies and
+            // reflects over it: Orleans scans every loaded assembly's attributes when a silo starts, which crashed silo
+            // start-up in a process that had just closed an isolate. Nothing can be loaded into an unloading context;
+            // resolve from the default context instead, as for a shared assembly (no isolate code runs here any more).
+            return null;
         }
 
         Debug.WriteLine($"Isolates: no file found for '{assemblyName}'; falling back to the default context.");
