@@ -100,4 +100,41 @@ public sealed class PoolScheduleTests
                 $"a submitted task ended {task.Status}: {task.Exception?.InnerException}");
         }
     }, Budget(3), "pool.close.cancelled");
+
+    /// <summary>
+    /// The lost wake-up behind PoolLoggingTests' flaky replacement test: Isolate.CreateAsync returns while the new
+    /// isolate is still Starting (its thread has not reached its loop), so a submit that found the replacement
+    /// published but not yet Running went to sleep on the slot's change signal, which only the next replacement or
+    /// the slot's close completes; the isolate turning Running wakes nobody. Holding the replacement's thread before
+    /// it turns Running makes that window certain.
+    /// </summary>
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task SubmitAsync_ReplacementStillStarting_RunsOnTheReplacement()
+    {
+        await using IsolatePool pool = await IsolatePool.CreateAsync(new IsolatePoolOptions
+        {
+            Size = 1,
+            Name = "starting",
+            IsolateOptions = new IsolateOptions { WaitForUnload = false },
+        });
+        await Diagnostics.Poll.Until(() => pool.Isolates is [{ State: IsolateState.Running }], "the first isolate to run");
+
+        bool release = false;
+        var hold = new HoldingScheduler("isolate.thread.starting", () => Volatile.Read(ref release), Wait.Timeout);
+        using (Isolates.Diagnostics.Interleave.Install(hold))
+        {
+            Assert.CatchAsync<IsolateClosedException>(() => Wait.Bounded(pool.SubmitAsync(PoolWork.CrashOnMinusOneAsync, -1)));
+            await Diagnostics.Poll.Until(() => pool.Replacements == 1 && hold.Held, "the replacement's thread to be held before it runs");
+            Require(pool.Isolates is [{ State: IsolateState.Starting }], $"the replacement is published and still Starting: [{string.Join(", ", pool.Isolates)}]");
+
+            Task<int> submitted = pool.SubmitAsync(PoolWork.Square, 7); // finds the replacement published but Starting
+            Volatile.Write(ref release, true); // now it runs: a submit that went to sleep on the slot is never woken
+
+            Task finished = await Task.WhenAny(submitted, Task.Delay(TimeSpan.FromSeconds(10)));
+            Require(finished == submitted, $"the submit did not complete within 10 s of the replacement running: replacements {pool.Replacements}, " +
+                $"slots awaiting replacement {pool.SlotsAwaitingReplacement}, isolates [{string.Join(", ", pool.Isolates)}]");
+            Assert.That(await submitted, Is.EqualTo(49));
+        }
+    }
 }
