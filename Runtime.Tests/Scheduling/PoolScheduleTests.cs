@@ -110,12 +110,34 @@ public sealed class PoolScheduleTests
     /// </summary>
     [Test]
     [CancelAfter(60_000)]
-    public async Task SubmitAsync_ReplacementStillStarting_RunsOnTheReplacement()
+    public Task SubmitAsync_ReplacementStillStarting_RunsOnTheReplacement() =>
+        WithReplacementStartingAsync("submit-starting", pool =>
+        {
+            Task<int> submitted = pool.SubmitAsync(PoolWork.Square, 7);
+            return async () => Assert.That(await submitted, Is.EqualTo(49));
+        });
+
+    /// <summary>The same window for a map's driver: with one slot, nothing else drains the source to wake it.</summary>
+    [Test]
+    [CancelAfter(60_000)]
+    public Task MapAsync_ReplacementStillStarting_RunsOnTheReplacement() =>
+        WithReplacementStartingAsync("map-starting", pool =>
+        {
+            Task<IReadOnlyList<int>> map = pool.MapAsync(Enumerable.Range(0, 100), PoolWork.Square);
+            return async () => Assert.That(await map, Is.EqualTo(Enumerable.Range(0, 100).Select(i => i * i)));
+        });
+
+    /// <summary>
+    /// Crashes a one-slot pool's isolate, holds the replacement's thread before it turns Running, starts the work
+    /// <paramref name="start"/> gives while the replacement is published but Starting, then lets the thread run:
+    /// the work must complete within 10 s, and the check <paramref name="start"/> returned must pass.
+    /// </summary>
+    private static async Task WithReplacementStartingAsync(string name, Func<IsolatePool, Func<Task>> start)
     {
         await using IsolatePool pool = await IsolatePool.CreateAsync(new IsolatePoolOptions
         {
             Size = 1,
-            Name = "starting",
+            Name = name,
             IsolateOptions = new IsolateOptions { WaitForUnload = false },
         });
         await Diagnostics.Poll.Until(() => pool.Isolates is [{ State: IsolateState.Running }], "the first isolate to run");
@@ -128,13 +150,14 @@ public sealed class PoolScheduleTests
             await Diagnostics.Poll.Until(() => pool.Replacements == 1 && hold.Held, "the replacement's thread to be held before it runs");
             Require(pool.Isolates is [{ State: IsolateState.Starting }], $"the replacement is published and still Starting: [{string.Join(", ", pool.Isolates)}]");
 
-            Task<int> submitted = pool.SubmitAsync(PoolWork.Square, 7); // finds the replacement published but Starting
-            Volatile.Write(ref release, true); // now it runs: a submit that went to sleep on the slot is never woken
+            Func<Task> check = start(pool); // the work finds the replacement published but Starting
+            Volatile.Write(ref release, true); // now it runs: work that went to sleep on the slot is never woken
 
-            Task finished = await Task.WhenAny(submitted, Task.Delay(TimeSpan.FromSeconds(10)));
-            Require(finished == submitted, $"the submit did not complete within 10 s of the replacement running: replacements {pool.Replacements}, " +
+            Task checking = check();
+            Task finished = await Task.WhenAny(checking, Task.Delay(TimeSpan.FromSeconds(10)));
+            Require(finished == checking, $"the work did not complete within 10 s of the replacement running: replacements {pool.Replacements}, " +
                 $"slots awaiting replacement {pool.SlotsAwaitingReplacement}, isolates [{string.Join(", ", pool.Isolates)}]");
-            Assert.That(await submitted, Is.EqualTo(49));
+            await checking;
         }
     }
 }

@@ -50,7 +50,7 @@ internal sealed class PoolWorker
 
     /// <summary>
     /// The isolate to send work to. While the slot's isolate has ended (faulted, or closed by other code) and its
-    /// replacement is not published yet, this waits for the replacement instead of handing out an isolate that refuses
+    /// replacement has not been started (initializer included), this waits for it instead of handing out an isolate that refuses
     /// every call. Throws <see cref="OperationCanceledException"/> for <paramref name="cancellationToken"/>, and for
     /// the pool's abort token once the pool closes its isolates (callers report that as the pool having closed).
     /// </summary>
