@@ -100,4 +100,64 @@ public sealed class PoolScheduleTests
                 $"a submitted task ended {task.Status}: {task.Exception?.InnerException}");
         }
     }, Budget(3), "pool.close.cancelled");
+
+    /// <summary>
+    /// The lost wake-up behind PoolLoggingTests' flaky replacement test: Isolate.CreateAsync returns while the new
+    /// isolate is still Starting (its thread has not reached its loop), so a submit that found the replacement
+    /// published but not yet Running went to sleep on the slot's change signal, which only the next replacement or
+    /// the slot's close completes; the isolate turning Running wakes nobody. Holding the replacement's thread before
+    /// it turns Running makes that window certain.
+    /// </summary>
+    [Test]
+    [CancelAfter(60_000)]
+    public Task SubmitAsync_ReplacementStillStarting_RunsOnTheReplacement() =>
+        WithReplacementStartingAsync("submit-starting", pool =>
+        {
+            Task<int> submitted = pool.SubmitAsync(PoolWork.Square, 7);
+            return async () => Assert.That(await submitted, Is.EqualTo(49));
+        });
+
+    /// <summary>The same window for a map's driver: with one slot, nothing else drains the source to wake it.</summary>
+    [Test]
+    [CancelAfter(60_000)]
+    public Task MapAsync_ReplacementStillStarting_RunsOnTheReplacement() =>
+        WithReplacementStartingAsync("map-starting", pool =>
+        {
+            Task<IReadOnlyList<int>> map = pool.MapAsync(Enumerable.Range(0, 100), PoolWork.Square);
+            return async () => Assert.That(await map, Is.EqualTo(Enumerable.Range(0, 100).Select(i => i * i)));
+        });
+
+    /// <summary>
+    /// Crashes a one-slot pool's isolate, holds the replacement's thread before it turns Running, starts the work
+    /// <paramref name="start"/> gives while the replacement is published but Starting, then lets the thread run:
+    /// the work must complete within 10 s, and the check <paramref name="start"/> returned must pass.
+    /// </summary>
+    private static async Task WithReplacementStartingAsync(string name, Func<IsolatePool, Func<Task>> start)
+    {
+        await using IsolatePool pool = await IsolatePool.CreateAsync(new IsolatePoolOptions
+        {
+            Size = 1,
+            Name = name,
+            IsolateOptions = new IsolateOptions { WaitForUnload = false },
+        });
+        await Diagnostics.Poll.Until(() => pool.Isolates is [{ State: IsolateState.Running }], "the first isolate to run");
+
+        bool release = false;
+        var hold = new HoldingScheduler("isolate.thread.starting", () => Volatile.Read(ref release), Wait.Timeout);
+        using (Isolates.Diagnostics.Interleave.Install(hold))
+        {
+            Assert.CatchAsync<IsolateClosedException>(() => Wait.Bounded(pool.SubmitAsync(PoolWork.CrashOnMinusOneAsync, -1)));
+            await Diagnostics.Poll.Until(() => pool.Replacements == 1 && hold.Held, "the replacement's thread to be held before it runs");
+            Require(pool.Isolates is [{ State: IsolateState.Starting }], $"the replacement is published and still Starting: [{string.Join(", ", pool.Isolates)}]");
+
+            Func<Task> check = start(pool); // the work finds the replacement published but Starting
+            Volatile.Write(ref release, true); // now it runs: work that went to sleep on the slot is never woken
+
+            Task checking = check();
+            Task finished = await Task.WhenAny(checking, Task.Delay(TimeSpan.FromSeconds(10)));
+            Require(finished == checking, $"the work did not complete within 10 s of the replacement running: replacements {pool.Replacements}, " +
+                $"slots awaiting replacement {pool.SlotsAwaitingReplacement}, isolates [{string.Join(", ", pool.Isolates)}]");
+            await checking;
+        }
+    }
 }

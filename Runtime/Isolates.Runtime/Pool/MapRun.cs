@@ -223,9 +223,9 @@ internal sealed class MapRun<T, TResult>
     /// <summary>The slot's running isolate, waiting while it is being replaced; null if the source ran dry meanwhile.</summary>
     private async ValueTask<Isolate?> AcquireAsync(PoolWorker worker)
     {
-        if (worker.CurrentIfReady is { State: IsolateState.Running } running)
+        if (worker.ReadyIsolate is { } ready)
         {
-            return running; // the usual case: no linked token source
+            return ready; // the usual case: no linked token source
         }
 
         using var waiting = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, _drained.Token);

@@ -42,17 +42,27 @@ internal sealed class PoolWorker
 
     public Isolate? CurrentIfReady => Current.IsCompletedSuccessfully ? Current.Result : null;
 
-    /// <summary>Whether the slot's isolate is running and takes work now (not ended, not being replaced).</summary>
-    public bool IsReady => CurrentIfReady is { State: IsolateState.Running };
+    /// <summary>Whether the slot's isolate takes work now (running or still starting; not ended, not being replaced).</summary>
+    public bool IsReady => ReadyIsolate is not null;
+
+    /// <summary>The slot's isolate if it takes work now (see <see cref="IsReady"/>), read once; otherwise null.</summary>
+    public Isolate? ReadyIsolate => CurrentIfReady is { } isolate && TakesWork(isolate) ? isolate : null;
 
     /// <summary>
     /// The isolate to send work to. While the slot's isolate has ended (faulted, or closed by other code) and its
-    /// replacement is not running yet, this waits for the replacement instead of handing out an isolate that refuses
+    /// replacement has not been started (initializer included), this waits for it instead of handing out an isolate that refuses
     /// every call. Throws <see cref="OperationCanceledException"/> for <paramref name="cancellationToken"/>, and for
     /// the pool's abort token once the pool closes its isolates (callers report that as the pool having closed).
     /// </summary>
     public ValueTask<Isolate> AcquireAsync(CancellationToken cancellationToken) =>
-        CurrentIfReady is { State: IsolateState.Running } isolate ? new(isolate) : new(WaitForRunningAsync(cancellationToken));
+        ReadyIsolate is { } isolate ? new(isolate) : new(WaitForRunningAsync(cancellationToken));
+
+    /// <summary>
+    /// Running, or Starting: <see cref="Isolate.CreateAsync"/> returns before the isolate's thread turns it Running,
+    /// and calls made meanwhile wait in its queue. Nothing signals the turn to Running, so waiting for it on
+    /// <see cref="_changed"/> slept until the next replacement (a submit after a replacement hung for good).
+    /// </summary>
+    private static bool TakesWork(Isolate isolate) => isolate.State is IsolateState.Running or IsolateState.Starting;
 
     private async Task<Isolate> WaitForRunningAsync(CancellationToken cancellationToken)
     {
@@ -72,7 +82,7 @@ internal sealed class PoolWorker
                 throw new OperationCanceledException($"Isolate pool '{_pool.Name}' closed its isolates while this work waited for slot {Index}.", ex, _pool.AbortToken);
             }
 
-            if (isolate.State == IsolateState.Running)
+            if (TakesWork(isolate))
             {
                 return isolate;
             }
