@@ -143,7 +143,7 @@ public sealed class PoolScheduleTests
         await Diagnostics.Poll.Until(() => pool.Isolates is [{ State: IsolateState.Running }], "the first isolate to run");
 
         bool release = false;
-        var hold = new HoldingScheduler("isolate.thread.starting", () => Volatile.Read(ref release), Wait.Timeout);
+        var hold = new HoldingScheduler("isolate.thread.entered", () => Volatile.Read(ref release), Wait.Timeout);
         using (Isolates.Diagnostics.Interleave.Install(hold))
         {
             Assert.CatchAsync<IsolateClosedException>(() => Wait.Bounded(pool.SubmitAsync(PoolWork.CrashOnMinusOneAsync, -1)));

@@ -134,7 +134,7 @@ internal sealed partial class InProcessEngine : IsolateEngine
         Isolate owner = Owner;
         try
         {
-            Interleave.Point("isolate.thread.starting"); // Isolate.CreateAsync has returned; the isolate is still Starting
+            Interleave.Point("isolate.thread.entered"); // Isolate.CreateAsync has returned; the isolate is still Starting
             owner.TransitionTo(IsolateState.Running, from: [IsolateState.Starting]);
             owner.TryLog(static (logger, isolate, _) => Log.Started(logger, isolate.Name, isolate.Id));
             RunLoop();
