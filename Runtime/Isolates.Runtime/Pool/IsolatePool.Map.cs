@@ -179,15 +179,21 @@ public sealed partial class IsolatePool
                 await reading.CancelAsync().ConfigureAwait(false); // stop reading if the map ended early
                 try
                 {
-                    // Once the pool cuts work short, a source that ignores its token (blocked in a read with no
-                    // timeout) must not keep the map pending: it fails below as not read to its end. Its enumerator is
-                    // disposed when it returns; an item it yields then is refused by the cancelled buffer, not counted.
+                    // The reader stops at once even if the source ignores its token (its pending move is left to
+                    // finish on its own, ChunkSource.FromAsyncEnumerable). What can still hold it is the source's own
+                    // disposal: once the pool cuts work short, that must not keep the map pending either; it fails
+                    // below as not read to its end.
                     await source.Reading.WaitAsync(_abort.Token).ConfigureAwait(false);
                     readToEnd = true;
                 }
                 catch (OperationCanceledException) when (reading.IsCancellationRequested)
                 {
                     readToEnd = false; // stopped on purpose, or given up on when the pool closed its isolates
+                    _ = source.Reading.ContinueWith( // given up on: its failure, if it comes, is observed
+                        static t => _ = t.Exception,
+                        CancellationToken.None,
+                        TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+                        TaskScheduler.Default);
                 }
             }
 
