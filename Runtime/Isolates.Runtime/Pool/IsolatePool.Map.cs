@@ -78,7 +78,7 @@ public sealed partial class IsolatePool
                     results[(int)chunk.FirstIndex + i] = buffer[offset + i];
                 }
             }
-        }, ordered: true, cancellationToken).ConfigureAwait(false);
+        }, ordered: true, window: null, cancellationToken).ConfigureAwait(false);
         return results;
     }
 
@@ -158,7 +158,7 @@ public sealed partial class IsolatePool
         }
     }
 
-    private async Task RunStreamAsync<T, TResult>(IAsyncEnumerable<T> items, Delegate function, ResultShape shape, Action<Chunk<T>, TResult[], int> deliver, bool ordered, CancellationToken cancellationToken)
+    private async Task RunStreamAsync<T, TResult>(IAsyncEnumerable<T> items, Delegate function, ResultShape shape, Action<Chunk<T>, TResult[], int> deliver, bool ordered, ResultWindow? window, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(items);
         ArgumentNullException.ThrowIfNull(function);
@@ -168,7 +168,7 @@ public sealed partial class IsolatePool
             CallPlan plan = PlanFor<T>(function, shape);
             using var reading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var source = new ChunkSource<T>.FromAsyncEnumerable(items, _options.MaxQueuedItems, reading.Token);
-            MapRun<T, TResult> run = NewRun<T, TResult>(plan, source, static chunk => (new TResult[chunk.Count], 0), deliver, cancellationToken);
+            MapRun<T, TResult> run = NewRun<T, TResult>(plan, source, static chunk => (new TResult[chunk.Count], 0), deliver, cancellationToken, window);
             bool readToEnd;
             try
             {
@@ -216,8 +216,18 @@ public sealed partial class IsolatePool
         ArgumentNullException.ThrowIfNull(function);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var output = Channel.CreateUnbounded<TResult>(new UnboundedChannelOptions { SingleReader = true });
+
+        // A stream is read at the consumer's pace: the drivers take no new chunk while MaxQueuedItems results wait
+        // for it (a list is in memory already, and its map never waits for the consumer). Not once the pool is
+        // disposing: the dispose waits for this map, so the map must not wait for a consumer that may be the one
+        // disposing.
+        ResultWindow? window = stream is null ? null : new ResultWindow(_options.MaxQueuedItems);
+        using CancellationTokenRegistration disposing = window is null
+            ? default
+            : _closing.Token.Register(static w => ((ResultWindow)w!).Open(), window);
         void Deliver(Chunk<T> chunk, TResult[] buffer, int offset)
         {
+            window?.Delivered(chunk.Count); // counted before they can be taken
             for (int i = 0; i < chunk.Count; i++)
             {
                 output.Writer.TryWrite(buffer[offset + i]);
@@ -225,7 +235,7 @@ public sealed partial class IsolatePool
         }
 
         Task running = stream is not null
-            ? RunStreamAsync<T, TResult>(stream, function, shape, Deliver, ordered: false, stop.Token)
+            ? RunStreamAsync<T, TResult>(stream, function, shape, Deliver, ordered: false, window, stop.Token)
             : RunListUnorderedAsync<T, TResult>(listSource!(), function, shape, Deliver, stop.Token);
         _ = running.ContinueWith(
             t => output.Writer.TryComplete(t.Exception?.InnerException ?? (t.IsCanceled ? new OperationCanceledException(cancellationToken) : null)),
@@ -237,6 +247,7 @@ public sealed partial class IsolatePool
         {
             await foreach (TResult result in output.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
             {
+                window?.Taken();
                 yield return result;
             }
         }
@@ -279,8 +290,9 @@ public sealed partial class IsolatePool
         ChunkSource<T> source,
         Func<Chunk<T>, (TResult[] Buffer, int Offset)> buffer,
         Action<Chunk<T>, TResult[], int> deliver,
-        CancellationToken cancellationToken) =>
-        new(_workers, plan, source, buffer, deliver, _options.ChunkSize, _options.MaxQueuedItems, cancellationToken, _abort.Token);
+        CancellationToken cancellationToken,
+        ResultWindow? window = null) =>
+        new(_workers, plan, source, buffer, deliver, _options.ChunkSize, _options.MaxQueuedItems, cancellationToken, _abort.Token, window);
 
     private static CallPlan PlanFor<T>(Delegate function, ResultShape shape)
     {
