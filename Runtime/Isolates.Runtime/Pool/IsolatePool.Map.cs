@@ -50,7 +50,10 @@ public sealed partial class IsolatePool
     /// <typeparam name="TResult">The result type; must be shareable.</typeparam>
     /// <param name="items">The inputs.</param>
     /// <param name="function">A static method or a lambda that captures nothing.</param>
-    /// <param name="cancellationToken">Stops the map and the reading of the stream.</param>
+    /// <param name="cancellationToken">
+    /// Stops the map and the reading of the stream. The map ends at once even if the stream ignores the token: a read
+    /// it has pending is left to finish, and the stream is disposed when it does.
+    /// </param>
     /// <returns>The results, in input order.</returns>
     public Task<IReadOnlyList<TResult>> MapAsync<T, TResult>(IAsyncEnumerable<T> items, Func<T, TResult> function, CancellationToken cancellationToken = default)
     {
@@ -113,12 +116,23 @@ public sealed partial class IsolatePool
         return MapUnorderedCoreAsync<T, TResult>(() => new ChunkSource<T>.FromList(Materialize(items)), function, ResultShape.TaskOfT, cancellationToken);
     }
 
-    /// <summary>Maps an async stream in parallel, yielding results as they complete, reading at most <see cref="IsolatePoolOptions.MaxQueuedItems"/> ahead.</summary>
+    /// <summary>
+    /// Maps an async stream in parallel, yielding results as they complete, and reads the stream at the consumer's
+    /// pace: at most <see cref="IsolatePoolOptions.MaxQueuedItems"/> items wait for an isolate, and no new chunk is
+    /// taken while <see cref="IsolatePoolOptions.MaxQueuedItems"/> results wait for the consumer. So at most
+    /// 2 × <see cref="IsolatePoolOptions.MaxQueuedItems"/> items plus two chunks per isolate are read beyond those the
+    /// consumer has taken (3 × <see cref="IsolatePoolOptions.MaxQueuedItems"/> with automatic chunk sizes, when it is at
+    /// least twice the pool's size). Once the
+    /// pool is being disposed, results are no longer held back for the consumer.
+    /// </summary>
     /// <typeparam name="T">The input type; must be shareable.</typeparam>
     /// <typeparam name="TResult">The result type; must be shareable.</typeparam>
     /// <param name="items">The inputs.</param>
     /// <param name="function">A static method or a lambda that captures nothing.</param>
-    /// <param name="cancellationToken">Stops the map and the reading of the stream.</param>
+    /// <param name="cancellationToken">
+    /// Stops the map and the reading of the stream. The enumeration ends at once even if the stream ignores the token:
+    /// a read it has pending is left to finish, and the stream is disposed when it does.
+    /// </param>
     /// <returns>The results, as they complete.</returns>
     public IAsyncEnumerable<TResult> MapUnorderedAsync<T, TResult>(IAsyncEnumerable<T> items, Func<T, TResult> function, CancellationToken cancellationToken = default)
     {
