@@ -122,8 +122,7 @@ public sealed partial class IsolatePool
     /// taken while <see cref="IsolatePoolOptions.MaxQueuedItems"/> results wait for the consumer. So at most
     /// 2 × <see cref="IsolatePoolOptions.MaxQueuedItems"/> items plus two chunks per isolate are read beyond those the
     /// consumer has taken (3 × <see cref="IsolatePoolOptions.MaxQueuedItems"/> with automatic chunk sizes, when it is at
-    /// least twice the pool's size). Once the
-    /// pool is being disposed, results are no longer held back for the consumer.
+    /// least twice the pool's size). Once the pool is being disposed, results are no longer held back for the consumer.
     /// </summary>
     /// <typeparam name="T">The input type; must be shareable.</typeparam>
     /// <typeparam name="TResult">The result type; must be shareable.</typeparam>
