@@ -84,11 +84,40 @@ internal abstract class ChunkSource<T>
 
         private async Task ReadAllAsync(IAsyncEnumerable<T> items, CancellationToken cancellationToken)
         {
+            IAsyncEnumerator<T> enumerator = items.GetAsyncEnumerator(cancellationToken);
+            Task<bool>? unanswered = null;
             try
             {
-                await foreach (T item in items.WithCancellation(cancellationToken).ConfigureAwait(false))
+                while (true)
                 {
-                    await _buffer.Writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
+                    ValueTask<bool> move = enumerator.MoveNextAsync();
+                    bool moved;
+                    if (move.IsCompleted)
+                    {
+                        moved = await move.ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        // A stream may ignore the token (a read with no timeout): waiting for its answer must not be
+                        // what keeps a cancelled map, and the pool's dispose, pending.
+                        Task<bool> pending = move.AsTask();
+                        try
+                        {
+                            moved = await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
+                        }
+                        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                        {
+                            unanswered = pending;
+                            throw;
+                        }
+                    }
+
+                    if (!moved)
+                    {
+                        break;
+                    }
+
+                    await _buffer.Writer.WriteAsync(enumerator.Current, cancellationToken).ConfigureAwait(false);
                     Volatile.Write(ref _read, _read + 1); // only this reader writes it: no interlocked needed
                 }
 
@@ -98,6 +127,41 @@ internal abstract class ChunkSource<T>
             {
                 _buffer.Writer.TryComplete(ex);
                 throw;
+            }
+            finally
+            {
+                if (unanswered is { IsCompleted: false })
+                {
+                    // Disposing an enumerator during a move is not allowed: it is disposed when the move returns.
+                    _ = DisposeWhenAnsweredAsync(unanswered, enumerator);
+                }
+                else
+                {
+                    _ = unanswered?.Exception; // answered meanwhile: observed, its item or failure comes too late to matter
+                    await enumerator.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+        }
+
+        /// <summary>Disposes a stream whose move outlived its map; what it answers or throws then has nobody to go to.</summary>
+        private static async Task DisposeWhenAnsweredAsync(Task<bool> move, IAsyncEnumerator<T> enumerator)
+        {
+            try
+            {
+                await move.ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // The map ended cancelled before the stream failed: observed here, reported nowhere.
+            }
+
+            try
+            {
+                await enumerator.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // Long after its map ended; the map already reported why it stopped.
             }
         }
     }

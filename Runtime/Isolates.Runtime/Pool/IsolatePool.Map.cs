@@ -50,7 +50,10 @@ public sealed partial class IsolatePool
     /// <typeparam name="TResult">The result type; must be shareable.</typeparam>
     /// <param name="items">The inputs.</param>
     /// <param name="function">A static method or a lambda that captures nothing.</param>
-    /// <param name="cancellationToken">Stops the map and the reading of the stream.</param>
+    /// <param name="cancellationToken">
+    /// Stops the map and the reading of the stream. The map ends at once even if the stream ignores the token: a read
+    /// it has pending is left to finish, and the stream is disposed when it does.
+    /// </param>
     /// <returns>The results, in input order.</returns>
     public Task<IReadOnlyList<TResult>> MapAsync<T, TResult>(IAsyncEnumerable<T> items, Func<T, TResult> function, CancellationToken cancellationToken = default)
     {
@@ -78,7 +81,7 @@ public sealed partial class IsolatePool
                     results[(int)chunk.FirstIndex + i] = buffer[offset + i];
                 }
             }
-        }, ordered: true, cancellationToken).ConfigureAwait(false);
+        }, ordered: true, window: null, cancellationToken).ConfigureAwait(false);
         return results;
     }
 
@@ -113,12 +116,22 @@ public sealed partial class IsolatePool
         return MapUnorderedCoreAsync<T, TResult>(() => new ChunkSource<T>.FromList(Materialize(items)), function, ResultShape.TaskOfT, cancellationToken);
     }
 
-    /// <summary>Maps an async stream in parallel, yielding results as they complete, reading at most <see cref="IsolatePoolOptions.MaxQueuedItems"/> ahead.</summary>
+    /// <summary>
+    /// Maps an async stream in parallel, yielding results as they complete, and reads the stream at the consumer's
+    /// pace: at most <see cref="IsolatePoolOptions.MaxQueuedItems"/> items wait for an isolate, and no new chunk is
+    /// taken while <see cref="IsolatePoolOptions.MaxQueuedItems"/> results wait for the consumer. So at most
+    /// 2 × <see cref="IsolatePoolOptions.MaxQueuedItems"/> items plus two chunks per isolate are read beyond those the
+    /// consumer has taken (3 × <see cref="IsolatePoolOptions.MaxQueuedItems"/> with automatic chunk sizes, when it is at
+    /// least twice the pool's size). Once the pool is being disposed, results are no longer held back for the consumer.
+    /// </summary>
     /// <typeparam name="T">The input type; must be shareable.</typeparam>
     /// <typeparam name="TResult">The result type; must be shareable.</typeparam>
     /// <param name="items">The inputs.</param>
     /// <param name="function">A static method or a lambda that captures nothing.</param>
-    /// <param name="cancellationToken">Stops the map and the reading of the stream.</param>
+    /// <param name="cancellationToken">
+    /// Stops the map and the reading of the stream. The enumeration ends at once even if the stream ignores the token:
+    /// a read it has pending is left to finish, and the stream is disposed when it does.
+    /// </param>
     /// <returns>The results, as they complete.</returns>
     public IAsyncEnumerable<TResult> MapUnorderedAsync<T, TResult>(IAsyncEnumerable<T> items, Func<T, TResult> function, CancellationToken cancellationToken = default)
     {
@@ -158,7 +171,7 @@ public sealed partial class IsolatePool
         }
     }
 
-    private async Task RunStreamAsync<T, TResult>(IAsyncEnumerable<T> items, Delegate function, ResultShape shape, Action<Chunk<T>, TResult[], int> deliver, bool ordered, CancellationToken cancellationToken)
+    private async Task RunStreamAsync<T, TResult>(IAsyncEnumerable<T> items, Delegate function, ResultShape shape, Action<Chunk<T>, TResult[], int> deliver, bool ordered, ResultWindow? window, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(items);
         ArgumentNullException.ThrowIfNull(function);
@@ -168,7 +181,7 @@ public sealed partial class IsolatePool
             CallPlan plan = PlanFor<T>(function, shape);
             using var reading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var source = new ChunkSource<T>.FromAsyncEnumerable(items, _options.MaxQueuedItems, reading.Token);
-            MapRun<T, TResult> run = NewRun<T, TResult>(plan, source, static chunk => (new TResult[chunk.Count], 0), deliver, cancellationToken);
+            MapRun<T, TResult> run = NewRun<T, TResult>(plan, source, static chunk => (new TResult[chunk.Count], 0), deliver, cancellationToken, window);
             bool readToEnd;
             try
             {
@@ -179,15 +192,21 @@ public sealed partial class IsolatePool
                 await reading.CancelAsync().ConfigureAwait(false); // stop reading if the map ended early
                 try
                 {
-                    // Once the pool cuts work short, a source that ignores its token (blocked in a read with no
-                    // timeout) must not keep the map pending: it fails below as not read to its end. Its enumerator is
-                    // disposed when it returns; an item it yields then is refused by the cancelled buffer, not counted.
+                    // The reader stops at once even if the source ignores its token (its pending move is left to
+                    // finish on its own, ChunkSource.FromAsyncEnumerable). What can still hold it is the source's own
+                    // disposal: once the pool cuts work short, that must not keep the map pending either; it fails
+                    // below as not read to its end.
                     await source.Reading.WaitAsync(_abort.Token).ConfigureAwait(false);
                     readToEnd = true;
                 }
                 catch (OperationCanceledException) when (reading.IsCancellationRequested)
                 {
                     readToEnd = false; // stopped on purpose, or given up on when the pool closed its isolates
+                    _ = source.Reading.ContinueWith( // given up on: its failure, if it comes, is observed
+                        static t => _ = t.Exception,
+                        CancellationToken.None,
+                        TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+                        TaskScheduler.Default);
                 }
             }
 
@@ -210,8 +229,18 @@ public sealed partial class IsolatePool
         ArgumentNullException.ThrowIfNull(function);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var output = Channel.CreateUnbounded<TResult>(new UnboundedChannelOptions { SingleReader = true });
+
+        // A stream is read at the consumer's pace: the drivers take no new chunk while MaxQueuedItems results wait
+        // for it (a list is in memory already, and its map never waits for the consumer). Not once the pool is
+        // disposing: the dispose waits for this map, so the map must not wait for a consumer that may be the one
+        // disposing.
+        ResultWindow? window = stream is null ? null : new ResultWindow(_options.MaxQueuedItems);
+        using CancellationTokenRegistration disposing = window is null
+            ? default
+            : _closing.Token.Register(static w => ((ResultWindow)w!).Open(), window);
         void Deliver(Chunk<T> chunk, TResult[] buffer, int offset)
         {
+            window?.Delivered(chunk.Count); // counted before they can be taken
             for (int i = 0; i < chunk.Count; i++)
             {
                 output.Writer.TryWrite(buffer[offset + i]);
@@ -219,7 +248,7 @@ public sealed partial class IsolatePool
         }
 
         Task running = stream is not null
-            ? RunStreamAsync<T, TResult>(stream, function, shape, Deliver, ordered: false, stop.Token)
+            ? RunStreamAsync<T, TResult>(stream, function, shape, Deliver, ordered: false, window, stop.Token)
             : RunListUnorderedAsync<T, TResult>(listSource!(), function, shape, Deliver, stop.Token);
         _ = running.ContinueWith(
             t => output.Writer.TryComplete(t.Exception?.InnerException ?? (t.IsCanceled ? new OperationCanceledException(cancellationToken) : null)),
@@ -231,6 +260,7 @@ public sealed partial class IsolatePool
         {
             await foreach (TResult result in output.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
             {
+                window?.Taken();
                 yield return result;
             }
         }
@@ -273,8 +303,9 @@ public sealed partial class IsolatePool
         ChunkSource<T> source,
         Func<Chunk<T>, (TResult[] Buffer, int Offset)> buffer,
         Action<Chunk<T>, TResult[], int> deliver,
-        CancellationToken cancellationToken) =>
-        new(_workers, plan, source, buffer, deliver, _options.ChunkSize, _options.MaxQueuedItems, cancellationToken, _abort.Token);
+        CancellationToken cancellationToken,
+        ResultWindow? window = null) =>
+        new(_workers, plan, source, buffer, deliver, _options.ChunkSize, _options.MaxQueuedItems, cancellationToken, _abort.Token, window);
 
     private static CallPlan PlanFor<T>(Delegate function, ResultShape shape)
     {

@@ -26,6 +26,7 @@ internal sealed class MapRun<T, TResult>
     private readonly CancellationToken _caller;
     private readonly BatchItem<T, TResult>?[] _stealable;
     private readonly double[] _ticksPerItem;
+    private readonly ResultWindow? _window;
     private Exception? _failure;
     private long _finished;
 
@@ -38,7 +39,8 @@ internal sealed class MapRun<T, TResult>
         int fixedChunk,
         int queueCapacity,
         CancellationToken caller,
-        CancellationToken poolAborting)
+        CancellationToken poolAborting,
+        ResultWindow? window = null)
     {
         _workers = workers;
         _plan = plan;
@@ -47,6 +49,7 @@ internal sealed class MapRun<T, TResult>
         _deliver = deliver;
         _fixedChunk = fixedChunk;
         _caller = caller;
+        _window = window;
         // Not the pool's "closing" (disposal started) but its abort: a dispose waits for the map to finish first.
         _stop = CancellationTokenSource.CreateLinkedTokenSource(caller, poolAborting);
         _stealable = new BatchItem<T, TResult>?[workers.Length];
@@ -125,6 +128,21 @@ internal sealed class MapRun<T, TResult>
                     Volatile.Write(ref _stealable[worker.Index], null);
                     await FinishAsync(worker, before.Batch, before.Chunk, before.Buffer, before.Offset).ConfigureAwait(false);
                     continue;
+                }
+
+                if (_window is { HasRoom: false } window)
+                {
+                    // The consumer is behind: hand it the chunk this isolate has before waiting for it (it may be
+                    // the results it waits for), and take nothing from the source meanwhile.
+                    if (pending is { } held)
+                    {
+                        pending = null;
+                        Volatile.Write(ref _stealable[worker.Index], null);
+                        await FinishAsync(worker, held.Batch, held.Chunk, held.Buffer, held.Offset).ConfigureAwait(false);
+                    }
+
+                    await window.WaitForRoomAsync(_stop.Token).ConfigureAwait(false);
+                    continue; // the isolate may have ended meanwhile, or the map stopped
                 }
 
                 // The isolate first, then the chunk: a slot waiting for its replacement holds no items hostage, and
