@@ -25,8 +25,9 @@ public sealed record IsolatePoolOptions
     public Func<Task>? AsyncInitializer { get; init; }
 
     /// <summary>
-    /// How many items taken from an <see cref="IAsyncEnumerable{T}"/> source may wait for an isolate at once; the
-    /// source is not read further until there is room (backpressure). Default 1024.
+    /// How many items taken from an <see cref="IAsyncEnumerable{T}"/> source may wait for an isolate at once (the source
+    /// is not read further until there is room), and, for <c>MapUnorderedAsync</c> over such a source, how many results
+    /// may wait for the consumer before the isolates stop taking chunks (not while the pool is being disposed). Default 1024.
     /// </summary>
     public int MaxQueuedItems { get; init; } = 1024;
 
