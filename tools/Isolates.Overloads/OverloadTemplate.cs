@@ -19,6 +19,10 @@ internal static class OverloadTemplate
     public const string CallsPath = "Runtime/Isolates.Runtime/Isolate.Calls.g.cs";
     public const string SubmitPath = "Runtime/Isolates.Runtime/Pool/IsolatePool.Submit.g.cs";
     public const string ArgsPath = "Runtime/Isolates.Runtime/Calls/Args.g.cs";
+    public const string ProxyCallsPath = "Runtime/Isolates.Runtime/Proxies/ObjectReference.Calls.g.cs";
+
+    /// <summary>How many arguments a proxy call carries besides the object's id (one of a call's slots; analyzer ISO016).</summary>
+    private const int MaxProxyArity = 3;
 
     /// <summary>The overload every other one takes its shared documentation from.</summary>
     private const string Anchor = "Isolate.CallAsync{TResult}(Func{TResult}, CancellationToken)";
@@ -56,7 +60,7 @@ internal static class OverloadTemplate
         new("Void", false, "which returns nothing", false, a => a.Length == 0 ? "Action" : $"Action<{a.TrimEnd(' ', ',')}>"),
     ];
 
-    public static IReadOnlyList<GeneratedFile> Files() => [new(CallsPath, Calls()), new(SubmitPath, Submit()), new(ArgsPath, Args())];
+    public static IReadOnlyList<GeneratedFile> Files() => [new(CallsPath, Calls()), new(SubmitPath, Submit()), new(ArgsPath, Args()), new(ProxyCallsPath, ProxyCalls())];
 
     /// <summary>The folder holding Isolates.sln at or above <paramref name="start"/>, or null.</summary>
     public static string? FindRepositoryRoot(string start)
@@ -188,6 +192,57 @@ internal static class OverloadTemplate
                 string call = $"isolate.CallAsync(function, {Join(arity, i => $"arg{i}", trailing: true)}cancellationToken)";
                 w.Line($"    {Signature("SubmitAsync", arity, shape)} =>");
                 w.Line($"        SubmitCoreAsync(function, cancellationToken, isolate => {call});");
+            }
+        }
+
+        w.Line("}");
+        return w.ToString();
+    }
+
+    /// <summary>The calls generated proxies make through their object's reference: a stub with a result or without, per arity.</summary>
+    private static string ProxyCalls()
+    {
+        var w = new Writer();
+        w.Raw(Header);
+        w.Line("using Isolates.Calls;");
+        w.Line("using Isolates.Proxies;");
+        w.Line();
+        w.Line("namespace Isolates.CompilerServices;");
+        w.Line();
+        w.Line("public sealed partial class ObjectReference");
+        w.Line("{");
+        for (int arity = 0; arity <= MaxProxyArity; arity++)
+        {
+            foreach (bool hasResult in new[] { true, false })
+            {
+                string types = ArgumentTypes(arity);
+                string generic = hasResult ? $"<{types}TResult>" : arity == 0 ? "" : $"<{types.TrimEnd(' ', ',')}>";
+                string stub = hasResult ? $"Func<long, {types}Task<TResult>>" : $"Func<long, {types}Task>";
+                string parameters = Join(arity, i => $"T{i} arg{i}", trailing: true);
+                string values = Join(arity, i => $"arg{i}");
+                string passed = Join(arity, i => $"arg{i}", trailing: true);
+                string resultType = hasResult ? "TResult" : "Unit";
+                if (!(arity == 0 && hasResult))
+                    w.Line();
+                w.Line($"    /// <summary>Calls the object through <paramref name=\"function\"/>, a generated stub returning a task{(hasResult ? " of a result" : "")} ({Arguments(arity)}).</summary>");
+                w.Line("    /// <returns>The call's result, as the proxy method returns it.</returns>");
+                w.Line($"    public {(hasResult ? "Task<TResult>" : "Task")} {(hasResult ? "CallAsync" : "CallVoidAsync")}{generic}({stub} function, {parameters}CancellationToken cancellationToken)");
+                w.Line("    {");
+                w.Line("        if (_host is not null)");
+                w.Line("        {");
+                w.Line($"            return HostCall.Run<{resultType}>(this, function, ResultShape.{(hasResult ? "TaskOfT" : "Task")}, [{values}], cancellationToken);");
+                w.Line("        }");
+                w.Line();
+                w.Line("        Interlocked.Increment(ref _dispatching); // a release waits for calls being dispatched, so it is queued after them");
+                w.Line("        try");
+                w.Line("        {");
+                w.Line($"            return Refusal() is {{ }} refused ? Task.FromException<{resultType}>(refused) : _owner!.CallAsync(function, Id, {passed}cancellationToken);");
+                w.Line("        }");
+                w.Line("        finally");
+                w.Line("        {");
+                w.Line("            Interlocked.Decrement(ref _dispatching);");
+                w.Line("        }");
+                w.Line("    }");
             }
         }
 
