@@ -19,18 +19,8 @@ public class IsolateInterfaceGeneratorTests
 
         """;
 
-    private static (string[] Generated, string[] Diagnostics) Generate(string source)
-    {
-        var parseOptions = new CSharpParseOptions(LanguageVersion.Preview);
-        CSharpCompilation compilation = Snippets.Compile(CSharpSyntaxTree.ParseText(Usings + source, parseOptions));
-        GeneratorDriver driver = CSharpGeneratorDriver.Create([new IsolateInterfaceGenerator().AsSourceGenerator()], parseOptions: parseOptions);
-        driver = driver.RunGeneratorsAndUpdateCompilation(compilation, out Compilation output, out ImmutableArray<Diagnostic> generatorDiagnostics);
-        string[] diagnostics = [.. generatorDiagnostics.Concat(output.GetDiagnostics())
-            .Where(d => d.Severity > DiagnosticSeverity.Hidden)
-            .Select(d => $"{d.Id}: {d.GetMessage(System.Globalization.CultureInfo.InvariantCulture)}")];
-        string[] generated = [.. driver.GetRunResult().GeneratedTrees.Select(t => t.ToString())];
-        return (generated, diagnostics);
-    }
+    private static (string[] Generated, string[] Diagnostics) Generate(string source) =>
+        Snippets.Generate(new IsolateInterfaceGenerator(), Usings + source);
 
     [Test]
     public void Generate_TheIssuesExample_CompilesCleanAndRegistersTheProxy()
