@@ -126,19 +126,22 @@ public sealed class ExportServiceTests
     }
 
     [Test]
-    public async Task StartAsync_ChildProcessPool_StartsWithoutTheExportAndLogsWhy()
+    public async Task StartAsync_ChildProcessPool_ItsIsolatesCallTheExportedServiceInTheHost()
     {
         var logs = new ListLoggerProvider();
+        var orders = new Orders();
         (IHost started, IIsolateHost isolates) = await TestHost.StartAsync(
             logs,
             o => o.ExportService<IOrders>()
-                .AddPool("sandbox", new IsolatePoolOptions { Size = 1, IsolateOptions = new IsolateOptions { Placement = IsolatePlacement.ChildProcess, CloseTimeout = TimeSpan.FromSeconds(5) } }),
-            services: s => s.AddSingleton<IOrders>(new Orders()));
+                .AddPool("sandbox", new IsolatePoolOptions { Size = 2, IsolateOptions = new IsolateOptions { Placement = IsolatePlacement.ChildProcess, CloseTimeout = TimeSpan.FromSeconds(5) } }),
+            services: s => s.AddSingleton<IOrders>(orders));
         using IHost host = started;
 
-        Assert.That(await Wait.Bounded(isolates.GetPool("sandbox").SubmitAsync(PoolWork.Square, 7)), Is.EqualTo(49));
-        Assert.That(logs.EventIds, Does.Contain(43));
-        Assert.That(logs.Messages, Has.Some.Contains("pool 'sandbox'").And.Contains(typeof(IOrders).FullName));
+        int[] placed = await Wait.Bounded(Task.WhenAll(Enumerable.Range(0, 4).Select(i => isolates.GetPool("sandbox").SubmitAsync(ProxyFunctions.PlaceOrderAsync, "child " + i))));
+
+        Assert.That(placed.Order(), Is.EqualTo(new[] { 1, 2, 3, 4 }), "every child's call reached the one service in the host");
+        Assert.That(orders.Placed.Order(), Is.EqualTo(new[] { "child 0", "child 1", "child 2", "child 3" }));
+        Assert.That(orders.RanInIsolate, Is.False);
         await Wait.Bounded(host.StopAsync());
     }
 }

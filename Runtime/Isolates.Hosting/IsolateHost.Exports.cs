@@ -69,19 +69,13 @@ internal sealed partial class IsolateHost
     }
 
     /// <summary>
-    /// <paramref name="options"/> with the exports added to its own host services. A child-process isolate cannot call
-    /// into the host (IsolateOptions refuses host services there), so it is left as it is and that is logged.
+    /// <paramref name="options"/> with the exports added to its own host services (a child-process isolate's calls of
+    /// them cross its pipe and run here, like an in-process isolate's).
     /// </summary>
     private IsolateOptions? Merge(IsolateOptions? options, (Type Type, object Service)[] exports, IsolateHostServices? shared, string owner)
     {
         if (shared is null)
         {
-            return options;
-        }
-
-        if (options?.Placement == IsolatePlacement.ChildProcess)
-        {
-            Log.ServicesNotExported(Logger, owner, string.Join(", ", exports.Select(e => e.Type.FullName)));
             return options;
         }
 

@@ -162,8 +162,8 @@ public sealed class IsolateHostOptions
     /// When the host starts it resolves <typeparamref name="T"/> once (register it as a singleton); a missing registration
     /// fails start-up. A pool's or worker's own <see cref="IsolateOptions.HostServices"/> are kept and the exports added
     /// to them; the same interface registered there with another object fails start-up (one isolate has one service per
-    /// interface). Child-process isolates (<see cref="IsolatePlacement.ChildProcess"/>) cannot call into the host, so they
-    /// do not get exported services (logged once per pool or worker at start, event 43).
+    /// interface). Child-process isolates (<see cref="IsolatePlacement.ChildProcess"/>) get them too: their calls cross the
+    /// child's pipe and run in the host.
     /// </remarks>
     public IsolateHostOptions ExportService<T>()
         where T : class

@@ -161,6 +161,17 @@ public sealed partial class Isolate
                 $"{proxy.GetType()} is not a proxy of an object living in an isolate; pass what Isolate.CreateObjectAsync returned (or a proxy passed to this code).", nameof(proxy));
         }
 
+        return ReleaseReferenceAsync(reference);
+    }
+
+    /// <summary>Releases the object behind <paramref name="reference"/> (see <see cref="ReleaseAsync(object)"/>).</summary>
+    internal static Task ReleaseReferenceAsync(ObjectReference reference)
+    {
+        if (reference.Route is Processes.ChildObjects remote)
+        {
+            return remote.ReleaseAsync(reference); // an object of the host, from a child process: released there
+        }
+
         if (reference.Owner is not { } owner)
         {
             throw new InvalidOperationException(

@@ -45,6 +45,7 @@ public sealed partial class Isolate
             CloseTimeout = options.CloseTimeout,
             MaxQueuedCalls = options.MaxQueuedCalls,
             BlockedThreadTimeout = options.BlockedThreadTimeout,
+            HostServices = options.HostServices,
         };
         Name = options.Name ?? Name;
         _callGate = CallGateFor(_options);

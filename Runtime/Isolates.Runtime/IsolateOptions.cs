@@ -114,7 +114,8 @@ public sealed record IsolateOptions
     /// <summary>
     /// Objects of the host that this isolate's code may call through a proxy, with
     /// <c>Isolate.Current!.GetHostService&lt;T&gt;()</c>. Calls run on the host's thread pool (see
-    /// <see cref="IsolateHostServices"/>). Default: none. Not available to <see cref="IsolatePlacement.ChildProcess"/> isolates.
+    /// <see cref="IsolateHostServices"/>). Default: none. A <see cref="IsolatePlacement.ChildProcess"/> isolate's calls of them
+    /// cross its pipe and run in the host.
     /// </summary>
     public IsolateHostServices? HostServices { get; init; }
 
@@ -170,14 +171,6 @@ public sealed record IsolateOptions
             throw new ArgumentException(
                 "IsolateOptions.MemoryLimit needs Placement = IsolatePlacement.ChildProcess: an in-process isolate shares the process's one GC heap, which cannot be limited per isolate.",
                 nameof(MemoryLimit));
-        }
-
-        if (HostServices is { ServiceTypes.Count: > 0 } && Placement == IsolatePlacement.ChildProcess)
-        {
-            throw new ArgumentException(
-                "IsolateOptions.HostServices cannot be used with Placement = IsolatePlacement.ChildProcess: a host service is called from isolate code in this process, "
-                + "and a child process's calls to the host would need the pipe to carry calls both ways, which it does not. Pass the data the child needs as arguments, or use an in-process isolate.",
-                nameof(HostServices));
         }
 
         ValidateWarmUp();

@@ -228,9 +228,9 @@ internal static class OverloadTemplate
                 w.Line("    /// <returns>The call's result, as the proxy method returns it.</returns>");
                 w.Line($"    public {(hasResult ? "Task<TResult>" : "Task")} {(hasResult ? "CallAsync" : "CallVoidAsync")}{generic}({stub} function, {parameters}CancellationToken cancellationToken)");
                 w.Line("    {");
-                w.Line("        if (_host is not null)");
+                w.Line("        if (_route is not null)");
                 w.Line("        {");
-                w.Line($"            return HostCall.Run<{resultType}>(this, function, ResultShape.{(hasResult ? "TaskOfT" : "Task")}, [{values}], cancellationToken);");
+                w.Line($"            return _route.Run<{resultType}>(this, function, ResultShape.{(hasResult ? "TaskOfT" : "Task")}, [{values}], cancellationToken);");
                 w.Line("        }");
                 w.Line();
                 w.Line("        Interlocked.Increment(ref _dispatching); // a release waits for calls being dispatched, so it is queued after them");

@@ -57,7 +57,5 @@ internal static partial class Log
         Message = "The supervisor of {Members} failed; stopping the host with exit code {ExitCode}")]
     public static partial void SupervisorFailed(ILogger logger, string members, int exitCode, Exception exception);
 
-    [LoggerMessage(EventId = 43, EventName = "ServicesNotExported", Level = LogLevel.Information,
-        Message = "The exported services ({Services}) are not given to {Owner}: its isolates run in child processes, which cannot call into the host")]
-    public static partial void ServicesNotExported(ILogger logger, string owner, string services);
+    // Event 43 (ServicesNotExported: exports skipped for child-process isolates) is retired: they get the exports now.
 }

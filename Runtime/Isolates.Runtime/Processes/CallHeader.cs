@@ -11,8 +11,11 @@ namespace Isolates.Processes;
 /// </summary>
 internal readonly record struct CallHeader(ResultShape Shape, string Assembly, int Token, string? TraceParent, TypeName[] GenericArguments)
 {
-    /// <summary>The channel ends among the arguments, by attachment index: each is bridged over the pipe (ChannelBridge).</summary>
+    /// <summary>The channel ends among the arguments: each is bridged over the pipe (ChannelBridge).</summary>
     public ChannelSpec[] Channels { get; init; } = [];
+
+    /// <summary>The proxies among the arguments: objects of the host the child calls back (ChildObjects).</summary>
+    public ObjectSpec[] Objects { get; init; } = [];
 
     public static CallHeader For(MethodInfo method, ResultShape shape, string? traceParent)
     {
@@ -37,7 +40,7 @@ internal readonly record struct CallHeader(ResultShape Shape, string Assembly, i
     {
         var buffer = new ArrayBufferWriter<byte>(64 + payload.Length);
         var writer = new MessagePackWriter(buffer);
-        writer.WriteArrayHeader(6);
+        writer.WriteArrayHeader(7);
         writer.Write((byte)Shape);
         writer.Write(Assembly);
         writer.Write(Token);
@@ -52,14 +55,17 @@ internal readonly record struct CallHeader(ResultShape Shape, string Assembly, i
         writer.WriteArrayHeader(Channels.Length);
         foreach (ChannelSpec channel in Channels)
         {
-            writer.WriteArrayHeader(6);
+            writer.WriteArrayHeader(7);
             writer.Write(channel.Bridge);
             writer.Write(channel.ChildWrites);
             writer.Write(channel.ElementTypeName);
             writer.Write(channel.DirectType);
             writer.Write(channel.Window);
             writer.Write(channel.SurvivesWriterFaults);
+            writer.Write(channel.Index);
         }
+
+        ObjectSpec.Write(ref writer, Objects);
 
         writer.Flush();
         buffer.Write(payload);
@@ -87,10 +93,12 @@ internal readonly record struct CallHeader(ResultShape Shape, string Assembly, i
             channels[i] = new ChannelSpec(reader.ReadInt64(), reader.ReadBoolean(), reader.ReadString() ?? string.Empty, reader.ReadString(), reader.ReadInt32())
             {
                 SurvivesWriterFaults = specFields > 5 && reader.ReadBoolean(),
+                Index = specFields > 6 ? reader.ReadInt32() : i,
             };
         }
 
-        var header = new CallHeader(shape, assembly, token, traceParent, arguments) { Channels = channels };
+        ObjectSpec[] objects = fields > 6 ? ObjectSpec.Read(ref reader) : [];
+        var header = new CallHeader(shape, assembly, token, traceParent, arguments) { Channels = channels, Objects = objects };
         payload = body[(int)reader.Consumed..];
         return header;
     }
@@ -115,4 +123,7 @@ internal readonly record struct ChannelSpec(long Bridge, bool ChildWrites, strin
 {
     /// <summary>The host channel outlives a writer that faults (a supervising host restarts it); the child's end behaves alike.</summary>
     public bool SurvivesWriterFaults { get; init; }
+
+    /// <summary>The attachment the end is in the payload (channels and proxies share the attachment list).</summary>
+    public int Index { get; init; }
 }

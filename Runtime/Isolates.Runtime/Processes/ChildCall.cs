@@ -147,7 +147,7 @@ internal sealed class ChildCall<TResult> : IChildCall, IGatedCall
     {
         _registration.Unregister();
         Volatile.Write(ref _finished, 1);
-        if (type == FrameType.Result)
+        if (type is FrameType.Result or FrameType.ResultWithObjects)
         {
             if (_resultCodec is null)
             {
@@ -157,7 +157,9 @@ internal sealed class ChildCall<TResult> : IChildCall, IGatedCall
 
             try
             {
-                _completion.TrySetResult((TResult)Payload.Decode(body, _resultCodec)!);
+                _completion.TrySetResult(type == FrameType.Result
+                    ? (TResult)Payload.Decode(body, _resultCodec)!
+                    : DecodeWithObjects(body));
             }
             catch (Exception ex)
             {
@@ -185,6 +187,19 @@ internal sealed class ChildCall<TResult> : IChildCall, IGatedCall
         {
             _completion.TrySetException(error);
         }
+    }
+
+    /// <summary>A result holding proxies of this process's objects the child sent back: they are the host's own references again.</summary>
+    private TResult DecodeWithObjects(byte[] body)
+    {
+        var reader = new MessagePack.MessagePackReader(body);
+        var exports = new long[reader.ReadArrayHeader()];
+        for (int i = 0; i < exports.Length; i++)
+        {
+            exports[i] = reader.ReadInt64();
+        }
+
+        return (TResult)Payload.Decode(body.AsMemory((int)reader.Consumed), _resultCodec!, _link.Objects.Lookup(exports))!;
     }
 
     public void Fail(Exception reason)

@@ -38,6 +38,7 @@ internal sealed class ChildLink
     private readonly ConcurrentDictionary<long, IHostBridge> _bridges = new(); // channel ends passed to the child
     private readonly List<string> _lost = []; // what bridges could not deliver, for the end's description; also the lock for itself
     private readonly HashSet<string> _sentAssemblies = new(StringComparer.OrdinalIgnoreCase); // also the lock for itself
+    private readonly HostObjects _objects;
     private int _loaderVersion = -1;
     private long _nextId;
     private long _nextBridge;
@@ -67,6 +68,7 @@ internal sealed class ChildLink
         _pipe = pipe;
         _output = output;
         ProcessId = process.Id;
+        _objects = new HostObjects(this);
     }
 
     public int ProcessId { get; }
@@ -93,10 +95,25 @@ internal sealed class ChildLink
     }
 
     /// <summary>A pre-warmed child handed out: its isolate takes the creator's name and options (timeouts, queue bound) too.</summary>
-    public void Adopt(IsolateOptions options, string name) => _pipe.TrySend(FrameType.Adopt, 0, ChildOptions.From(options, name).Encode());
+    public void Adopt(IsolateOptions options, string name) => _pipe.TrySend(FrameType.Adopt, 0, OptionsFor(options, name).Encode());
+
+    /// <summary>The options the child's isolate is built with; its host services exported for the child's whole life.</summary>
+    private ChildOptions OptionsFor(IsolateOptions options, string name)
+    {
+        ChildOptions child = ChildOptions.From(options, name);
+        if (options.HostServices is not { } services)
+        {
+            return child;
+        }
+
+        return child with { Services = [.. services.References.Select(reference => _objects.Add(reference, -1, permanent: true))] };
+    }
 
     /// <summary>A bridge whose channel is done with in both directions: no frame for it can matter any more.</summary>
     public void ForgetBridge(long id, IHostBridge bridge) => _bridges.TryRemove(new KeyValuePair<long, IHostBridge>(id, bridge));
+
+    /// <summary>The host's objects passed to the child and the child's calls of them.</summary>
+    internal HostObjects Objects => _objects;
 
     /// <summary>Channel bridges still open to the child (for tests and diagnostics).</summary>
     internal int BridgeCount => _bridges.Count;
@@ -165,7 +182,7 @@ internal sealed class ChildLink
 
             var pipe = new FramedSocket(socket);
             var link = new ChildLink(isolate, process, pipe, output);
-            pipe.TrySend(FrameType.Hello, 0, ChildOptions.From(options, isolate.Name).Encode());
+            pipe.TrySend(FrameType.Hello, 0, link.OptionsFor(options, isolate.Name).Encode());
             link.SendLoaderState();
             var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             link._ready = ready;
@@ -377,8 +394,9 @@ internal sealed class ChildLink
         byte[] header;
         if (attachments is not null)
         {
-            // Channel ends among the arguments: bridged per call, so this header is the call's own.
-            header = (CallHeader.For(plan.Method, plan.Shape, traceParent) with { Channels = OpenBridges(plan, attachments, ends!) }).Encode([]);
+            // Channel ends or proxies among the arguments: bridged or exported per call, so this header is the call's own.
+            (ChannelSpec[] channels, ObjectSpec[] objects) = OpenBridges(plan, attachments, ends!);
+            header = (CallHeader.For(plan.Method, plan.Shape, traceParent) with { Channels = channels, Objects = objects }).Encode([]);
         }
         else
         {
@@ -392,10 +410,11 @@ internal sealed class ChildLink
 
     /// <summary>
     /// Bridges each channel end among a call's arguments over the pipe (<see cref="HostBridge"/>); the child builds an end
-    /// of its own over a local channel wired to the bridge. Shared buffers (memory of this process) and a whole
+    /// of its own over a local channel wired to the bridge. Exports each proxy (<see cref="HostObjects"/>): the child
+    /// calls the object back through this process. Shared buffers (memory of this process) and a whole
     /// <c>Channel&lt;T&gt;</c> are refused before anything is opened.
     /// </summary>
-    private ChannelSpec[] OpenBridges(CallPlan plan, object[] attachments, List<(int Index, int Kind)> ends)
+    private (ChannelSpec[] Channels, ObjectSpec[] Objects) OpenBridges(CallPlan plan, object[] attachments, List<(int Index, int Kind)> ends)
     {
         var kinds = new int[attachments.Length];
         Array.Fill(kinds, -1);
@@ -407,17 +426,23 @@ internal sealed class ChildLink
             }
         }
 
+        int channelCount = 0;
         for (int i = 0; i < attachments.Length; i++)
         {
+            if (attachments[i] is CompilerServices.ObjectReference)
+            {
+                continue;
+            }
+
             if (attachments[i] is not ChannelCore || kinds[i] < 0)
             {
                 Payload.Release(attachments);
                 throw new NotShareableException(null, string.Empty, attachments[i] is ChannelCore
                     ? $"An argument of {plan.DisplayName} holds a channel end inside a value that was encoded separately; pass channel ends to a child-process isolate as arguments or members of arguments."
-                    : attachments[i] is CompilerServices.ObjectReference reference
-                        ? $"An argument of {plan.DisplayName} is a proxy ({reference.Description}); proxies cannot cross to a child-process isolate, since calls from the child back into this process are not carried over its pipe. Create the object in the child (CreateObjectAsync on the child-process isolate) or pass the data it needs."
-                        : $"An argument of {plan.DisplayName} holds a shared buffer; it cannot cross to a child-process isolate (it is memory of this process). Pass the data itself, or a channel.");
+                    : $"An argument of {plan.DisplayName} holds a shared buffer; it cannot cross to a child-process isolate (it is memory of this process). Pass the data itself, or a channel.");
             }
+
+            channelCount++;
 
             if (kinds[i] == 2)
             {
@@ -429,19 +454,34 @@ internal sealed class ChildLink
             }
         }
 
-        var specs = new ChannelSpec[attachments.Length];
-        for (int i = 0; i < attachments.Length; i++)
+        // Proxies first: an export refused (the child has ended) leaves no bridge behind.
+        var objects = new ObjectSpec[attachments.Length - channelCount];
+        for (int i = 0, k = 0; i < attachments.Length; i++)
         {
-            var core = (ChannelCore)attachments[i];
+            if (attachments[i] is CompilerServices.ObjectReference reference)
+            {
+                objects[k++] = _objects.Add(reference, i);
+            }
+        }
+
+        var specs = new ChannelSpec[channelCount];
+        for (int i = 0, k = 0; i < attachments.Length; i++)
+        {
+            if (attachments[i] is not ChannelCore core)
+            {
+                continue;
+            }
+
             var spec = new ChannelSpec(Interlocked.Increment(ref _nextBridge), ChildWrites: kinds[i] == 1, core.ElementTypeName, core.DirectElementType?.AssemblyQualifiedName, HostBridge.WindowFor(core))
             {
                 SurvivesWriterFaults = core.SurvivesWriterFaults,
+                Index = i,
             };
             _bridges[spec.Bridge] = HostBridge.Create(this, spec, core);
-            specs[i] = spec;
+            specs[k++] = spec;
         }
 
-        return specs;
+        return (specs, objects);
     }
 
     /// <summary>Something a channel bridge could not deliver: logged now, and said in the child's end if it has not ended yet.</summary>
@@ -559,6 +599,7 @@ internal sealed class ChildLink
                 switch (type)
                 {
                     case FrameType.Result:
+                    case FrameType.ResultWithObjects:
                     case FrameType.Error:
                         if (_pending.TryRemove(id, out IChildCall? call))
                         {
@@ -597,6 +638,18 @@ internal sealed class ChildLink
                         break;
                     case FrameType.ChannelCredit when _bridges.TryGetValue(id, out IHostBridge? bridge) && body.Length == 4:
                         bridge.OnCredit(System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(body));
+                        break;
+                    case FrameType.ObjectCall:
+                        _objects.OnCall(id, body);
+                        break;
+                    case FrameType.ObjectCancel:
+                        _objects.OnCancel(id);
+                        break;
+                    case FrameType.ObjectRelease:
+                        _objects.OnRelease(id, body);
+                        break;
+                    case FrameType.ObjectDrop:
+                        _objects.OnDrop(id, body);
                         break;
                 }
             }
@@ -711,6 +764,7 @@ internal sealed class ChildLink
     private void Finish()
     {
         StopTaking();
+        _objects.End(); // the child's calls of this process's objects are cancelled; nothing is kept for it
         _pipe.Dispose();
         if (!_process.WaitForExit(10_000))
         {

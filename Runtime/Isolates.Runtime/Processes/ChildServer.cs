@@ -12,7 +12,7 @@ namespace Isolates.Processes;
 internal sealed class ChildServer
 {
     private readonly FramedSocket _pipe;
-    private readonly Isolate _isolate;
+    private Isolate _isolate = null!; // set once built, before any frame but the hello is read
     private readonly ChildOptions _options;
     private readonly ConcurrentDictionary<long, WireCall> _calls = new();
     private readonly ConcurrentDictionary<long, IChildBridge> _bridges = new(); // channel ends the host passed in calls
@@ -23,11 +23,11 @@ internal sealed class ChildServer
     /// <summary>The id of the child's own warm-up call; the host numbers its calls from 1.</summary>
     private const long WarmUpId = -1;
 
-    private ChildServer(FramedSocket pipe, Isolate isolate, ChildOptions options)
+    private ChildServer(FramedSocket pipe, ChildOptions options)
     {
         _pipe = pipe;
-        _isolate = isolate;
         _options = options;
+        Objects = new ChildObjects(this);
     }
 
     public Isolate Isolate => _isolate;
@@ -35,6 +35,9 @@ internal sealed class ChildServer
     public ChildOptions Options => _options;
 
     public FramedSocket Pipe => _pipe;
+
+    /// <summary>The host's objects passed into this child, and the calls of them.</summary>
+    public ChildObjects Objects { get; }
 
     /// <summary>Runs the child until it ends; never returns.</summary>
     public static void Run(string endpoint)
@@ -84,10 +87,12 @@ internal sealed class ChildServer
             name.Name is { } simple && Loader.AssemblyLocator.FindInMemory(simple) is { } image
                 ? context.LoadFromStream(new MemoryStream(image.Image), image.Symbols is null ? null : new MemoryStream(image.Symbols))
                 : name.Name is { } file && Loader.AssemblyLocator.FindPath(file) is { } path ? context.LoadFromAssemblyPath(path) : null;
+        // The server first: the isolate's host services are the host's objects, imported through it.
+        var server = new ChildServer(pipe, options);
         Isolate isolate;
         try
         {
-            isolate = Isolate.CreateAsync(options.ToIsolateOptions()).GetAwaiter().GetResult();
+            isolate = Isolate.CreateAsync(options.ToIsolateOptions(server.Objects)).GetAwaiter().GetResult();
         }
         catch (Exception ex)
         {
@@ -96,7 +101,7 @@ internal sealed class ChildServer
             return;
         }
 
-        var server = new ChildServer(pipe, isolate, options);
+        server._isolate = isolate;
 
         // The isolate's thread reads the pipe itself while idle (from before the warm-up, so that compiles its path too).
         ChildPipeReader? reader = ChildPipeReader.TryCreate(server);
@@ -165,7 +170,7 @@ internal sealed class ChildServer
                 Loader.AssemblyLocator.Register(name, image, symbols);
                 break;
             case FrameType.Adopt:
-                _isolate.AdoptInChild(ChildOptions.Decode(body).ToIsolateOptions());
+                _isolate.AdoptInChild(ChildOptions.Decode(body).ToIsolateOptions(Objects));
                 break;
             case FrameType.Probe:
                 Loader.AssemblyLocator.AddProbingDirectory(System.Text.Encoding.UTF8.GetString(body));
@@ -178,6 +183,10 @@ internal sealed class ChildServer
                 break;
             case FrameType.ChannelCredit when _bridges.TryGetValue(id, out IChildBridge? bridge) && body.Length == 4:
                 bridge.OnCredit(System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(body));
+                break;
+            case FrameType.ObjectResult:
+            case FrameType.ObjectError:
+                Objects.OnAnswer(type, id, body);
                 break;
             case FrameType.Close:
                 if (Interlocked.Exchange(ref _closing, 1) == 0)
@@ -246,23 +255,6 @@ internal sealed class ChildServer
 
         _calls.TryRemove(id, out _);
         _pipe.TrySend(type, id, body);
-    }
-
-    /// <summary>The child's channel cores for the channel ends of a call, in attachment order, each wired to its bridge.</summary>
-    public object[]? OpenChannels(ChannelSpec[] channels)
-    {
-        if (channels.Length == 0)
-        {
-            return null;
-        }
-
-        var cores = new object[channels.Length];
-        for (int i = 0; i < channels.Length; i++)
-        {
-            cores[i] = ChildBridge.Open(this, channels[i]);
-        }
-
-        return cores;
     }
 
     public void AddBridge(long id, IChildBridge bridge) => _bridges[id] = bridge;

@@ -21,6 +21,7 @@ internal sealed class WireCall : WorkItem, IInFlightCall
     private Task? _pending;
     private int _answered;
     private int _cancelled;
+    private bool _imported;
 
     public WireCall(ChildServer server, long id, byte[] body)
     {
@@ -45,6 +46,7 @@ internal sealed class WireCall : WorkItem, IInFlightCall
     {
         if (Volatile.Read(ref _cancelled) != 0)
         {
+            DiscardObjects();
             Answer(FrameType.Error, RemoteError.Encode(new OperationCanceledException(), _server.Isolate.Id, _server.Isolate.Name));
             return;
         }
@@ -55,10 +57,15 @@ internal sealed class WireCall : WorkItem, IInFlightCall
         try
         {
             _target = _server.TargetFor(header);
-            arguments = BuildArguments(_target, payload, header.Channels);
+            arguments = BuildArguments(_target, payload, header);
         }
         catch (Exception ex)
         {
+            if (!_imported)
+            {
+                _server.Objects.Discard(header.Objects);
+            }
+
             Fail(ExceptionTransfer.ToCaller(ex, isolate.Id, isolate.Name));
             return;
         }
@@ -104,7 +111,7 @@ internal sealed class WireCall : WorkItem, IInFlightCall
         }
     }
 
-    private object?[] BuildArguments(WireTarget target, ReadOnlyMemory<byte> payload, ChannelSpec[] channels)
+    private object?[] BuildArguments(WireTarget target, ReadOnlyMemory<byte> payload, CallHeader header)
     {
         var arguments = new object?[target.ArgumentCodecs.Length];
         if (target.EncodedCount > 0)
@@ -120,7 +127,8 @@ internal sealed class WireCall : WorkItem, IInFlightCall
                 }
             }
 
-            Payload.Decode(payload, codecs, decoded, _server.OpenChannels(channels));
+            _imported = true; // a failure from here on leaves the imported proxies to their finalizers
+            Payload.Decode(payload, codecs, decoded, _server.Objects.Attachments(header.Channels, header.Objects));
             k = 0;
             for (int i = 0; i < arguments.Length; i++)
             {
@@ -216,11 +224,18 @@ internal sealed class WireCall : WorkItem, IInFlightCall
     private void Succeed(object? result)
     {
         byte[] bytes = [];
+        FrameType type = FrameType.Result;
         if (_target!.ResultCodec is { } codec)
         {
             try
             {
-                bytes = Payload.Encode([codec], [result]);
+                bytes = Payload.Encode([codec], [result], out object[]? attachments);
+                if (attachments is not null)
+                {
+                    // Proxies of the host's objects going back: the host knows them by their export ids.
+                    bytes = WithExports(ChildObjects.ExportsOf(attachments, "The result of " + _target.DisplayName), bytes);
+                    type = FrameType.ResultWithObjects;
+                }
             }
             catch (Exception ex)
             {
@@ -229,7 +244,7 @@ internal sealed class WireCall : WorkItem, IInFlightCall
             }
         }
 
-        Answer(FrameType.Result, bytes);
+        Answer(type, bytes);
     }
 
     private void FailFromIsolateCode(Exception exception)
@@ -251,9 +266,41 @@ internal sealed class WireCall : WorkItem, IInFlightCall
 
     private void Fail(Exception exception) => Answer(FrameType.Error, RemoteError.Encode(exception, _server.Isolate.Id, _server.Isolate.Name));
 
-    public override void Abandon(Exception reason) => Fail(reason);
+    public override void Abandon(Exception reason)
+    {
+        DiscardObjects(); // never ran: the host's proxies it carried were never imported
+        Fail(reason);
+    }
 
     void IInFlightCall.Abandon(Exception reason) => Fail(reason);
+
+    private void DiscardObjects()
+    {
+        try
+        {
+            CallHeader header = CallHeader.Decode(_body, out _);
+            _server.Objects.Discard(header.Objects);
+        }
+        catch (Exception)
+        {
+            // an unreadable header carries nothing the host waits for
+        }
+    }
+
+    private static byte[] WithExports(long[] exports, byte[] payload)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(16 + payload.Length);
+        var writer = new MessagePack.MessagePackWriter(buffer);
+        writer.WriteArrayHeader(exports.Length);
+        foreach (long export in exports)
+        {
+            writer.Write(export);
+        }
+
+        writer.Flush();
+        System.Buffers.BuffersExtensions.Write(buffer, payload);
+        return buffer.WrittenSpan.ToArray();
+    }
 
     private void Answer(FrameType type, byte[] body)
     {

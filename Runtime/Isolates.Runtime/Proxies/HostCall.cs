@@ -231,26 +231,8 @@ internal static class HostCall
         public static Runner Prepare(ObjectReference service, CallPlan plan, HostTarget target, object?[] arguments, Isolate? caller, CancellationToken cancellationToken, ICallerSide side)
         {
             var runner = new Runner(service, target, cancellationToken, side);
-            var codecs = new List<Codec>(arguments.Length);
-            var values = new List<object?>(arguments.Length);
             var tokens = new List<CancellationToken>();
-            for (int i = 0; i < arguments.Length; i++)
-            {
-                if (plan.TokenParameters[i + 1])
-                {
-                    if (arguments[i] is CancellationToken { CanBeCanceled: true } token)
-                    {
-                        tokens.Add(token);
-                    }
-                }
-                else
-                {
-                    codecs.Add(plan.WireArgumentCodecs[i + 1]!);
-                    values.Add(arguments[i]);
-                }
-            }
-
-            runner._payload = Payload.Encode(codecs.ToArray(), values.ToArray(), out runner._attachments);
+            runner._payload = StubArguments.Encode(plan, arguments, tokens, out runner._attachments);
             if (plan.HasTokenParameter || cancellationToken.CanBeCanceled)
             {
                 if (cancellationToken.CanBeCanceled)

@@ -20,6 +20,9 @@ public sealed class IsolateHostServices
 {
     private readonly ConcurrentDictionary<Type, ObjectReference> _services = new();
 
+    // In a child-process isolate: the host's services, known by interface name (the host's types are not here).
+    private readonly ConcurrentDictionary<string, ObjectReference> _imported = new(StringComparer.Ordinal);
+
     /// <summary>The interfaces registered so far.</summary>
     public IReadOnlyCollection<Type> ServiceTypes => [.. _services.Keys];
 
@@ -48,9 +51,20 @@ public sealed class IsolateHostServices
         return this;
     }
 
+    /// <summary>The references of the services registered here (the host's side).</summary>
+    internal IEnumerable<ObjectReference> References => _services.Values;
+
+    /// <summary>In a child-process isolate: a host service of the host, reached over the pipe.</summary>
+    internal void AddImported(string interfaceName, ObjectReference reference) => _imported[interfaceName] = reference;
+
     /// <summary>The reference to the service registered for the host's copy of <paramref name="requested"/> (matched by name and assembly), or null.</summary>
     internal ObjectReference? Find(Type requested)
     {
+        if (!_imported.IsEmpty && requested.FullName is { } name && _imported.TryGetValue(name, out ObjectReference? imported))
+        {
+            return imported;
+        }
+
         if (_services.TryGetValue(requested, out ObjectReference? same))
         {
             return same;

@@ -14,9 +14,9 @@ public sealed partial class ObjectReference
     /// <returns>The call's result, as the proxy method returns it.</returns>
     public Task<TResult> CallAsync<TResult>(Func<long, Task<TResult>> function, CancellationToken cancellationToken)
     {
-        if (_host is not null)
+        if (_route is not null)
         {
-            return HostCall.Run<TResult>(this, function, ResultShape.TaskOfT, [], cancellationToken);
+            return _route.Run<TResult>(this, function, ResultShape.TaskOfT, [], cancellationToken);
         }
 
         Interlocked.Increment(ref _dispatching); // a release waits for calls being dispatched, so it is queued after them
@@ -34,9 +34,9 @@ public sealed partial class ObjectReference
     /// <returns>The call's result, as the proxy method returns it.</returns>
     public Task CallVoidAsync(Func<long, Task> function, CancellationToken cancellationToken)
     {
-        if (_host is not null)
+        if (_route is not null)
         {
-            return HostCall.Run<Unit>(this, function, ResultShape.Task, [], cancellationToken);
+            return _route.Run<Unit>(this, function, ResultShape.Task, [], cancellationToken);
         }
 
         Interlocked.Increment(ref _dispatching); // a release waits for calls being dispatched, so it is queued after them
@@ -54,9 +54,9 @@ public sealed partial class ObjectReference
     /// <returns>The call's result, as the proxy method returns it.</returns>
     public Task<TResult> CallAsync<T1, TResult>(Func<long, T1, Task<TResult>> function, T1 arg1, CancellationToken cancellationToken)
     {
-        if (_host is not null)
+        if (_route is not null)
         {
-            return HostCall.Run<TResult>(this, function, ResultShape.TaskOfT, [arg1], cancellationToken);
+            return _route.Run<TResult>(this, function, ResultShape.TaskOfT, [arg1], cancellationToken);
         }
 
         Interlocked.Increment(ref _dispatching); // a release waits for calls being dispatched, so it is queued after them
@@ -74,9 +74,9 @@ public sealed partial class ObjectReference
     /// <returns>The call's result, as the proxy method returns it.</returns>
     public Task CallVoidAsync<T1>(Func<long, T1, Task> function, T1 arg1, CancellationToken cancellationToken)
     {
-        if (_host is not null)
+        if (_route is not null)
         {
-            return HostCall.Run<Unit>(this, function, ResultShape.Task, [arg1], cancellationToken);
+            return _route.Run<Unit>(this, function, ResultShape.Task, [arg1], cancellationToken);
         }
 
         Interlocked.Increment(ref _dispatching); // a release waits for calls being dispatched, so it is queued after them
@@ -94,9 +94,9 @@ public sealed partial class ObjectReference
     /// <returns>The call's result, as the proxy method returns it.</returns>
     public Task<TResult> CallAsync<T1, T2, TResult>(Func<long, T1, T2, Task<TResult>> function, T1 arg1, T2 arg2, CancellationToken cancellationToken)
     {
-        if (_host is not null)
+        if (_route is not null)
         {
-            return HostCall.Run<TResult>(this, function, ResultShape.TaskOfT, [arg1, arg2], cancellationToken);
+            return _route.Run<TResult>(this, function, ResultShape.TaskOfT, [arg1, arg2], cancellationToken);
         }
 
         Interlocked.Increment(ref _dispatching); // a release waits for calls being dispatched, so it is queued after them
@@ -114,9 +114,9 @@ public sealed partial class ObjectReference
     /// <returns>The call's result, as the proxy method returns it.</returns>
     public Task CallVoidAsync<T1, T2>(Func<long, T1, T2, Task> function, T1 arg1, T2 arg2, CancellationToken cancellationToken)
     {
-        if (_host is not null)
+        if (_route is not null)
         {
-            return HostCall.Run<Unit>(this, function, ResultShape.Task, [arg1, arg2], cancellationToken);
+            return _route.Run<Unit>(this, function, ResultShape.Task, [arg1, arg2], cancellationToken);
         }
 
         Interlocked.Increment(ref _dispatching); // a release waits for calls being dispatched, so it is queued after them
@@ -134,9 +134,9 @@ public sealed partial class ObjectReference
     /// <returns>The call's result, as the proxy method returns it.</returns>
     public Task<TResult> CallAsync<T1, T2, T3, TResult>(Func<long, T1, T2, T3, Task<TResult>> function, T1 arg1, T2 arg2, T3 arg3, CancellationToken cancellationToken)
     {
-        if (_host is not null)
+        if (_route is not null)
         {
-            return HostCall.Run<TResult>(this, function, ResultShape.TaskOfT, [arg1, arg2, arg3], cancellationToken);
+            return _route.Run<TResult>(this, function, ResultShape.TaskOfT, [arg1, arg2, arg3], cancellationToken);
         }
 
         Interlocked.Increment(ref _dispatching); // a release waits for calls being dispatched, so it is queued after them
@@ -154,9 +154,9 @@ public sealed partial class ObjectReference
     /// <returns>The call's result, as the proxy method returns it.</returns>
     public Task CallVoidAsync<T1, T2, T3>(Func<long, T1, T2, T3, Task> function, T1 arg1, T2 arg2, T3 arg3, CancellationToken cancellationToken)
     {
-        if (_host is not null)
+        if (_route is not null)
         {
-            return HostCall.Run<Unit>(this, function, ResultShape.Task, [arg1, arg2, arg3], cancellationToken);
+            return _route.Run<Unit>(this, function, ResultShape.Task, [arg1, arg2, arg3], cancellationToken);
         }
 
         Interlocked.Increment(ref _dispatching); // a release waits for calls being dispatched, so it is queued after them

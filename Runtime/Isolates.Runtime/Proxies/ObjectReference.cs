@@ -23,6 +23,8 @@ public sealed partial class ObjectReference
     private readonly Isolate? _owner;
     private readonly string _interfaceName;
     private readonly object? _host;
+    private readonly ObjectRoute? _route;
+    private readonly string? _description;
     private int _released;
     private int _dispatching;
     private TaskCompletionSource? _releasing;
@@ -39,33 +41,60 @@ public sealed partial class ObjectReference
     internal ObjectReference(object hostService, Type hostInterface)
     {
         _host = hostService;
+        _route = HostServiceRoute.Instance;
         HostInterface = hostInterface;
         _interfaceName = hostInterface.FullName ?? hostInterface.Name;
         HostTargets = new ConcurrentDictionary<int, HostTarget>();
         GC.SuppressFinalize(this); // a host service lives as long as the host keeps it
     }
 
+    /// <summary>
+    /// An object of another process reached through <paramref name="route"/> (an object of the host, from a child
+    /// process): <paramref name="id"/> is what the route knows it by, <paramref name="description"/> what it is there.
+    /// </summary>
+    internal ObjectReference(ObjectRoute route, long id, string interfaceName, string description, object? routeState)
+    {
+        _route = route;
+        Id = id;
+        _interfaceName = interfaceName;
+        _description = description;
+        RouteState = routeState;
+    }
+
     /// <summary>Releases the object in its isolate once no proxy references it (and it was not released explicitly).</summary>
     ~ObjectReference()
     {
-        if (_owner is { } owner && Volatile.Read(ref _released) == 0)
+        try
         {
-            try
+            if (_route is Processes.ChildObjects remote)
+            {
+                remote.Unreferenced(this); // the host's object: the host is told this process is done with it
+            }
+            else if (_owner is { } owner && Volatile.Read(ref _released) == 0)
             {
                 owner.ReleaseUnreferenced(Id, _interfaceName);
             }
-            catch (Exception)
-            {
-                // An exception escaping a finalizer ends the process; the object then stays until its isolate closes.
-            }
+        }
+        catch (Exception)
+        {
+            // An exception escaping a finalizer ends the process; the object then stays until its isolate closes.
         }
     }
 
-    /// <summary>The object's id in its isolate's table (0 for a host service).</summary>
+    /// <summary>The object's id in its isolate's table (0 for a host service; its route's id for an object of another process).</summary>
     internal long Id { get; }
 
-    /// <summary>The isolate the object lives in; null for a host service.</summary>
+    /// <summary>The isolate the object lives in; null for a host service or an object of another process.</summary>
     internal Isolate? Owner => _owner;
+
+    /// <summary>Where calls go when the object is not in an isolate of this process; null when it is.</summary>
+    internal ObjectRoute? Route => _route;
+
+    /// <summary>What the route keeps for this reference (a child's import entry).</summary>
+    internal object? RouteState { get; }
+
+    /// <summary>The full name of the interface the object was created or registered under.</summary>
+    internal string InterfaceName => _interfaceName;
 
     /// <summary>The host service object; null for an object in an isolate.</summary>
     internal object? HostService => _host;
@@ -81,7 +110,7 @@ public sealed partial class ObjectReference
     /// <summary>What the object is, for messages: its id, interface and isolate.</summary>
     public string Description => _owner is { } owner
         ? $"Object {Id} ({_interfaceName}) in isolate '{owner.Name}' ({owner.Id})"
-        : $"Host service {_interfaceName}";
+        : _description ?? $"Host service {_interfaceName}";
 
     /// <inheritdoc />
     public override string ToString() => Description;
@@ -128,7 +157,7 @@ public sealed partial class ObjectReference
     }
 
     /// <summary>Why a call cannot be made now (released, or the isolate is gone), naming the object; null when it can.</summary>
-    private IsolateClosedException? Refusal()
+    internal IsolateClosedException? Refusal()
     {
         if (_owner is not { } owner)
         {

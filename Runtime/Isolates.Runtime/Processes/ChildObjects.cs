@@ -1,0 +1,405 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using Isolates.Calls;
+using Isolates.CompilerServices;
+using Isolates.Errors;
+using Isolates.Proxies;
+using Isolates.Wire;
+using MessagePack;
+
+namespace Isolates.Processes;
+
+/// <summary>
+/// The child's side of the host's objects passed into a child-process isolate (proxies among a call's arguments, in
+/// object calls' results, and host services): each is imported once per export as an <see cref="ObjectReference"/>
+/// routed here, and its calls cross the pipe to the host (<see cref="HostObjects"/>), which runs them as its own proxy
+/// calls and answers. Calls are sent in the order they are made, so one caller's calls run in order, as in-process.
+/// </summary>
+/// <remarks>
+/// Lifetime is counted, not guessed: the host counts every time it sends an export; the child counts every time it
+/// imports one (reusing the live reference), and when that reference is collected it tells the host how many sends it
+/// is done with (<see cref="FrameType.ObjectDrop"/>); the host forgets the export when the counts meet. So a send that
+/// crossed a drop on the pipe keeps the export, and an object nobody references in either process is released.
+/// </remarks>
+internal sealed class ChildObjects : ObjectRoute
+{
+    private readonly ChildServer _server;
+    private readonly Dictionary<long, ImportEntry> _imports = []; // also the lock for the counts
+    private readonly ConcurrentDictionary<long, IObjectCall> _calls = new();
+    private long _nextCall;
+
+    public ChildObjects(ChildServer server) => _server = server;
+
+    /// <summary>Object calls sent and not answered yet (for tests).</summary>
+    internal int PendingCount => _calls.Count;
+
+    /// <summary>What the child knows of one export: the spec, its live reference, and how many sends of it that reference stands for.</summary>
+    internal sealed class ImportEntry(ObjectSpec spec)
+    {
+        public ObjectSpec Spec { get; } = spec;
+
+        public WeakReference<ObjectReference>? Reference { get; set; }
+
+        public long Received { get; set; }
+    }
+
+    /// <summary>The reference for an export the host sent: the live one, or a new one (counted either way).</summary>
+    public ObjectReference Import(ObjectSpec spec)
+    {
+        lock (_imports)
+        {
+            if (_imports.TryGetValue(spec.Export, out ImportEntry? entry) && entry.Reference!.TryGetTarget(out ObjectReference? live))
+            {
+                entry.Received++;
+                return live;
+            }
+
+            entry = new ImportEntry(spec) { Received = 1 };
+            var reference = new ObjectReference(this, spec.Export, spec.InterfaceName, spec.Description, entry);
+            entry.Reference = new WeakReference<ObjectReference>(reference);
+            _imports[spec.Export] = entry;
+            return reference;
+        }
+    }
+
+    /// <summary>Sends the host will never see imported (a call cancelled before it ran, an answer nobody waited for): counted as dropped.</summary>
+    public void Discard(ObjectSpec[] specs)
+    {
+        foreach (ObjectSpec spec in specs)
+        {
+            SendDrop(spec.Export, 1);
+        }
+    }
+
+    /// <summary>From the reference's finalizer: nothing in this process references it any more.</summary>
+    public void Unreferenced(ObjectReference reference)
+    {
+        var entry = (ImportEntry)reference.RouteState!;
+        long received;
+        lock (_imports)
+        {
+            if (_imports.TryGetValue(reference.Id, out ImportEntry? current) && current == entry)
+            {
+                _imports.Remove(reference.Id);
+            }
+
+            received = entry.Received;
+        }
+
+        // Not from the finalizer thread: a send may wait for the pipe.
+        ThreadPool.UnsafeQueueUserWorkItem(static s => s.Self.SendDrop(s.Export, s.Received), (Self: this, Export: reference.Id, Received: received), preferLocal: false);
+    }
+
+    private void SendDrop(long export, long count)
+    {
+        Span<byte> body = stackalloc byte[8];
+        BinaryPrimitives.WriteInt64LittleEndian(body, count);
+        _server.Pipe.TrySend(FrameType.ObjectDrop, export, body);
+    }
+
+    /// <summary>The attachments of a payload the host sent: channel ends wired to their bridges, the host's objects imported.</summary>
+    public object[]? Attachments(ChannelSpec[] channels, ObjectSpec[] objects)
+    {
+        int count = channels.Length + objects.Length;
+        if (count == 0)
+        {
+            return null;
+        }
+
+        var attachments = new object[count];
+        foreach (ChannelSpec channel in channels)
+        {
+            attachments[channel.Index] = ChildBridge.Open(_server, channel);
+        }
+
+        foreach (ObjectSpec spec in objects)
+        {
+            attachments[spec.Index] = Import(spec);
+        }
+
+        return attachments;
+    }
+
+    /// <summary>
+    /// The export ids of the attachments of a payload going to the host: only the host's own objects can go back (by the
+    /// id it knows them by); anything else is refused, saying what.
+    /// </summary>
+    public static long[] ExportsOf(object[]? attachments, string what)
+    {
+        if (attachments is null)
+        {
+            return [];
+        }
+
+        var exports = new long[attachments.Length];
+        for (int i = 0; i < attachments.Length; i++)
+        {
+            if (attachments[i] is ObjectReference { Route: ChildObjects } reference)
+            {
+                exports[i] = reference.Id;
+                continue;
+            }
+
+            Payload.Release(attachments);
+            throw new NotShareableException(null, string.Empty, attachments[i] is ObjectReference own
+                ? $"{what} holds a proxy of an object living in this child-process isolate ({own.Description}); such a proxy cannot cross to the host. "
+                    + "Create objects the host should call with CreateObjectAsync on the child-process isolate (from the host), or pass proxies the host gave this child."
+                : $"{what} holds a channel end or a shared buffer, which cannot cross from a child-process isolate to its host there; pass channel ends to the child as call arguments.");
+        }
+
+        return exports;
+    }
+
+    /// <inheritdoc />
+    public override Task<TResult> Run<TResult>(ObjectReference reference, Delegate stub, ResultShape shape, object?[] arguments, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<TResult>(cancellationToken);
+        }
+
+        var entry = (ImportEntry)reference.RouteState!;
+        if (reference.IsReleased)
+        {
+            return Task.FromException<TResult>(new IsolateClosedException(entry.Spec.OwnerId, entry.Spec.OwnerName,
+                $"{reference.Description} was released (Isolate.ReleaseAsync) before the call was made; create a new object to go on.") { NotStarted = true });
+        }
+
+        byte[] body;
+        List<CancellationToken> tokens = [];
+        CallPlan plan;
+        try
+        {
+            plan = CallPlan.Get(stub, shape);
+            body = EncodeCall(reference, stub, plan, arguments, tokens);
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException<TResult>(ex); // not shareable: refused before anything was sent
+        }
+
+        if (cancellationToken.CanBeCanceled)
+        {
+            tokens.Add(cancellationToken);
+        }
+
+        long id = Interlocked.Increment(ref _nextCall);
+        var call = new ObjectCall<TResult>(this, id, reference.Description, entry.Spec, plan.WireResultCodec);
+        _calls[id] = call;
+        if (!_server.Pipe.TrySend(FrameType.ObjectCall, id, body))
+        {
+            Complete(id)?.Fail(new IsolateClosedException(_server.Isolate.Id, _server.Isolate.Name,
+                $"The call of {reference.Description} could not be sent: the pipe to the host is gone.") { NotStarted = true });
+            return call.Task;
+        }
+
+        call.Watch(tokens, _server.Isolate); // after the send, so a Cancel frame always follows its call
+        return call.Task;
+    }
+
+    /// <summary>Releases the host's object behind <paramref name="reference"/> (Isolate.ReleaseAsync in the child).</summary>
+    public Task ReleaseAsync(ObjectReference reference)
+    {
+        var entry = (ImportEntry)reference.RouteState!;
+        if (entry.Spec.IsHostService)
+        {
+            throw new InvalidOperationException(
+                $"{reference.Description} belongs to the host (IsolateOptions.HostServices) and lives as long as the host keeps it; there is nothing to release.");
+        }
+
+        if (!reference.TryBeginRelease(out TaskCompletionSource releasing))
+        {
+            return releasing.Task;
+        }
+
+        // Released here, but the host still counts the sends: the reference's collection tells it when they are done with.
+        GC.ReRegisterForFinalize(reference);
+        long id = Interlocked.Increment(ref _nextCall);
+        var call = new ObjectCall<Unit>(this, id, reference.Description, entry.Spec, resultCodec: null);
+        _calls[id] = call;
+        Span<byte> body = stackalloc byte[8];
+        BinaryPrimitives.WriteInt64LittleEndian(body, reference.Id);
+        if (!_server.Pipe.TrySend(FrameType.ObjectRelease, id, body))
+        {
+            Complete(id)?.Fail(new IsolateClosedException(_server.Isolate.Id, _server.Isolate.Name, $"The release of {reference.Description} could not be sent: the pipe to the host is gone."));
+        }
+
+        _ = call.Task.ContinueWith(static (released, state) => ((TaskCompletionSource)state!).TrySetFromTask(released),
+            releasing, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return releasing.Task;
+    }
+
+    /// <summary>An answer from the host, on whichever thread holds the pipe.</summary>
+    public void OnAnswer(FrameType type, long id, byte[] body)
+    {
+        if (Complete(id) is { } call)
+        {
+            call.Answer(type, body);
+        }
+        else if (type == FrameType.ObjectResult)
+        {
+            Discard(ObjectSpec.ReadPrefix(body, out _)); // cancelled or closed meanwhile: its proxies are not imported
+        }
+    }
+
+    private IObjectCall? Complete(long id) => _calls.TryRemove(id, out IObjectCall? call) ? call : null;
+
+    private void SendCancel(long id) => _server.Pipe.TrySend(FrameType.ObjectCancel, id, []);
+
+    private static byte[] EncodeCall(ObjectReference reference, Delegate stub, CallPlan plan, object?[] arguments, List<CancellationToken> tokens)
+    {
+        // The host knows the object by its export and gives the call a token of its own, which a Cancel frame fires.
+        byte[] payload = StubArguments.Encode(plan, arguments, tokens, out object[]? attachments);
+        long[] exports = ExportsOf(attachments, $"An argument of {reference.Description}'s {stub.Method.Name}");
+        var buffer = new ArrayBufferWriter<byte>(96 + payload.Length);
+        var writer = new MessagePackWriter(buffer);
+        new ObjectCallHeader(reference.Id, stub.Method.Module.Assembly.FullName!, stub.Method.MetadataToken, plan.Shape, exports).Write(ref writer);
+        writer.Flush();
+        buffer.Write(payload);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>An object call waiting for the host's answer.</summary>
+    private interface IObjectCall
+    {
+        void Answer(FrameType type, byte[] body);
+
+        void Fail(Exception reason);
+    }
+
+    /// <summary>
+    /// One call of a host object from the child: completed exactly once, by the host's answer, the caller's token (a
+    /// Cancel frame then stops it in the host), or the child's isolate closing (the caller's work is gone).
+    /// </summary>
+    private sealed class ObjectCall<TResult>(ChildObjects objects, long id, string description, ObjectSpec spec, Codec? resultCodec) : IObjectCall
+    {
+        private readonly TaskCompletionSource<TResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private CancellationTokenRegistration[] _registrations = [];
+
+        public Task<TResult> Task => _completion.Task;
+
+        public void Watch(List<CancellationToken> tokens, Isolate isolate)
+        {
+            var registrations = new CancellationTokenRegistration[tokens.Count + 1];
+            for (int i = 0; i < tokens.Count; i++)
+            {
+                registrations[i] = tokens[i].UnsafeRegister(static (state, token) => ((ObjectCall<TResult>)state!).Stop(token, null), this);
+            }
+
+            registrations[^1] = isolate.ClosingToken.UnsafeRegister(static (state, _) =>
+            {
+                var (call, closing) = ((ObjectCall<TResult>, Isolate))state!;
+                call.Stop(default, new IsolateClosedException(closing.Id, closing.Name,
+                    $"Isolate '{closing.Name}' ({closing.Id}) closed while its call of {call.Description} was running; the call was cancelled in the host."));
+            }, (this, isolate));
+            _registrations = registrations;
+            if (_completion.Task.IsCompleted)
+            {
+                Unregister(); // answered before it was watched
+            }
+        }
+
+        private string Description => description;
+
+        /// <summary>The caller's token fired or its isolate closed: done here at once, and the host is told to stop.</summary>
+        private void Stop(CancellationToken token, Exception? closed)
+        {
+            if (objects.Complete(id) is null)
+            {
+                return; // answered first
+            }
+
+            objects.SendCancel(id);
+            Unregister();
+            _ = closed is null ? _completion.TrySetCanceled(token) : _completion.TrySetException(closed);
+        }
+
+        public void Answer(FrameType type, byte[] body)
+        {
+            Unregister();
+            if (type == FrameType.ObjectResult)
+            {
+                object[]? attachments = null;
+                try
+                {
+                    ObjectSpec[] specs = ObjectSpec.ReadPrefix(body, out ReadOnlyMemory<byte> payload);
+                    attachments = objects.Attachments([], specs);
+                    _completion.TrySetResult(resultCodec is null ? default! : (TResult)Payload.Decode(payload, resultCodec, attachments)!);
+                }
+                catch (Exception ex)
+                {
+                    _completion.TrySetException(ex as IsolateException ?? new IsolateSerializationException($"Rebuilding the result of {description} as {typeof(TResult)} failed: {ex.GetType().Name}: {ex.Message}", ex));
+                }
+
+                return;
+            }
+
+            Exception? error;
+            try
+            {
+                error = RemoteError.Decode(body, spec.OwnerId, spec.OwnerName);
+            }
+            catch (Exception ex)
+            {
+                error = new IsolateSerializationException($"The host's error for the call of {description} could not be read: {ex.Message}", ex);
+            }
+
+            _ = error is null ? _completion.TrySetCanceled() : _completion.TrySetException(error);
+        }
+
+        public void Fail(Exception reason)
+        {
+            Unregister();
+            _completion.TrySetException(reason);
+        }
+
+        private void Unregister()
+        {
+            foreach (CancellationTokenRegistration registration in _registrations)
+            {
+                registration.Unregister();
+            }
+        }
+    }
+}
+
+/// <summary>What an object call frame says before its arguments: the export called, the stub (by assembly and token), the shape, the proxies among the arguments.</summary>
+internal readonly record struct ObjectCallHeader(long Export, string Assembly, int Token, ResultShape Shape, long[] AttachmentExports)
+{
+    public void Write(ref MessagePackWriter writer)
+    {
+        writer.WriteArrayHeader(5);
+        writer.Write(Export);
+        writer.Write(Assembly);
+        writer.Write(Token);
+        writer.Write((byte)Shape);
+        writer.WriteArrayHeader(AttachmentExports.Length);
+        foreach (long export in AttachmentExports)
+        {
+            writer.Write(export);
+        }
+    }
+
+    public static ObjectCallHeader Read(ReadOnlyMemory<byte> body, out ReadOnlyMemory<byte> payload)
+    {
+        var reader = new MessagePackReader(body);
+        if (reader.ReadArrayHeader() != 5)
+        {
+            throw new IsolateSerializationException("An object call header of the wrong shape: the pipe is corrupted.");
+        }
+
+        long export = reader.ReadInt64();
+        string assembly = reader.ReadString() ?? string.Empty;
+        int token = reader.ReadInt32();
+        var shape = (ResultShape)reader.ReadByte();
+        var exports = new long[reader.ReadArrayHeader()];
+        for (int i = 0; i < exports.Length; i++)
+        {
+            exports[i] = reader.ReadInt64();
+        }
+
+        payload = body[(int)reader.Consumed..];
+        return new ObjectCallHeader(export, assembly, token, shape, exports);
+    }
+}

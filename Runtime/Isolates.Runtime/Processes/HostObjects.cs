@@ -1,0 +1,301 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using Isolates.CompilerServices;
+using Isolates.Errors;
+using Isolates.Wire;
+using MessagePack;
+
+namespace Isolates.Processes;
+
+/// <summary>
+/// The host's side of its objects passed into one child-process isolate: what it exported (proxies sent in calls and
+/// answers, host services), counted per send so the child's drops tell when to forget each (see
+/// <see cref="ChildObjects"/>), and the child's calls of them, run here as this process's own proxy calls (so an object
+/// in an in-process isolate runs them on its thread in order, a host service on the thread pool, an object in another
+/// child through that child) and answered over the pipe.
+/// </summary>
+internal sealed class HostObjects
+{
+    private readonly ChildLink _link;
+    private readonly Dictionary<long, Export> _byId = []; // also the lock for the exports
+    private readonly Dictionary<ObjectReference, Export> _byReference = new(ReferenceEqualityComparer.Instance);
+    private readonly ConcurrentDictionary<long, CancellationTokenSource> _running = new();
+    private long _nextExport;
+    private bool _ended;
+
+    public HostObjects(ChildLink link) => _link = link;
+
+    /// <summary>Objects the child may still call (for tests).</summary>
+    internal int ExportCount
+    {
+        get
+        {
+            lock (_byId)
+            {
+                return _byId.Count;
+            }
+        }
+    }
+
+    private sealed class Export(long id, ObjectReference reference)
+    {
+        public long Id { get; } = id;
+
+        public ObjectReference Reference { get; } = reference;
+
+        /// <summary>Sends the child has not said it is done with.</summary>
+        public long Sent { get; set; }
+
+        /// <summary>A host service: exported for the child's whole life.</summary>
+        public bool Permanent { get; set; }
+    }
+
+    /// <summary>Exports <paramref name="reference"/> for one send (as attachment <paramref name="index"/>).</summary>
+    public ObjectSpec Add(ObjectReference reference, int index, bool permanent = false)
+    {
+        if (reference.Owner is null && reference.Route is not Proxies.HostServiceRoute)
+        {
+            throw new NotShareableException(null, string.Empty, $"{reference.Description} is not an object of this process and cannot be passed on to a child-process isolate.");
+        }
+
+        Export export;
+        lock (_byId)
+        {
+            if (_ended)
+            {
+                throw new IsolateClosedException(_link.IsolateId, _link.IsolateName, $"Child-process isolate '{_link.IsolateName}' ({_link.IsolateId}) has ended; {reference.Description} cannot be passed to it.") { NotStarted = true };
+            }
+
+            if (!_byReference.TryGetValue(reference, out export!))
+            {
+                export = new Export(++_nextExport, reference);
+                _byReference.Add(reference, export);
+                _byId.Add(export.Id, export);
+            }
+
+            export.Sent++;
+            export.Permanent |= permanent;
+        }
+
+        Isolate? owner = reference.Owner;
+        return new ObjectSpec(index, export.Id, reference.InterfaceName, reference.Description, owner?.Id ?? 0, owner?.Name ?? Proxies.HostCall.HostName);
+    }
+
+    /// <summary>The host's references of the proxies a child sent back (exports it holds, so the host still has them).</summary>
+    public object[]? Lookup(long[] exports)
+    {
+        if (exports.Length == 0)
+        {
+            return null;
+        }
+
+        var references = new object[exports.Length];
+        lock (_byId)
+        {
+            for (int i = 0; i < exports.Length; i++)
+            {
+                references[i] = _byId.TryGetValue(exports[i], out Export? export)
+                    ? export.Reference
+                    : throw new IsolateSerializationException($"The child-process isolate referred to object export {exports[i]}, which it had dropped or was never sent: the pipe is corrupted.");
+            }
+        }
+
+        return references;
+    }
+
+    /// <summary>The child is done with some sends of an export (the count is the body).</summary>
+    public void OnDrop(long id, byte[] body)
+    {
+        if (body.Length != 8)
+        {
+            return;
+        }
+
+        long count = BinaryPrimitives.ReadInt64LittleEndian(body);
+        lock (_byId)
+        {
+            if (_byId.TryGetValue(id, out Export? export))
+            {
+                export.Sent -= count;
+                if (export.Sent <= 0 && !export.Permanent)
+                {
+                    _byId.Remove(id);
+                    _byReference.Remove(export.Reference); // nothing here keeps the object now: unreferenced, it is released
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// On the pipe's reader: a call from the child. Made here, synchronously, so calls reach the object in the order the
+    /// child sent them (the call itself only queues: an object's call runs on its isolate's thread, a host service's on
+    /// the thread pool); the answer is sent when it completes.
+    /// </summary>
+    public void OnCall(long id, byte[] body)
+    {
+        Task call;
+        ObjectStub stub;
+        CancellationTokenSource cancel;
+        try
+        {
+            ObjectCallHeader header = ObjectCallHeader.Read(body, out ReadOnlyMemory<byte> payload);
+            ObjectReference reference = Find(header.Export);
+            stub = ObjectStub.For(header.Assembly, header.Token, reference.InterfaceName);
+            object?[] arguments = stub.Decode(payload, Lookup(header.AttachmentExports));
+            cancel = new CancellationTokenSource();
+            if (!_running.TryAdd(id, cancel))
+            {
+                throw new IsolateSerializationException($"The child-process isolate sent object call {id} twice: the pipe is corrupted.");
+            }
+
+            call = stub.Invoke(reference, arguments, cancel.Token);
+        }
+        catch (Exception ex)
+        {
+            _running.TryRemove(id, out _);
+            Answer(id, FrameType.ObjectError, RemoteError.Encode(ex is IsolateException ? ex : ExceptionTransfer.ToCaller(ex, 0, Proxies.HostCall.HostName), 0, Proxies.HostCall.HostName));
+            return;
+        }
+
+        _ = call.ContinueWith(static (done, state) =>
+        {
+            var (self, callId, target) = ((HostObjects, long, ObjectStub))state!;
+            self.Answered(callId, target, done);
+        }, (this, id, stub), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    /// <summary>The child's caller cancelled (or its isolate closed): the call's token fires.</summary>
+    public void OnCancel(long id)
+    {
+        if (_running.TryGetValue(id, out CancellationTokenSource? cancel))
+        {
+            try
+            {
+                cancel.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // answered meanwhile
+            }
+        }
+    }
+
+    /// <summary>Isolate.ReleaseAsync in the child: releases the object here, as the host's own release would.</summary>
+    public void OnRelease(long id, byte[] body)
+    {
+        Task released;
+        try
+        {
+            ObjectReference reference = Find(body.Length == 8 ? BinaryPrimitives.ReadInt64LittleEndian(body) : -1);
+            released = Isolate.ReleaseReferenceAsync(reference);
+        }
+        catch (Exception ex)
+        {
+            released = Task.FromException(ex);
+        }
+
+        _ = released.ContinueWith(static (done, state) =>
+        {
+            var (self, callId) = ((HostObjects, long))state!;
+            if (done.IsCompletedSuccessfully)
+            {
+                self.Answer(callId, FrameType.ObjectResult, ResultBody([], []));
+            }
+            else
+            {
+                self.Answer(callId, FrameType.ObjectError, RemoteError.Encode(done.Exception!.InnerException!, 0, Proxies.HostCall.HostName));
+            }
+        }, (this, id), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    /// <summary>The child has ended: its calls still running are cancelled, and nothing it was sent is kept for it.</summary>
+    public void End()
+    {
+        lock (_byId)
+        {
+            _ended = true;
+            _byId.Clear();
+            _byReference.Clear();
+        }
+
+        foreach (long id in _running.Keys)
+        {
+            OnCancel(id);
+        }
+    }
+
+    private ObjectReference Find(long export)
+    {
+        lock (_byId)
+        {
+            return _byId.TryGetValue(export, out Export? found)
+                ? found.Reference
+                : throw new IsolateSerializationException($"The child-process isolate called object export {export}, which it had dropped or was never sent: the pipe is corrupted.");
+        }
+    }
+
+    private void Answered(long id, ObjectStub stub, Task done)
+    {
+        if (_running.TryRemove(id, out CancellationTokenSource? cancel))
+        {
+            cancel.Dispose();
+        }
+
+        if (!done.IsCompletedSuccessfully)
+        {
+            Exception error = done.IsCanceled ? new OperationCanceledException() : done.Exception!.InnerExceptions.Count == 1 ? done.Exception.InnerException! : done.Exception;
+            Answer(id, FrameType.ObjectError, RemoteError.Encode(error, 0, Proxies.HostCall.HostName));
+            return;
+        }
+
+        byte[] body;
+        try
+        {
+            body = stub.ResultCodec is null ? ResultBody([], []) : EncodeResult(stub.ResultCodec, stub.ResultOf(done), stub.Name);
+        }
+        catch (Exception ex)
+        {
+            Answer(id, FrameType.ObjectError, RemoteError.Encode(ex is IsolateException ? ex : ExceptionTransfer.ToCaller(ex, 0, Proxies.HostCall.HostName), 0, Proxies.HostCall.HostName));
+            return;
+        }
+
+        Answer(id, FrameType.ObjectResult, body);
+    }
+
+    private byte[] EncodeResult(Codec codec, object? result, string what)
+    {
+        byte[] payload = Payload.Encode([codec], [result], out object[]? attachments);
+        if (attachments is null)
+        {
+            return ResultBody([], payload);
+        }
+
+        var specs = new ObjectSpec[attachments.Length];
+        for (int i = 0; i < attachments.Length; i++)
+        {
+            if (attachments[i] is not ObjectReference reference)
+            {
+                Payload.Release(attachments);
+                throw new NotShareableException(null, string.Empty,
+                    $"The result of {what} holds a channel end or a shared buffer, which cannot cross to a child-process isolate in a proxy call's result; pass channel ends to the child as call arguments.");
+            }
+
+            specs[i] = Add(reference, i);
+        }
+
+        return ResultBody(specs, payload);
+    }
+
+    private static byte[] ResultBody(ObjectSpec[] specs, ReadOnlySpan<byte> payload)
+    {
+        var buffer = new ArrayBufferWriter<byte>(16 + payload.Length);
+        var writer = new MessagePackWriter(buffer);
+        ObjectSpec.Write(ref writer, specs);
+        writer.Flush();
+        buffer.Write(payload);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private void Answer(long id, FrameType type, byte[] body) => _link.Pipe.TrySend(type, id, body);
+}

@@ -1,0 +1,55 @@
+using MessagePack;
+
+namespace Isolates.Processes;
+
+/// <summary>
+/// An object of the host passed into a child-process isolate (a proxy among a call's arguments, in an object call's
+/// result, or a host service): the attachment it is in the payload, the id the host exported it under, and what it is,
+/// for the child's proxies and messages (its interface, its description, the isolate it lives in: 0 and "host" for a
+/// host service). The child calls it back through the host (<see cref="ChildObjects"/>, <see cref="HostObjects"/>).
+/// </summary>
+internal readonly record struct ObjectSpec(int Index, long Export, string InterfaceName, string Description, long OwnerId, string OwnerName)
+{
+    public bool IsHostService => OwnerId == 0;
+
+    public static void Write(ref MessagePackWriter writer, ObjectSpec[] specs)
+    {
+        writer.WriteArrayHeader(specs.Length);
+        foreach (ObjectSpec spec in specs)
+        {
+            writer.WriteArrayHeader(6);
+            writer.Write(spec.Index);
+            writer.Write(spec.Export);
+            writer.Write(spec.InterfaceName);
+            writer.Write(spec.Description);
+            writer.Write(spec.OwnerId);
+            writer.Write(spec.OwnerName);
+        }
+    }
+
+    public static ObjectSpec[] Read(ref MessagePackReader reader)
+    {
+        var specs = new ObjectSpec[reader.ReadArrayHeader()];
+        for (int i = 0; i < specs.Length; i++)
+        {
+            int fields = reader.ReadArrayHeader();
+            if (fields != 6)
+            {
+                throw new IsolateSerializationException($"An object spec of {fields} fields where 6 were expected: the pipe is corrupted.");
+            }
+
+            specs[i] = new ObjectSpec(reader.ReadInt32(), reader.ReadInt64(), reader.ReadString() ?? string.Empty, reader.ReadString() ?? string.Empty, reader.ReadInt64(), reader.ReadString() ?? string.Empty);
+        }
+
+        return specs;
+    }
+
+    /// <summary>A frame body that starts with specs (an object call's result): the specs, and where the payload begins.</summary>
+    public static ObjectSpec[] ReadPrefix(ReadOnlyMemory<byte> body, out ReadOnlyMemory<byte> payload)
+    {
+        var reader = new MessagePackReader(body);
+        ObjectSpec[] specs = Read(ref reader);
+        payload = body[(int)reader.Consumed..];
+        return specs;
+    }
+}
