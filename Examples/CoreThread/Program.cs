@@ -4,17 +4,19 @@
 // touch its fields. Workers (the isolates of a pool) get a proxy to it (ICore, written at build time by the Isolates
 // source generator) and call it; every call runs on the core isolate's thread, one at a time, so the core needs no
 // lock, and the calls of one worker arrive in the order it made them. The host reads the final state through the same
-// proxy and releases the object. Run with --self-test to exit 0 only when every update was applied exactly once, in
-// order per worker, and the totals are exact.
+// proxy and releases the object. With --process the workers are child processes: the proxy crosses into each child
+// and its calls come back over the child's pipe to the core isolate, with the same guarantees. Run with --self-test to
+// exit 0 only when every update was applied exactly once, in order per worker, and the totals are exact.
 using Isolates;
 
 bool selfTest = args.Contains("--self-test");
+bool inProcesses = args.Contains("--process");
 string[] numbers = [.. args.Where(a => !a.StartsWith("--", StringComparison.Ordinal))];
 int workers = numbers.Length > 0 ? int.Parse(numbers[0], System.Globalization.CultureInfo.InvariantCulture) : 4;
 int perWorker = numbers.Length > 1 ? int.Parse(numbers[1], System.Globalization.CultureInfo.InvariantCulture) : 2_500;
 if (workers < 1 || perWorker < 1)
 {
-    Console.Error.WriteLine("usage: CoreThread [workers >= 1] [updatesPerWorker >= 1] [--self-test]");
+    Console.Error.WriteLine("usage: CoreThread [workers >= 1] [updatesPerWorker >= 1] [--process] [--self-test]");
     return 2;
 }
 
@@ -31,7 +33,12 @@ void Expect(bool condition, string what)
 await using Isolate coreIsolate = await Isolate.CreateAsync(new IsolateOptions { Name = "core" });
 ICore core = await coreIsolate.CreateObjectAsync<ICore, Core>();   // constructed inside "core"; we hold a proxy
 
-await using IsolatePool pool = await IsolatePool.CreateAsync(new IsolatePoolOptions { Name = "worker", Size = workers });
+await using IsolatePool pool = await IsolatePool.CreateAsync(new IsolatePoolOptions
+{
+    Name = "worker",
+    Size = workers,
+    IsolateOptions = new IsolateOptions { Placement = inProcesses ? IsolatePlacement.ChildProcess : IsolatePlacement.InProcess },
+});
 // The proxy is shareable: each worker isolate receives its own typed copy, pointing at the same object in "core".
 Posted[] posted = await Task.WhenAll(Enumerable.Range(0, workers).Select(w => pool.SubmitAsync(Worker.PostAsync, core, w, perWorker)));
 
@@ -43,7 +50,7 @@ foreach ((string key, long value) in totals.ByKey.OrderBy(p => p.Key, StringComp
 
 foreach (Posted p in posted)
 {
-    Console.WriteLine($"worker {p.Worker} (in isolate '{p.RanIn}') posted {p.Sent} updates");
+    Console.WriteLine($"worker {p.Worker} (in isolate '{p.RanIn}', process {p.ProcessId}) posted {p.Sent} updates");
 }
 
 long expected = (long)workers * perWorker;
@@ -54,6 +61,7 @@ Expect(totals.Duplicates == 0 && totals.OutOfOrder == 0, $"no update applied twi
 Expect(totals.ByKey.Count == Math.Min(3, perWorker) && totals.ByKey.All(p => p.Value == Expected(p.Key)), "each bucket's total is exact");
 Expect(posted.All(p => p.Sent == perWorker) && posted.Select(p => p.Worker).Order().SequenceEqual(Enumerable.Range(0, workers)), "every worker posted all of its updates");
 Expect(totals.OwnerIsolate == coreIsolate.Id && totals.OnOwnThread, "the state was only ever touched on the core isolate's own thread");
+Expect(posted.All(p => (p.ProcessId != Environment.ProcessId) == inProcesses), inProcesses ? "every worker ran in a child process" : "every worker ran in this process");
 
 await Isolate.ReleaseAsync(core);                                // the object is released in its isolate
 bool released = false;
@@ -92,7 +100,7 @@ public sealed record Update(int Worker, int Sequence, string Key, long Delta);
 public sealed record Totals(long Applied, long Duplicates, long OutOfOrder, Dictionary<string, long> ByKey, long OwnerIsolate, bool OnOwnThread);
 
 [Shareable]
-public sealed record Posted(int Worker, int Sent, string RanIn);
+public sealed record Posted(int Worker, int Sent, string RanIn, int ProcessId);
 
 /// <summary>The core's interface: the generator writes the proxy workers call and the stub that runs in "core".</summary>
 [IsolateInterface]
@@ -159,6 +167,6 @@ public static class Worker
         }
 
         await Task.WhenAll(inFlight);
-        return new Posted(worker, count, Isolate.Current!.Name);
+        return new Posted(worker, count, Isolate.Current!.Name, Environment.ProcessId);
     }
 }

@@ -17,4 +17,17 @@ public class CoreThreadExampleTests
             Assert.That(output, Does.Not.Contain("FAIL"));
         });
     }
+
+    [Test]
+    public async Task CoreThreadExample_WorkersInChildProcesses_SelfTestExitsZeroWithEveryUpdateAppliedExactlyOnce()
+    {
+        (int exit, string output) = await ExampleProgram.RunAsync("CoreThread", "2", "1000", "--process", "--self-test");
+        TestContext.Out.WriteLine(output);
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(0), output);
+            Assert.That(output, Does.Contain("applied 2000 updates from 2 workers").And.Contain("every worker ran in a child process").And.Contain("core thread: exact"));
+            Assert.That(output, Does.Not.Contain("FAIL"));
+        });
+    }
 }
