@@ -144,4 +144,27 @@ public static class ChildProxyFunctions
     /// <summary>Waits in a host service until the child's isolate or the host cancels.</summary>
     public static async Task WaitInHostServiceAsync(CancellationToken cancellationToken) =>
         await Isolate.Current!.GetHostService<IOrders>().WaitAsync(cancellationToken);
+
+    /// <summary>Creates an object in this (child-process) isolate and returns its proxy without keeping it.</summary>
+    public static async Task<IInventory> CreateOwnAsync(string sku, int count)
+    {
+        IInventory own = await Isolate.Current!.CreateObjectAsync<IInventory, Inventory, string, int>(sku, count);
+        return own;
+    }
+
+    /// <summary>Collects (so unreferenced objects are released) and says how many inventories this isolate disposed.</summary>
+    public static async Task<int> CollectThenDisposedAsync()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        await Task.Delay(20); // a finalizer queues the release after this call
+        return Inventory.Disposed();
+    }
+
+    /// <summary>Passes an object of this isolate to a host service, which calls it back here while this call waits for it.</summary>
+    public static async Task<int> CountOwnThroughCatalogAsync(string sku, int count)
+    {
+        IInventory own = await Isolate.Current!.CreateObjectAsync<IInventory, Inventory, string, int>(sku, count);
+        return await Isolate.Current!.GetHostService<ICatalog>().CountThroughAsync(own, sku);
+    }
 }

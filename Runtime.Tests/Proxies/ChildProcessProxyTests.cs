@@ -230,4 +230,52 @@ public class ChildProcessProxyTests
             await Isolate.KeepWarm(0, spares);
         }
     }
+
+    [Test]
+    public async Task ObjectCreatedByChildCode_ReturnedToTheHost_IsCalledPassedOnAndReleased()
+    {
+        await using Isolate child = await Isolate.CreateAsync(Child("child-own-object"));
+        await using Isolate local = await Isolate.CreateAsync();
+
+        IInventory own = await Wait.Bounded(child.CallAsync(ChildProxyFunctions.CreateOwnAsync, "kiwi", 2));
+        Passed passed = await Wait.Bounded(local.CallAsync(ProxyFunctions.AddThroughAsync, own, 3));
+
+        Assert.That(await own.AddAsync("kiwi", 1), Is.EqualTo(3), "it lives in the child, with the state its constructor gave it");
+        Assert.That(passed.Count, Is.EqualTo(3), "an in-process isolate calls it through the host");
+        Assert.That(own.ToString(), Does.Contain("child-own-object"));
+        await Wait.Bounded(Isolate.ReleaseAsync(own));
+        Assert.That(await child.CallAsync(Inventory.Disposed), Is.EqualTo(1));
+        Assert.That(() => own.CountAsync("kiwi").AsTask(), Throws.InstanceOf<IsolateClosedException>().With.Message.Contains("released"));
+    }
+
+    [Test]
+    public async Task ObjectCreatedByChildCode_DroppedByTheHost_IsReleasedInTheChild()
+    {
+        await using Isolate child = await Isolate.CreateAsync(Child("child-own-dropped"));
+        var link = ((Engines.ChildProcessEngine)child.Engine).Link!;
+        Assert.That(await Wait.Bounded(UseOwnOnceAsync(child)), Is.EqualTo(2));
+        Assert.That(link.Objects.ImportCount, Is.EqualTo(1));
+
+        await Tests.Diagnostics.Poll.Until(() =>
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            return link.Objects.ImportCount == 0 && child.CallAsync(ChildProxyFunctions.CollectThenDisposedAsync).Result == 1;
+        }, "the host's drop to reach the child and the object to be released there");
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static async Task<int> UseOwnOnceAsync(Isolate child)
+    {
+        IInventory own = await child.CallAsync(ChildProxyFunctions.CreateOwnAsync, "lime", 1);
+        return await own.AddAsync("lime", 1);
+    }
+
+    [Test]
+    public async Task ObjectCreatedByChildCode_PassedToAHostService_IsCalledBackInTheChildWhileItWaits()
+    {
+        await using Isolate child = await Isolate.CreateAsync(Child("child-own-reentrant") with { HostServices = new IsolateHostServices().Add<ICatalog>(new Catalog(null)) });
+
+        Assert.That(await Wait.Bounded(child.CallAsync(ChildProxyFunctions.CountOwnThroughCatalogAsync, "date", 7)), Is.EqualTo(7));
+    }
 }

@@ -193,13 +193,8 @@ internal sealed class ChildCall<TResult> : IChildCall, IGatedCall
     private TResult DecodeWithObjects(byte[] body)
     {
         var reader = new MessagePack.MessagePackReader(body);
-        var exports = new long[reader.ReadArrayHeader()];
-        for (int i = 0; i < exports.Length; i++)
-        {
-            exports[i] = reader.ReadInt64();
-        }
-
-        return (TResult)Payload.Decode(body.AsMemory((int)reader.Consumed), _resultCodec!, _link.Objects.Lookup(exports))!;
+        SentObject[] sent = SentObject.Read(ref reader);
+        return (TResult)Payload.Decode(body.AsMemory((int)reader.Consumed), _resultCodec!, _link.Objects.Receive(sent))!;
     }
 
     public void Fail(Exception reason)

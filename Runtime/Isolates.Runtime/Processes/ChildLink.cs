@@ -123,6 +123,9 @@ internal sealed class ChildLink
 
     public long IsolateId => _isolate.Id;
 
+    /// <summary>The child-process isolate (the owner of the objects the child sends here).</summary>
+    public Isolate Isolate => _isolate;
+
     public string IsolateName => _isolate.Name;
 
     /// <summary>The pipe, for the channel bridges' frames.</summary>

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Isolates.Calls;
 using Isolates.CompilerServices;
 using Isolates.Errors;
@@ -27,6 +28,7 @@ internal sealed class ChildObjects : ObjectRoute
     private readonly ChildServer _server;
     private readonly Dictionary<long, ImportEntry> _imports = []; // also the lock for the counts
     private readonly ConcurrentDictionary<long, IObjectCall> _calls = new();
+    private readonly Dictionary<long, Export> _exports = []; // this isolate's objects the host holds proxies of; also their lock
     private long _nextCall;
 
     public ChildObjects(ChildServer server) => _server = server;
@@ -34,9 +36,31 @@ internal sealed class ChildObjects : ObjectRoute
     /// <summary>Object calls sent and not answered yet (for tests).</summary>
     internal int PendingCount => _calls.Count;
 
-    /// <summary>What the child knows of one export: the spec, its live reference, and how many sends of it that reference stands for.</summary>
-    internal sealed class ImportEntry(ObjectSpec spec)
+    /// <summary>Objects of this isolate the host holds proxies of (for tests).</summary>
+    internal int ExportCount
     {
+        get
+        {
+            lock (_exports)
+            {
+                return _exports.Count;
+            }
+        }
+    }
+
+    /// <summary>An object of this isolate sent to the host: its reference, kept alive here while the host has sends of it outstanding.</summary>
+    private sealed class Export(ObjectReference reference)
+    {
+        public ObjectReference Reference { get; } = reference;
+
+        public long Sent { get; set; }
+    }
+
+    /// <summary>What the child knows of one export: the spec, its live reference, and how many sends of it that reference stands for.</summary>
+    internal sealed class ImportEntry(ChildObjects objects, ObjectSpec spec) : ObjectReference.IImported
+    {
+        public void Unreferenced(ObjectReference reference) => objects.Unreferenced(reference);
+
         public ObjectSpec Spec { get; } = spec;
 
         public WeakReference<ObjectReference>? Reference { get; set; }
@@ -55,7 +79,7 @@ internal sealed class ChildObjects : ObjectRoute
                 return live;
             }
 
-            entry = new ImportEntry(spec) { Received = 1 };
+            entry = new ImportEntry(this, spec) { Received = 1 };
             var reference = new ObjectReference(this, spec.Export, spec.InterfaceName, spec.Description, entry);
             entry.Reference = new WeakReference<ObjectReference>(reference);
             _imports[spec.Export] = entry;
@@ -122,33 +146,83 @@ internal sealed class ChildObjects : ObjectRoute
     }
 
     /// <summary>
-    /// The export ids of the attachments of a payload going to the host: only the host's own objects can go back (by the
-    /// id it knows them by); anything else is refused, saying what.
+    /// The proxies among the attachments of a payload going to the host: the host's own objects go back by the id it
+    /// knows them by; this isolate's objects are sent (and counted: kept alive here until the host lets go of them).
+    /// Anything else is refused, saying what.
     /// </summary>
-    public static long[] ExportsOf(object[]? attachments, string what)
+    public SentObject[] Send(object[]? attachments, string what)
     {
         if (attachments is null)
         {
             return [];
         }
 
-        var exports = new long[attachments.Length];
         for (int i = 0; i < attachments.Length; i++)
         {
-            if (attachments[i] is ObjectReference { Route: ChildObjects } reference)
+            bool sendable = attachments[i] switch
             {
-                exports[i] = reference.Id;
+                ObjectReference { Route: ChildObjects } => true, // the host's own object, going back
+                ObjectReference { Route: null, RouteState: null, Owner: { } owner } => owner == _server.Isolate, // not an isolate the child's code made
+                _ => false,
+            };
+            if (sendable)
+            {
                 continue;
             }
 
             Payload.Release(attachments);
-            throw new NotShareableException(null, string.Empty, attachments[i] is ObjectReference own
-                ? $"{what} holds a proxy of an object living in this child-process isolate ({own.Description}); such a proxy cannot cross to the host. "
-                    + "Create objects the host should call with CreateObjectAsync on the child-process isolate (from the host), or pass proxies the host gave this child."
+            throw new NotShareableException(null, string.Empty, attachments[i] is ObjectReference other
+                ? $"{what} holds a proxy of {other.Description}, which cannot cross to the host: only the host's own objects and objects of this child-process isolate itself can."
                 : $"{what} holds a channel end or a shared buffer, which cannot cross from a child-process isolate to its host there; pass channel ends to the child as call arguments.");
         }
 
-        return exports;
+        var sent = new SentObject[attachments.Length];
+        lock (_exports)
+        {
+            for (int i = 0; i < attachments.Length; i++)
+            {
+                var reference = (ObjectReference)attachments[i];
+                if (reference.Route is ChildObjects)
+                {
+                    sent[i] = new SentObject(ChildOwned: false, reference.Id, string.Empty);
+                    continue;
+                }
+
+                if (!_exports.TryGetValue(reference.Id, out Export? export))
+                {
+                    export = new Export(reference);
+                    _exports.Add(reference.Id, export);
+                }
+
+                Debug.Assert(ReferenceEquals(export.Reference, reference), "one reference per object in a process");
+                export.Sent++;
+                sent[i] = new SentObject(ChildOwned: true, reference.Id, reference.InterfaceName);
+            }
+        }
+
+        return sent;
+    }
+
+    /// <summary>The host let go of some sends of one of this isolate's objects (the count is the body).</summary>
+    public void OnDrop(long id, byte[] body)
+    {
+        if (body.Length != 8)
+        {
+            return;
+        }
+
+        long count = BinaryPrimitives.ReadInt64LittleEndian(body);
+        lock (_exports)
+        {
+            if (_exports.TryGetValue(id, out Export? export))
+            {
+                export.Sent -= count;
+                if (export.Sent <= 0)
+                {
+                    _exports.Remove(id); // nothing here keeps the object for the host now: unreferenced, it is released
+                }
+            }
+        }
     }
 
     /// <inheritdoc />
@@ -213,8 +287,6 @@ internal sealed class ChildObjects : ObjectRoute
             return releasing.Task;
         }
 
-        // Released here, but the host still counts the sends: the reference's collection tells it when they are done with.
-        GC.ReRegisterForFinalize(reference);
         long id = Interlocked.Increment(ref _nextCall);
         var call = new ObjectCall<Unit>(this, id, reference.Description, entry.Spec, resultCodec: null);
         _calls[id] = call;
@@ -247,14 +319,14 @@ internal sealed class ChildObjects : ObjectRoute
 
     private void SendCancel(long id) => _server.Pipe.TrySend(FrameType.ObjectCancel, id, []);
 
-    private static byte[] EncodeCall(ObjectReference reference, Delegate stub, CallPlan plan, object?[] arguments, List<CancellationToken> tokens)
+    private byte[] EncodeCall(ObjectReference reference, Delegate stub, CallPlan plan, object?[] arguments, List<CancellationToken> tokens)
     {
         // The host knows the object by its export and gives the call a token of its own, which a Cancel frame fires.
         byte[] payload = StubArguments.Encode(plan, arguments, tokens, out object[]? attachments);
-        long[] exports = ExportsOf(attachments, $"An argument of {reference.Description}'s {stub.Method.Name}");
+        SentObject[] sent = Send(attachments, $"An argument of {reference.Description}'s {stub.Method.Name}");
         var buffer = new ArrayBufferWriter<byte>(96 + payload.Length);
         var writer = new MessagePackWriter(buffer);
-        new ObjectCallHeader(reference.Id, stub.Method.Module.Assembly.FullName!, stub.Method.MetadataToken, plan.Shape, exports).Write(ref writer);
+        new ObjectCallHeader(reference.Id, stub.Method.Module.Assembly.FullName!, stub.Method.MetadataToken, plan.Shape, sent).Write(ref writer);
         writer.Flush();
         buffer.Write(payload);
         return buffer.WrittenSpan.ToArray();
@@ -365,7 +437,7 @@ internal sealed class ChildObjects : ObjectRoute
 }
 
 /// <summary>What an object call frame says before its arguments: the export called, the stub (by assembly and token), the shape, the proxies among the arguments.</summary>
-internal readonly record struct ObjectCallHeader(long Export, string Assembly, int Token, ResultShape Shape, long[] AttachmentExports)
+internal readonly record struct ObjectCallHeader(long Export, string Assembly, int Token, ResultShape Shape, SentObject[] Attachments)
 {
     public void Write(ref MessagePackWriter writer)
     {
@@ -374,11 +446,7 @@ internal readonly record struct ObjectCallHeader(long Export, string Assembly, i
         writer.Write(Assembly);
         writer.Write(Token);
         writer.Write((byte)Shape);
-        writer.WriteArrayHeader(AttachmentExports.Length);
-        foreach (long export in AttachmentExports)
-        {
-            writer.Write(export);
-        }
+        SentObject.Write(ref writer, Attachments);
     }
 
     public static ObjectCallHeader Read(ReadOnlyMemory<byte> body, out ReadOnlyMemory<byte> payload)
@@ -393,13 +461,8 @@ internal readonly record struct ObjectCallHeader(long Export, string Assembly, i
         string assembly = reader.ReadString() ?? string.Empty;
         int token = reader.ReadInt32();
         var shape = (ResultShape)reader.ReadByte();
-        var exports = new long[reader.ReadArrayHeader()];
-        for (int i = 0; i < exports.Length; i++)
-        {
-            exports[i] = reader.ReadInt64();
-        }
-
+        SentObject[] attachments = SentObject.Read(ref reader);
         payload = body[(int)reader.Consumed..];
-        return new ObjectCallHeader(export, assembly, token, shape, exports);
+        return new ObjectCallHeader(export, assembly, token, shape, attachments);
     }
 }

@@ -188,6 +188,9 @@ internal sealed class ChildServer
             case FrameType.ObjectError:
                 Objects.OnAnswer(type, id, body);
                 break;
+            case FrameType.ObjectDrop:
+                Objects.OnDrop(id, body);
+                break;
             case FrameType.Close:
                 if (Interlocked.Exchange(ref _closing, 1) == 0)
                 {

@@ -28,6 +28,7 @@ internal enum FrameType : byte
     ObjectCancel = 31,  // id = the child's object call id
     ObjectRelease = 32, // id = the child's object call id; body: int64 export id (Isolate.ReleaseAsync in the child)
     ObjectDrop = 33,    // id = export id; body: int64: how many of the host's sends of it the child is done with
+                        // (also host -> child: id = the child's object id; how many of the child's sends the host is done with)
 
     // either way: channel ends passed to the child (ChannelBridge); id = the bridge's id, chosen by the host
     ChannelItems = 40,  // body: items as [int32 length][encoded item]..., sent only against credit

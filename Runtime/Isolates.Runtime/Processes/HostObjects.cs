@@ -21,6 +21,7 @@ internal sealed class HostObjects
     private readonly Dictionary<long, Export> _byId = []; // also the lock for the exports
     private readonly Dictionary<ObjectReference, Export> _byReference = new(ReferenceEqualityComparer.Instance);
     private readonly ConcurrentDictionary<long, CancellationTokenSource> _running = new();
+    private readonly Dictionary<long, Import> _imports = []; // the child's objects it sent here, by their id there; also their lock
     private long _nextExport;
     private bool _ended;
 
@@ -82,26 +83,86 @@ internal sealed class HostObjects
         return new ObjectSpec(index, export.Id, reference.InterfaceName, reference.Description, owner?.Id ?? 0, owner?.Name ?? Proxies.HostCall.HostName);
     }
 
-    /// <summary>The host's references of the proxies a child sent back (exports it holds, so the host still has them).</summary>
-    public object[]? Lookup(long[] exports)
+    /// <summary>The child's objects it sent here (for tests).</summary>
+    internal int ImportCount
     {
-        if (exports.Length == 0)
+        get
+        {
+            lock (_imports)
+            {
+                return _imports.Count;
+            }
+        }
+    }
+
+    /// <summary>One of the child's objects: the live reference to it here, and how many of the child's sends it stands for.</summary>
+    private sealed class Import(HostObjects objects) : ObjectReference.IImported
+    {
+        public WeakReference<ObjectReference>? Reference { get; set; }
+
+        public long Received { get; set; }
+
+        public void Unreferenced(ObjectReference reference) => objects.Unreferenced(reference, this);
+    }
+
+    /// <summary>
+    /// The references of the proxies a child sent: the host's own objects come back as the references it exported
+    /// (the child holds them, so the host still has them); the child's own objects are imported (counted).
+    /// </summary>
+    public object[]? Receive(SentObject[] sent)
+    {
+        if (sent.Length == 0)
         {
             return null;
         }
 
-        var references = new object[exports.Length];
-        lock (_byId)
+        var references = new object[sent.Length];
+        for (int i = 0; i < sent.Length; i++)
         {
-            for (int i = 0; i < exports.Length; i++)
-            {
-                references[i] = _byId.TryGetValue(exports[i], out Export? export)
-                    ? export.Reference
-                    : throw new IsolateSerializationException($"The child-process isolate referred to object export {exports[i]}, which it had dropped or was never sent: the pipe is corrupted.");
-            }
+            references[i] = sent[i].ChildOwned ? ImportFromChild(sent[i]) : Find(sent[i].Id);
         }
 
         return references;
+    }
+
+    private ObjectReference ImportFromChild(SentObject sent)
+    {
+        lock (_imports)
+        {
+            if (_imports.TryGetValue(sent.Id, out Import? entry) && entry.Reference!.TryGetTarget(out ObjectReference? live))
+            {
+                entry.Received++;
+                return live;
+            }
+
+            entry = new Import(this) { Received = 1 };
+            var reference = new ObjectReference(_link.Isolate, sent.Id, sent.InterfaceName, entry);
+            entry.Reference = new WeakReference<ObjectReference>(reference);
+            _imports[sent.Id] = entry;
+            return reference;
+        }
+    }
+
+    /// <summary>From a finalizer: this process let go of one of the child's objects; the child is told how many sends that was.</summary>
+    private void Unreferenced(ObjectReference reference, Import entry)
+    {
+        long received;
+        lock (_imports)
+        {
+            if (_imports.TryGetValue(reference.Id, out Import? current) && current == entry)
+            {
+                _imports.Remove(reference.Id);
+            }
+
+            received = entry.Received;
+        }
+
+        ThreadPool.UnsafeQueueUserWorkItem(static s =>
+        {
+            Span<byte> body = stackalloc byte[8];
+            BinaryPrimitives.WriteInt64LittleEndian(body, s.Received);
+            s.Self._link.Pipe.TrySend(FrameType.ObjectDrop, s.Id, body);
+        }, (Self: this, reference.Id, Received: received), preferLocal: false);
     }
 
     /// <summary>The child is done with some sends of an export (the count is the body).</summary>
@@ -142,7 +203,7 @@ internal sealed class HostObjects
             ObjectCallHeader header = ObjectCallHeader.Read(body, out ReadOnlyMemory<byte> payload);
             ObjectReference reference = Find(header.Export);
             stub = ObjectStub.For(header.Assembly, header.Token, reference.InterfaceName);
-            object?[] arguments = stub.Decode(payload, Lookup(header.AttachmentExports));
+            object?[] arguments = stub.Decode(payload, Receive(header.Attachments));
             cancel = new CancellationTokenSource();
             if (!_running.TryAdd(id, cancel))
             {
@@ -217,6 +278,11 @@ internal sealed class HostObjects
             _ended = true;
             _byId.Clear();
             _byReference.Clear();
+        }
+
+        lock (_imports)
+        {
+            _imports.Clear(); // the child's objects went with it
         }
 
         foreach (long id in _running.Keys)

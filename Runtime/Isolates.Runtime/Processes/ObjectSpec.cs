@@ -53,3 +53,39 @@ internal readonly record struct ObjectSpec(int Index, long Export, string Interf
         return specs;
     }
 }
+
+/// <summary>
+/// A proxy a child-process isolate sends to its host (in a result, or among an object call's arguments): either one of
+/// the host's own objects, by the export id the host gave it, or an object living in the child's isolate, by its id
+/// there (the child counts the send, see <see cref="ChildObjects"/>).
+/// </summary>
+internal readonly record struct SentObject(bool ChildOwned, long Id, string InterfaceName)
+{
+    public static void Write(ref MessagePackWriter writer, SentObject[] sent)
+    {
+        writer.WriteArrayHeader(sent.Length);
+        foreach (SentObject one in sent)
+        {
+            writer.WriteArrayHeader(3);
+            writer.Write(one.ChildOwned);
+            writer.Write(one.Id);
+            writer.Write(one.InterfaceName);
+        }
+    }
+
+    public static SentObject[] Read(ref MessagePackReader reader)
+    {
+        var sent = new SentObject[reader.ReadArrayHeader()];
+        for (int i = 0; i < sent.Length; i++)
+        {
+            if (reader.ReadArrayHeader() != 3)
+            {
+                throw new IsolateSerializationException("A sent object of the wrong shape: the pipe is corrupted.");
+            }
+
+            sent[i] = new SentObject(reader.ReadBoolean(), reader.ReadInt64(), reader.ReadString() ?? string.Empty);
+        }
+
+        return sent;
+    }
+}

@@ -233,7 +233,7 @@ internal sealed class WireCall : WorkItem, IInFlightCall
                 if (attachments is not null)
                 {
                     // Proxies of the host's objects going back: the host knows them by their export ids.
-                    bytes = WithExports(ChildObjects.ExportsOf(attachments, "The result of " + _target.DisplayName), bytes);
+                    bytes = WithObjects(_server.Objects.Send(attachments, "The result of " + _target.DisplayName), bytes);
                     type = FrameType.ResultWithObjects;
                 }
             }
@@ -287,16 +287,11 @@ internal sealed class WireCall : WorkItem, IInFlightCall
         }
     }
 
-    private static byte[] WithExports(long[] exports, byte[] payload)
+    private static byte[] WithObjects(SentObject[] sent, byte[] payload)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(16 + payload.Length);
         var writer = new MessagePack.MessagePackWriter(buffer);
-        writer.WriteArrayHeader(exports.Length);
-        foreach (long export in exports)
-        {
-            writer.Write(export);
-        }
-
+        SentObject.Write(ref writer, sent);
         writer.Flush();
         System.Buffers.BuffersExtensions.Write(buffer, payload);
         return buffer.WrittenSpan.ToArray();

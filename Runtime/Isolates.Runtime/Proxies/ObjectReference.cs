@@ -37,6 +37,17 @@ public sealed partial class ObjectReference
         _interfaceName = interfaceName;
     }
 
+    /// <summary>
+    /// An object living in a child-process isolate's table that the child sent here (<paramref name="imported"/> counts
+    /// it): calls go to the child as for any object there, but when this reference is collected the child is told it
+    /// was let go of here, instead of the object being released (the child may still reference it).
+    /// </summary>
+    internal ObjectReference(Isolate owner, long id, string interfaceName, IImported imported)
+        : this(owner, id, interfaceName)
+    {
+        RouteState = imported;
+    }
+
     /// <summary>A host service: an object of the host's, called on the host's thread pool.</summary>
     internal ObjectReference(object hostService, Type hostInterface)
     {
@@ -66,9 +77,9 @@ public sealed partial class ObjectReference
     {
         try
         {
-            if (_route is Processes.ChildObjects remote)
+            if (RouteState is IImported imported)
             {
-                remote.Unreferenced(this); // the host's object: the host is told this process is done with it
+                imported.Unreferenced(this); // another process's object: that process is told this one let go of it
             }
             else if (_owner is { } owner && Volatile.Read(ref _released) == 0)
             {
@@ -92,6 +103,13 @@ public sealed partial class ObjectReference
 
     /// <summary>What the route keeps for this reference (a child's import entry).</summary>
     internal object? RouteState { get; }
+
+    /// <summary>The count another process keeps for a reference it sent here (see <see cref="Processes.ChildObjects"/>).</summary>
+    internal interface IImported
+    {
+        /// <summary>From the reference's finalizer: nothing in this process references it any more.</summary>
+        void Unreferenced(ObjectReference reference);
+    }
 
     /// <summary>The full name of the interface the object was created or registered under.</summary>
     internal string InterfaceName => _interfaceName;
@@ -146,7 +164,11 @@ public sealed partial class ObjectReference
             return false;
         }
 
-        GC.SuppressFinalize(this);
+        if (RouteState is not IImported)
+        {
+            GC.SuppressFinalize(this); // a counted reference keeps its finalizer: it reports the drop (it releases nothing)
+        }
+
         SpinWait spin = default;
         while (Volatile.Read(ref _dispatching) != 0)
         {
