@@ -355,6 +355,15 @@ internal sealed class HostObjects
 
     private static byte[] ResultBody(ObjectSpec[] specs, ReadOnlySpan<byte> payload)
     {
+        if (specs.Length == 0)
+        {
+            // Most answers carry no proxy: the specs are an empty array, one byte, so the body is built without a writer.
+            var body = new byte[1 + payload.Length];
+            body[0] = MessagePackCode.MinFixArray;
+            payload.CopyTo(body.AsSpan(1));
+            return body;
+        }
+
         var buffer = new ArrayBufferWriter<byte>(16 + payload.Length);
         var writer = new MessagePackWriter(buffer);
         ObjectSpec.Write(ref writer, specs);

@@ -23,7 +23,8 @@ internal sealed class ObjectStub
     private readonly Delegate _function;
     private readonly MethodInvoker _call;
     private readonly Codec?[] _codecs; // per stub parameter after the object id: null for a token
-    private readonly MethodInfo? _resultGetter;
+    private readonly Codec[] _encoded; // the non-null ones, in order: what the payload holds
+    private readonly MethodInvoker? _resultGetter;
 
     private ObjectStub(string interfaceName, string name, Delegate function, MethodInvoker call, Codec?[] codecs, Codec? resultCodec, MethodInfo? resultGetter)
     {
@@ -32,8 +33,9 @@ internal sealed class ObjectStub
         _function = function;
         _call = call;
         _codecs = codecs;
+        _encoded = [.. codecs.OfType<Codec>()]; // once per stub, not per call
         ResultCodec = resultCodec;
-        _resultGetter = resultGetter;
+        _resultGetter = resultGetter is null ? null : MethodInvoker.Create(resultGetter);
     }
 
     /// <summary>The full name of the interface whose dispatcher declares the stub.</summary>
@@ -57,8 +59,12 @@ internal sealed class ObjectStub
     public object?[] Decode(ReadOnlyMemory<byte> payload, object[]? attachments)
     {
         var arguments = new object?[_codecs.Length];
-        Codec[] encoded = [.. _codecs.OfType<Codec>()];
-        if (encoded.Length > 0)
+        Codec[] encoded = _encoded;
+        if (encoded.Length > 0 && encoded.Length == _codecs.Length)
+        {
+            Payload.Decode(payload, encoded, arguments, attachments); // no token among the parameters: decoded in place
+        }
+        else if (encoded.Length > 0)
         {
             var decoded = new object?[encoded.Length];
             Payload.Decode(payload, encoded, decoded, attachments);
@@ -89,7 +95,7 @@ internal sealed class ObjectStub
         return (Task)_call.Invoke(reference, call.AsSpan())!;
     }
 
-    public object? ResultOf(Task completed) => _resultGetter!.Invoke(completed, BindingFlags.DoNotWrapExceptions, null, null, null);
+    public object? ResultOf(Task completed) => _resultGetter!.Invoke(completed); // MethodInvoker does not wrap exceptions
 
     private static ObjectStub Create(string assemblyName, int token)
     {

@@ -186,7 +186,7 @@ internal static class ProcessFigure
         return calls;
     }
 
-    private static async Task TimeAsync(int count, Samples? samples, Func<int, Task<int>> call)
+    internal static async Task TimeAsync(int count, Samples? samples, Func<int, Task<int>> call)
     {
         for (int i = 0; i < count; i++)
         {

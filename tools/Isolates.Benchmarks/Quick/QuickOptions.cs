@@ -11,7 +11,7 @@ internal sealed record QuickOptions(bool Ci, string? WritePath, int Spawns, int 
     public const string Usage = "usage: --quick [--ci] [--no-peers] [--only FIGURE] [--write PATH]   (anything else runs BenchmarkDotNet, e.g. --filter '*')";
 
     /// <summary>The figures in the order they run; <c>--only</c> takes one of these names.</summary>
-    public static readonly IReadOnlyList<string> Figures = ["spawn", "first-call", "real-first-call", "round-trip", "proxy", "channels", "memory", "process", "child-channels", "map", "cluster", "peers"];
+    public static readonly IReadOnlyList<string> Figures = ["spawn", "first-call", "real-first-call", "round-trip", "proxy", "channels", "memory", "process", "child-proxy", "child-channels", "map", "cluster", "peers"];
 
     /// <summary>The one figure to measure (<c>--only</c>), or null for all; a partial run cannot be written as the report.</summary>
     public string? Only { get; init; }

@@ -27,6 +27,7 @@ internal static class QuickRunner
         if (options.Processes is { } processes)
         {
             await Step(options, "process", async () => rows.AddRange(await ProcessFigure.MeasureAsync(processes, peers: options.Peers is not null, notes)));
+            await Step(options, "child-proxy", async () => rows.AddRange(await ChildProxyFigure.MeasureAsync(processes.RoundTrips)));
             await Step(options, "child-channels", async () => rows.AddRange(await ChildChannelFigure.MeasureAsync(Math.Min(options.ChannelMessages, 200_000), options.ChannelRepetitions)));
         }
 
