@@ -77,16 +77,15 @@ public class ClusterAdversarialTests
     [Test]
     public async Task MapAsync_ChunkRunsLongerThanTheResponseTimeoutOnALiveSilo_IsNotReportedLost()
     {
-        // Each chunk (one item) runs twice as long as Orleans's response timeout on silos that stay alive: the map
+        // Each chunk (one item) runs 1.5 times as long as Orleans's response timeout, on silos that stay alive: the map
         // waits for them, as membership says their silos live, instead of counting them lost at the timeout.
-        int[] items = [4_000, 4_000, 4_000];
+        int[] items = [3_000, 3_000];
         var clock = System.Diagnostics.Stopwatch.StartNew();
 
         IReadOnlyList<int> results = await Wait.Bounded(Pool(new ClusterIsolatePoolOptions { ChunkSize = 1 }).MapAsync(items, ClusterWork.Sleep));
 
         Assert.That(results, Is.EqualTo(items));
-        Assert.That(clock.Elapsed, Is.GreaterThan(ResponseTimeout * 2), "the chunks did outlast the response timeout");
-        Assert.That(await Wait.Bounded(Pool().SubmitAsync(ClusterWork.Sleep, 3_000)), Is.EqualTo(3_000), "a submitted call likewise");
+        Assert.That(clock.Elapsed, Is.GreaterThan(ResponseTimeout), "the chunks did outlast the response timeout");
     }
 
     [Test]
