@@ -10,6 +10,13 @@ public static class ClusterWork
         return milliseconds;
     }
 
+    /// <summary>Takes <c>item % 100</c> milliseconds and returns the item, so each result names the item it came from.</summary>
+    public static int Nap(int item)
+    {
+        Thread.Sleep(item % 100);
+        return item;
+    }
+
     /// <summary>The process the item ran in (the example's self-test sees which silo processes did work).</summary>
     public static int ProcessId(int item) => item >= 0 ? Environment.ProcessId : 0;
 

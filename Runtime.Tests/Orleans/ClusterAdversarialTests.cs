@@ -10,7 +10,8 @@ namespace Isolates.Tests.Orleans;
 
 /// <summary>
 /// Bad input and edge cases of cluster maps, on one shared 2-silo in-process cluster whose Orleans messages are limited
-/// to 1 MiB (silos and client), so a chunk or a reply too large for Orleans is cheap to provoke.
+/// to 1 MiB and whose response timeout is 2 s (silos and client), so a chunk or a reply too large for Orleans, and a
+/// chunk that outlasts the response timeout, are cheap to provoke.
 /// </summary>
 [TestFixture]
 [NonParallelizable]
@@ -18,6 +19,8 @@ namespace Isolates.Tests.Orleans;
 public class ClusterAdversarialTests
 {
     private const int MessageLimit = 1 << 20;
+
+    private static readonly TimeSpan ResponseTimeout = TimeSpan.FromSeconds(2);
 
     private InProcessTestCluster _cluster = null!;
 
@@ -27,8 +30,8 @@ public class ClusterAdversarialTests
         var builder = new InProcessTestClusterBuilder(2);
         builder.ConfigureSilo((_, silo) => silo
             .AddIsolatePool(ClusterFixture.PoolName, new IsolatePoolOptions { Size = 2, DisposeTimeout = TimeSpan.FromSeconds(5) })
-            .Configure<SiloMessagingOptions>(o => o.MaxMessageBodySize = MessageLimit));
-        builder.ConfigureClient(client => client.Configure<ClientMessagingOptions>(o => o.MaxMessageBodySize = MessageLimit));
+            .Configure<SiloMessagingOptions>(o => (o.MaxMessageBodySize, o.ResponseTimeout) = (MessageLimit, ResponseTimeout)));
+        builder.ConfigureClient(client => client.Configure<ClientMessagingOptions>(o => (o.MaxMessageBodySize, o.ResponseTimeout) = (MessageLimit, ResponseTimeout)));
         _cluster = builder.Build();
         await _cluster.DeployAsync().WaitAsync(TimeSpan.FromMinutes(1));
     }
@@ -69,6 +72,20 @@ public class ClusterAdversarialTests
 
         Assert.That(chunk!.Message, Does.Contain("cannot travel").And.Contain("ChunkSize smaller").And.Contain("MaxMessageBodySize"));
         Assert.That(single!.Message, Does.Contain("one result alone is too large"));
+    }
+
+    [Test]
+    public async Task MapAsync_ChunkRunsLongerThanTheResponseTimeoutOnALiveSilo_IsNotReportedLost()
+    {
+        // Each chunk (one item) runs 1.5 times as long as Orleans's response timeout, on silos that stay alive: the map
+        // waits for them, as membership says their silos live, instead of counting them lost at the timeout.
+        int[] items = [3_000, 3_000];
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        IReadOnlyList<int> results = await Wait.Bounded(Pool(new ClusterIsolatePoolOptions { ChunkSize = 1 }).MapAsync(items, ClusterWork.Sleep));
+
+        Assert.That(results, Is.EqualTo(items));
+        Assert.That(clock.Elapsed, Is.GreaterThan(ResponseTimeout), "the chunks did outlast the response timeout");
     }
 
     [Test]

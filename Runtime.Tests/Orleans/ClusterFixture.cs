@@ -6,7 +6,10 @@ using Orleans.TestingHost;
 
 namespace Isolates.Tests.Orleans;
 
-/// <summary>An in-process Orleans cluster (silos and a client in the test process) whose silos each run pool "work" of 2 isolates.</summary>
+/// <summary>
+/// An in-process Orleans cluster (silos and a client in the test process) whose silos each run pool "work" of 2
+/// isolates and can be crashed (<see cref="SiloCrash"/>).
+/// </summary>
 internal static class ClusterFixture
 {
     public const string PoolName = "work";
@@ -14,7 +17,9 @@ internal static class ClusterFixture
     public static async Task<InProcessTestCluster> StartAsync(short silos, TimeSpan disposeTimeout)
     {
         var builder = new InProcessTestClusterBuilder(silos);
-        builder.ConfigureSilo((_, silo) => silo.AddIsolatePool(PoolName, new IsolatePoolOptions { Size = 2, DisposeTimeout = disposeTimeout }));
+        builder.ConfigureSilo((_, silo) => silo
+            .AddIsolatePool(PoolName, new IsolatePoolOptions { Size = 2, DisposeTimeout = disposeTimeout })
+            .AddIncomingGrainCallFilter<SiloCrash>()); // passes every call through until a test crashes the silo
         InProcessTestCluster cluster = builder.Build();
         await cluster.DeployAsync().WaitAsync(TimeSpan.FromMinutes(1));
         return cluster;

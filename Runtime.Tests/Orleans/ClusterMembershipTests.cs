@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Isolates.Orleans;
 using Isolates.Tests.Diagnostics;
 using Isolates.Tests.Support;
@@ -69,6 +70,72 @@ public class ClusterMembershipTests
         Assert.That(results, Is.EqualTo(items));
         Assert.That(logs.EventIds, Does.Contain(52), "a chunk was lost on the stopped silo and run again (ClusterChunkLost)");
         Assert.That(logs.Messages.First(m => m.Contains("did not finish items", StringComparison.Ordinal)), Does.Contain("runs again on another silo"));
+    }
+
+    [Test]
+    public async Task MapUnorderedAsync_SiloCrashedMidMap_FailsWithinSecondsNamingExactlyTheCrashedSilosItems()
+    {
+        IClusterIsolatePool pool = _cluster.Client.GetIsolatePool(ClusterFixture.PoolName, new ClusterIsolatePoolOptions { ChunkSize = 10 });
+        InProcessSiloHandle victim = _cluster.Silos.Last(s => s.IsActive);
+        SiloCrash crash = SiloCrash.Of(victim);
+        int[] items = [.. Enumerable.Range(0, 600).Select(i => (i * 100) + 30)]; // 30 ms each; each result names its index (item / 100)
+        var yielded = new List<int>();
+        Task consume = Task.Run(async () =>
+        {
+            await foreach (int result in pool.MapUnorderedAsync(items, ClusterWork.Nap))
+            {
+                lock (yielded)
+                {
+                    yielded.Add(result);
+                }
+            }
+        });
+        await Poll.Until(() => ClusterFixture.PoolsOf(victim).RunningChunks > 0, "a chunk running on the silo to crash");
+
+        var clock = Stopwatch.StartNew();
+        crash.Crash();
+        await Poll.Until(() => crash.SwallowedChunks == 2, "both chunks in flight on the crashed silo swallowed");
+        Task kill = _cluster.KillSiloAsync(victim);
+        var ex = Assert.ThrowsAsync<ClusterSiloLostException>(() => consume.WaitAsync(TimeSpan.FromSeconds(60)));
+        TimeSpan noticed = clock.Elapsed;
+        await kill.WaitAsync(TimeSpan.FromMinutes(1));
+
+        TestContext.Out.WriteLine($"the crash was noticed after {noticed.TotalSeconds:F1} s");
+        Assert.That(noticed, Is.LessThan(TimeSpan.FromSeconds(10)), "the map learned of the death from membership, not from Orleans's 30 s response timeout");
+        Assert.That(ex!.Silos, Is.EqualTo(new[] { victim.SiloAddress.ToString() }));
+        Assert.That(ex.LostItemIndexes, Is.EqualTo(crash.SwallowedItems), "exactly the items of the chunks the silo took with it");
+        int[] delivered = [.. yielded.Select(r => r / 100)];
+        Assert.That(delivered, Is.Unique, "no item delivered twice");
+        Assert.That(delivered.Intersect(ex.LostItemIndexes.Select(i => (int)i)), Is.Empty, "no item both delivered and named lost");
+    }
+
+    [Test]
+    public async Task MapAsync_SiloCrashedMidMapWithRerun_RunsItsChunksElsewhereWithinSecondsAndReturnsExactResults()
+    {
+        using var logs = new ListLoggerProvider();
+        using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs));
+        var options = new ClusterIsolatePoolOptions { ChunkSize = 10, OnSiloLost = SiloLossBehavior.RerunElsewhere, LoggerFactory = loggerFactory };
+        IClusterIsolatePool pool = _cluster.Client.GetIsolatePool(ClusterFixture.PoolName, options);
+        InProcessSiloHandle victim = _cluster.Silos.Last(s => s.IsActive);
+        SiloCrash crash = SiloCrash.Of(victim);
+        int[] items = [.. Enumerable.Range(0, 600).Select(i => (i * 100) + 30)];
+        Task<IReadOnlyList<int>> map = pool.MapAsync(items, ClusterWork.Nap);
+        await Poll.Until(() => ClusterFixture.PoolsOf(victim).RunningChunks > 0, "a chunk running on the silo to crash");
+
+        var clock = Stopwatch.StartNew();
+        crash.Crash();
+        await Poll.Until(() => crash.SwallowedChunks == 2, "both chunks in flight on the crashed silo swallowed");
+        Task kill = _cluster.KillSiloAsync(victim);
+        string silo = victim.SiloAddress.ToString();
+        await Poll.Until(() => logs.Messages.Count(m => m.Contains("did not finish items", StringComparison.Ordinal) && m.Contains(silo, StringComparison.Ordinal)) == 2, "both lost chunks logged", TimeSpan.FromSeconds(60));
+        TimeSpan noticed = clock.Elapsed;
+        IReadOnlyList<int> results = await Wait.Bounded(map);
+        await kill.WaitAsync(TimeSpan.FromMinutes(1));
+
+        TestContext.Out.WriteLine($"the crash was noticed after {noticed.TotalSeconds:F1} s");
+        Assert.That(noticed, Is.LessThan(TimeSpan.FromSeconds(10)), "the map learned of the death from membership, not from Orleans's 30 s response timeout");
+        Assert.That(results, Is.EqualTo(items), "every item exactly once, in order, the crashed silo's chunks run again elsewhere");
+        Assert.That(logs.Messages.Where(m => m.Contains("did not finish items", StringComparison.Ordinal)), Has.All.Contains("runs again on another silo"));
     }
 
     [Test]

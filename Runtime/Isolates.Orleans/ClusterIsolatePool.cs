@@ -20,6 +20,9 @@ namespace Isolates.Orleans;
 /// </summary>
 internal sealed class ClusterIsolatePool : IClusterIsolatePool
 {
+    /// <summary>How long one membership look-up may take before the caller gives up on it (and tries again later).</summary>
+    internal static readonly TimeSpan LookupTimeout = TimeSpan.FromSeconds(5);
+
     private readonly IGrainFactory _grains;
     private readonly Lock _lock = new();
     private IReadOnlyList<SiloPool>? _silos;
@@ -124,8 +127,46 @@ internal sealed class ClusterIsolatePool : IClusterIsolatePool
     /// <summary>Asks the cluster's membership for its active silos and each one for the size of its pool of this name.</summary>
     internal async Task<IReadOnlyList<SiloPool>> DiscoverAsync(CancellationToken cancellationToken)
     {
-        Dictionary<SiloAddress, SiloStatus> hosts = await _grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true).WaitAsync(cancellationToken).ConfigureAwait(false);
-        SiloPool?[] found = await Task.WhenAll(hosts.Keys.Select(async silo =>
+        Dictionary<SiloAddress, SiloStatus> hosts = await HostsAsync(cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<SiloPool> silos = await PoolsOnAsync([.. hosts.Where(h => h.Value == SiloStatus.Active).Select(h => h.Key)], cancellationToken).ConfigureAwait(false);
+        lock (_lock)
+        {
+            _silos = silos;
+            _silosReadAt = Stopwatch.GetTimestamp();
+        }
+
+        return silos;
+    }
+
+    /// <summary>
+    /// Every silo in the cluster's membership with its status (dead ones too, until membership forgets them), as the
+    /// silo that answers sees it: inside a silo, that silo's own membership view; from a client, its gateway's (a
+    /// client has no membership view of its own). Bounded by <see cref="LookupTimeout"/>: a look-up that went to a
+    /// gateway that just died would otherwise wait for Orleans's response timeout, the very wait a running map's
+    /// look-ups are there to avoid.
+    /// </summary>
+    internal async Task<Dictionary<SiloAddress, SiloStatus>> HostsAsync(CancellationToken cancellationToken)
+    {
+        Task<Dictionary<SiloAddress, SiloStatus>> hosts = _grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: false);
+        try
+        {
+            return await hosts.WaitAsync(LookupTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            Observe(hosts);
+            throw;
+        }
+    }
+
+    /// <summary>Observes the failure of a call the caller stopped waiting for, so it is not reported as unobserved.</summary>
+    internal static void Observe(Task abandoned) =>
+        _ = abandoned.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+    /// <summary>Asks each silo for the size of its pool of this name; the silos that run one, in address order.</summary>
+    internal async Task<IReadOnlyList<SiloPool>> PoolsOnAsync(IReadOnlyList<SiloAddress> hosts, CancellationToken cancellationToken)
+    {
+        SiloPool?[] found = await Task.WhenAll(hosts.Select(async silo =>
         {
             IIsolatePoolSiloGrain grain = _grains.GetGrain<IIsolatePoolSiloGrain>(SiloGrainKey.For(Name, silo));
             try
@@ -138,14 +179,7 @@ internal sealed class ClusterIsolatePool : IClusterIsolatePool
                 return null; // leaving, or not running Isolates.Orleans: not a silo this pool can use
             }
         })).ConfigureAwait(false);
-        IReadOnlyList<SiloPool> silos = [.. found.OfType<SiloPool>().OrderBy(s => s.Address)];
-        lock (_lock)
-        {
-            _silos = silos;
-            _silosReadAt = Stopwatch.GetTimestamp();
-        }
-
-        return silos;
+        return [.. found.OfType<SiloPool>().OrderBy(s => s.Address)];
     }
 
     /// <summary>Forgets the cached silos (a map saw one leave), so the next map looks again.</summary>

@@ -36,7 +36,11 @@ public sealed record ClusterIsolatePoolOptions
     /// <summary>Chunks in flight per silo at once, so a silo never waits for the next chunk to travel. Default 2.</summary>
     public int ChunksInFlightPerSilo { get; init; } = 2;
 
-    /// <summary>How often a running map looks for silos that joined (they take work from then on). Default 1 s.</summary>
+    /// <summary>
+    /// How often a running map looks at the cluster's membership. Default 1 s. Silos that joined take work from then
+    /// on; a silo that membership declared dead loses the chunks it was running (<see cref="OnSiloLost"/>) at once,
+    /// instead of the map waiting for replies that will not come.
+    /// </summary>
     public TimeSpan MembershipRefreshInterval { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Where the caller side logs (a lost silo, a rerun chunk); null: no logs.</summary>

@@ -87,17 +87,32 @@ internal sealed class ClusterMapRun<T, TResult>
     private async Task FinishAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
-        Task[] loops;
-        lock (_lock)
+        int awaited = 0;
+        while (true)
         {
-            loops = [.. _loops];
-        }
+            Task[] loops;
+            lock (_lock)
+            {
+                if (_loops.Count == awaited)
+                {
+                    break; // a loop ending may have started a rescue: wait for that too
+                }
 
-        await Task.WhenAll(loops).ConfigureAwait(false); // they catch everything: this never throws
+                loops = [.. _loops];
+                awaited = loops.Length;
+            }
+
+            await Task.WhenAll(loops).ConfigureAwait(false); // they catch everything: this never throws
+        }
 
         Exception? failure;
         lock (_lock)
         {
+            if (_lostFails && Options.OnSiloLost == SiloLossBehavior.RerunElsewhere)
+            {
+                _lost.AddRange(_again.SelectMany(c => c.Indexes)); // lost chunks queued to run again when no silo was left to run them
+            }
+
             failure = _failure ?? (_lostFails ? LostException() : null);
         }
 
@@ -136,39 +151,85 @@ internal sealed class ClusterMapRun<T, TResult>
         }
     }
 
-    /// <summary>Silos that join while the map runs take work from then on.</summary>
+    /// <summary>
+    /// Looks at membership every <see cref="ClusterIsolatePoolOptions.MembershipRefreshInterval"/>: silos that joined
+    /// take work from then on, and a silo of the map that membership declared dead loses the chunks it was running at
+    /// once (Orleans's response timeout does not bound a chunk call, so without this a map would wait for the reply of
+    /// a crashed silo). Only <see cref="SiloStatus.Dead"/> counts: a silo shutting down still answers its chunks, and a
+    /// silo missing from a look-up may only be missing from that gateway's view so far.
+    /// </summary>
     private async Task WatchMembershipAsync()
     {
-        try
+        while (true)
         {
-            while (true)
+            try
             {
                 await Task.Delay(Options.MembershipRefreshInterval, _stop.Token).ConfigureAwait(false);
-                IReadOnlyList<SiloPool> silos = await _pool.DiscoverAsync(_stop.Token).ConfigureAwait(false);
-                foreach (SiloPool silo in silos)
+                Dictionary<SiloAddress, SiloStatus> hosts = await _pool.HostsAsync(_stop.Token).ConfigureAwait(false);
+                List<SiloRun> dead;
+                List<SiloAddress> joined;
+                lock (_lock)
                 {
-                    bool known;
-                    lock (_lock)
-                    {
-                        known = _silos.ContainsKey(silo.Address);
-                    }
+                    dead = [.. _silos.Values.Where(s => s.GoneReason is null && hosts.TryGetValue(s.Pool.Address, out SiloStatus status) && status == SiloStatus.Dead)];
+                    joined = [.. hosts.Where(h => h.Value == SiloStatus.Active && !_silos.ContainsKey(h.Key)).Select(h => h.Key)];
+                }
 
-                    if (!known)
+                foreach (SiloRun silo in dead)
+                {
+                    Log.SiloDead(_pool.Logger, _pool.Name, silo.Pool.Address.ToString());
+                    Gone(silo, $"membership declared silo {silo.Pool.Address} dead");
+                }
+
+                bool anyAlive;
+                lock (_lock)
+                {
+                    anyAlive = _silos.Values.Any(s => s.Alive);
+                }
+
+                if (dead.Count > 0 && !anyAlive)
+                {
+                    Track(RescueAsync()); // every silo of the map is gone (some maybe with no chunk in flight to start a rescue)
+                }
+
+                if (joined.Count > 0)
+                {
+                    foreach (SiloPool silo in await _pool.PoolsOnAsync(joined, _stop.Token).ConfigureAwait(false))
                     {
                         Log.SiloJoined(_pool.Logger, _pool.Name, silo.Address.ToString(), silo.Size);
                         AddSilo(silo);
                     }
                 }
             }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return; // the map is over
+            }
+            catch (Exception ex)
+            {
+                Log.MembershipLookupFailed(_pool.Logger, _pool.Name, ex); // the map goes on with the silos it has, and looks again
+            }
         }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+    }
+
+    /// <summary>
+    /// Takes a silo out of the map for good: it gets no more chunks, and every chunk in flight on it is lost at once
+    /// (its loop stops waiting for the reply), so a map names all of a dead silo's chunks, not only the first to fail.
+    /// </summary>
+    private void Gone(SiloRun silo, string reason)
+    {
+        lock (_lock)
         {
-            // the map is over
+            if (silo.GoneReason is not null)
+            {
+                return;
+            }
+
+            silo.GoneReason = reason;
+            silo.Alive = false;
         }
-        catch (Exception ex)
-        {
-            Log.MembershipLookupFailed(_pool.Logger, _pool.Name, ex); // the map goes on with the silos it has
-        }
+
+        _pool.ForgetSilos();
+        silo.Gone.Cancel(); // outside the lock: the silo's loops run OnLost for their chunks
     }
 
     private async Task SiloLoopAsync(SiloRun silo)
@@ -254,10 +315,33 @@ internal sealed class ClusterMapRun<T, TResult>
             MaxReplyBytes = _pool.MaxMessageBytes,
         };
 
+        if (silo.Gone.IsCancellationRequested)
+        {
+            _again.Enqueue(chunk); // taken just as its silo left the map: never sent, so it goes elsewhere (or is named if none is left)
+            return;
+        }
+
         ChunkReply reply;
+        using var call = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, silo.Gone.Token);
+        Task<ChunkReply> sent = silo.Pool.Grain.RunChunkAsync(request, call.Token);
         try
         {
-            reply = await silo.Pool.Grain.RunChunkAsync(request, _stop.Token).ConfigureAwait(false);
+            // No response timeout bounds this wait (the grain method has none worth the name): a long chunk on a live
+            // silo is waited for, and a dead silo's chunk is given up when membership says so (Gone).
+            reply = await sent.WaitAsync(silo.Gone.Token).ConfigureAwait(false);
+        }
+        catch (Exception) when (silo.Gone.IsCancellationRequested && sent.IsCompletedSuccessfully)
+        {
+            reply = sent.Result; // answered just as its silo left the map: the results are good
+        }
+        catch (Exception) when (silo.Gone.IsCancellationRequested)
+        {
+            // The silo left the map (membership declared it dead, or another of its chunks was lost) while this chunk
+            // ran there: it may have run, and its reply will not come. Checked before the map's own stop, so a failing
+            // map still names it.
+            ClusterIsolatePool.Observe(sent);
+            OnLost(silo, chunk, silo.GoneReason ?? "its silo left the map", mayHaveRun: true);
+            return;
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
@@ -434,13 +518,24 @@ internal sealed class ClusterMapRun<T, TResult>
 
         _pool.ForgetSilos();
         Log.ChunkLost(_pool.Logger, _pool.Name, silo.Pool.Address.ToString(), chunk.First, chunk.First + chunk.Items.Length - 1, reason, rerun ? "runs again on another silo" : "fails the map");
+        if (rerun)
+        {
+            _again.Enqueue(chunk); // before this loop's chunk stops counting as in flight
+        }
+
+        if (mayHaveRun)
+        {
+            // Its other chunks in flight are in the same doubt: lost with it now (before a failing map stops its
+            // loops), rather than cancelled and left out of LostItemIndexes.
+            Gone(silo, reason);
+        }
+
         if (!rerun)
         {
             _done.TrySetResult(); // stops the map; FinishAsync throws ClusterSiloLostException
             return;
         }
 
-        _again.Enqueue(chunk); // before this loop's chunk stops counting as in flight
         if (!anyAlive)
         {
             Track(RescueAsync());
@@ -520,6 +615,11 @@ internal sealed class ClusterMapRun<T, TResult>
         public SiloPool Pool { get; } = pool;
 
         public volatile bool Alive = true;
+
+        /// <summary>Cancelled when the silo leaves the map for good (<see cref="GoneReason"/> says why): its chunks in flight are lost.</summary>
+        public readonly CancellationTokenSource Gone = new();
+
+        public string? GoneReason;
 
         public double TicksPerItem;
 

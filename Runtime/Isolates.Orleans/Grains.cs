@@ -15,7 +15,19 @@ internal interface IIsolatePoolSiloGrain : IGrainWithStringKey
     /// <summary>The size of this silo's pool of that name (0 when the silo has none) and its message size limit.</summary>
     Task<SiloPoolInfo> GetPoolAsync();
 
+    /// <summary>
+    /// Runs a chunk. Not bounded by Orleans's response timeout (30 s by default), which would count a chunk that runs
+    /// longer as lost while its silo still runs it: a caller gives up on a chunk when membership declares its silo dead
+    /// (or the call fails, or the caller cancels). A day remains as a backstop for a reply lost while its silo lives.
+    /// </summary>
+    [ResponseTimeout(ChunkTimeout.Value)]
     Task<ChunkReply> RunChunkAsync(ChunkRequest request, CancellationToken cancellationToken);
+}
+
+internal static class ChunkTimeout
+{
+    /// <summary>The response timeout of a chunk call (<c>TimeSpan.Parse</c> syntax): one day.</summary>
+    public const string Value = "1.00:00:00";
 }
 
 /// <summary>The silo-local stateless worker in front of a silo's pool (keyed by pool name); any grain on the silo may call it.</summary>
@@ -23,6 +35,8 @@ internal interface IIsolatePoolWorkerGrain : IGrainWithStringKey
 {
     Task<SiloPoolInfo> GetPoolAsync();
 
+    /// <summary>The front door's local call to the pool: as unbounded by the response timeout as the call to the front door.</summary>
+    [ResponseTimeout(ChunkTimeout.Value)]
     Task<ChunkReply> RunChunkAsync(ChunkRequest request, CancellationToken cancellationToken);
 }
 

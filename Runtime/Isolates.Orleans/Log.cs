@@ -17,6 +17,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 53, EventName = "ClusterSiloJoined", Level = LogLevel.Information, Message = "Cluster isolate pool '{Pool}': silo {Silo} joined with {Size} isolates and takes work from the running map")]
     public static partial void SiloJoined(ILogger logger, string pool, string silo, int size);
 
-    [LoggerMessage(EventId = 54, EventName = "ClusterMembershipLookupFailed", Level = LogLevel.Warning, Message = "Cluster isolate pool '{Pool}': looking for silos that joined failed; the running map goes on with the silos it has")]
+    [LoggerMessage(EventId = 54, EventName = "ClusterMembershipLookupFailed", Level = LogLevel.Warning, Message = "Cluster isolate pool '{Pool}': looking at membership (silos that joined or died) failed; the running map goes on with the silos it has and looks again")]
     public static partial void MembershipLookupFailed(ILogger logger, string pool, Exception exception);
+
+    [LoggerMessage(EventId = 55, EventName = "ClusterSiloDead", Level = LogLevel.Warning, Message = "Cluster isolate pool '{Pool}': membership declared silo {Silo} dead; the running map stops waiting for the chunks it was running")]
+    public static partial void SiloDead(ILogger logger, string pool, string silo);
 }
