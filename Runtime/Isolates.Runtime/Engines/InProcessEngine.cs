@@ -145,6 +145,7 @@ internal sealed partial class InProcessEngine : IsolateEngine
             owner.TransitionTo(IsolateState.Running, from: [IsolateState.Starting]);
             owner.TryLog(static (logger, isolate, _) => Log.Started(logger, isolate.Name, isolate.Id));
             RunLoop();
+            DisposeObjects(); // a graceful close disposes the objects still here, on this thread, after the queue drained
             SampleThread(); // the final figures, read on this thread while it still can
         }
         catch (Exception ex)
