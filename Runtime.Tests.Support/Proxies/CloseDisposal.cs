@@ -59,3 +59,17 @@ public sealed class HangingResource(ChannelWriter<string> log, string name) : IR
         await new TaskCompletionSource().Task;
     }
 }
+
+/// <summary>Its Dispose calls the isolate named <paramref name="target"/> and logs how the call ended at once.</summary>
+public sealed class CallingResource(ChannelWriter<string> log, string target) : IResource, IDisposable
+{
+    public Task<string> NameAsync() => Task.FromResult(target);
+
+    public void Dispose()
+    {
+        Task<int> call = Isolate.All.Single(i => i.Name == target).CallAsync(Answer);
+        log.TryWrite(call.IsFaulted ? "call failed at once: " + call.Exception!.InnerException!.GetType().Name + ": " + call.Exception.InnerException.Message : "call status " + call.Status);
+    }
+
+    private static int Answer() => 42;
+}

@@ -112,6 +112,23 @@ public class ObjectDisposalAtCloseTests
     }
 
     [Test]
+    public async Task CloseAsync_ADisposeCallsAnotherIsolate_TheCallFailsAtOnceWithIsolateClosedException()
+    {
+        Channel<string> log = IsolateChannel.CreateUnbounded<string>();
+        await using Isolate other = await Isolate.CreateAsync(new IsolateOptions { Name = "other-" + Guid.NewGuid().ToString("N") });
+        Isolate iso = await Isolate.CreateAsync(new IsolateOptions { Name = "closing-caller" });
+        await iso.CreateObjectAsync<IResource, CallingResource, ChannelWriter<string>, string>(log.Writer, other.Name);
+
+        await Wait.Bounded(iso.CloseAsync());
+
+        string[] logged = Drain(log);
+        Assert.That(logged, Has.Length.EqualTo(1));
+        Assert.That(logged[0], Does.StartWith("call failed at once: IsolateClosedException: Isolate 'closing-caller' (" + iso.Id + ") closed, so its call of " +
+            typeof(CallingResource).FullName + ".Answer in isolate '" + other.Name + "'"),
+            "its ClosingToken is cancelled: a call it makes could only pin it");
+    }
+
+    [Test]
     public async Task FaultedIsolate_DisposesNothing()
     {
         Channel<string> log = IsolateChannel.CreateUnbounded<string>();

@@ -475,8 +475,8 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
         Isolate caller = _callingIsolate!;
         Isolate owner = _engine.Owner;
         if (_completion.TrySetException(new IsolateClosedException(caller.Id, caller.Name,
-            $"Isolate '{caller.Name}' ({caller.Id}) closed while its call of {_plan.DisplayName} in isolate '{owner.Name}' ({owner.Id}) had not finished; " +
-            "the call's CancellationToken (if any) is cancelled there, and its result is dropped.")))
+            $"Isolate '{caller.Name}' ({caller.Id}) closed, so its call of {_plan.DisplayName} in isolate '{owner.Name}' ({owner.Id}) ended for it (made before or " +
+            $"while it closed): nobody is left to take the result. The call's CancellationToken (if any) is cancelled in '{owner.Name}', and its result is dropped.")))
         {
             OnCallerLeft();
         }
