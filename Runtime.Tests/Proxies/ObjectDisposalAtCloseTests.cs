@@ -129,6 +129,23 @@ public class ObjectDisposalAtCloseTests
     }
 
     [Test]
+    public async Task CloseAsync_ThatGaveUpOnAStuckThread_DisposesNothingWhenTheThreadReturnsLater()
+    {
+        Channel<string> log = IsolateChannel.CreateUnbounded<string>();
+        Isolate iso = await Isolate.CreateAsync(new IsolateOptions { CloseTimeout = TimeSpan.FromMilliseconds(200) });
+        await iso.CreateObjectAsync<IResource, SyncResource, ChannelWriter<string>, string>(log.Writer, "a");
+        Task busy = iso.CallAsync(Support.Work.Sleep, 1500);
+        await Poll.Until(() => iso.QueueLength == 0, "the sleep to start");
+
+        await Wait.Bounded(iso.CloseAsync());
+        Assert.That((await Wait.Bounded(iso.Exited)).Reason, Is.EqualTo(IsolateExitReason.Stuck));
+        await Wait.Bounded(iso.Completion); // the thread returned from the sleep and ended
+
+        Assert.That(Drain(log), Is.Empty, "the close was over: nothing is disposed outside its time");
+        Assert.That(async () => await Wait.Bounded(busy), Throws.InstanceOf<IsolateClosedException>());
+    }
+
+    [Test]
     public async Task FaultedIsolate_DisposesNothing()
     {
         Channel<string> log = IsolateChannel.CreateUnbounded<string>();

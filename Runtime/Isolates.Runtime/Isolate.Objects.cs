@@ -34,7 +34,8 @@ public sealed partial class Isolate
     /// <see cref="ClosingToken"/> is cancelled by then, so calls a Dispose makes to other isolates or host services fail
     /// with <see cref="IsolateClosedException"/>. Disposal counts against <see cref="IsolateOptions.CloseTimeout"/>: when
     /// it runs out the isolate is reported stuck, a DisposeAsync still awaiting is left unfinished and the remaining
-    /// objects are dropped (a Dispose that blocks the thread holds it like any stuck code). A Dispose that throws is
+    /// objects are dropped (a Dispose that blocks the thread holds it like any stuck code; a thread that was stuck in a
+    /// call and returns after the close gave up disposes nothing). A Dispose that throws is
     /// logged (event 14, ObjectDisposeFailedAtClose) and the others are still disposed. A faulted isolate disposes nothing.
     /// </para>
     /// </remarks>

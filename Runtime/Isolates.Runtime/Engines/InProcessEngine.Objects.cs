@@ -5,10 +5,13 @@ namespace Isolates.Engines;
 /// <summary>Disposing the objects still living in the isolate (<see cref="Isolate.CreateObjectAsync{TInterface, TImpl}(CancellationToken)"/>) when it closes.</summary>
 internal sealed partial class InProcessEngine
 {
+    private bool _declaredStuck; // the close gave up on the thread (CloseTimeout): a thread that returns later disposes nothing
+
     /// <summary>
     /// On the isolate's thread, once its queue has closed and drained (the calls queued before the close were failed,
     /// the code that was running has returned): disposes the objects still in the isolate, newest first, as a DI
-    /// container disposes its singletons. Only for a graceful close: a faulted isolate disposes nothing. Bounded by
+    /// container disposes its singletons. Only for a graceful close: a faulted isolate disposes nothing, nor does a
+    /// thread that returns after the close gave up on it. Bounded by
     /// the close: when <see cref="IsolateOptions.CloseTimeout"/> runs out, <see cref="CloseAsync"/> declares the isolate
     /// stuck and abandons the disposal (a DisposeAsync still awaiting is left, the rest are not disposed); a Dispose
     /// that blocks the thread holds it like any stuck code. A Dispose that throws is logged and the next one runs.
@@ -16,9 +19,11 @@ internal sealed partial class InProcessEngine
     private void DisposeObjects()
     {
         Isolate owner = Owner;
-        if (owner.FaultReason is not null)
+        if (owner.FaultReason is not null || Volatile.Read(ref _declaredStuck))
         {
-            return; // its objects are dropped: the isolate's state is not to be trusted, and closing must not wait for it
+            // Its objects are dropped: a faulted isolate's state is not to be trusted, and a close that gave up on the
+            // thread is over (disposing now would run outside its time).
+            return;
         }
 
         KeyValuePair<long, object>[] objects = owner.TakeObjectsToDispose();
