@@ -254,12 +254,11 @@ public class ProxyAdversaryTests
     }
 
     /// <remarks>
-    /// Fails today (Leaked): the call item in the owner's in-flight set keeps the caller's plan, whose method is the
-    /// caller's copy of the generated stub, until the object's call ends. Not proxy-specific: any CallAsync from an isolate
-    /// to another that outlives the caller pins it the same way; the fix belongs to the call path (CallItem), not here.
+    /// The call item in the owner's in-flight set kept the caller's plan, whose method is the caller's copy of the
+    /// generated stub, until the object's call ended. Not proxy-specific: the call path (Calls/CallerCloseTests) now lets
+    /// go of a caller whose task is done, and fails a call when its calling isolate closes.
     /// </remarks>
     [Test]
-    [Explicit("Known leak in the core call path (CallItem keeps the closed caller's plan while the call runs); see the remarks")]
     public async Task ProxyCall_StillRunningWhenTheCallingIsolateCloses_DoesNotPinItsContext()
     {
         await using Isolate owner = await Isolate.CreateAsync();

@@ -79,7 +79,8 @@ public sealed partial class Isolate
     /// <summary>
     /// Closes the isolate: refuses new calls, cancels <see cref="ClosingToken"/>, fails queued calls and unfinished
     /// async calls with <see cref="IsolateClosedException"/>, waits (up to <see cref="IsolateOptions.CloseTimeout"/>)
-    /// for code running on the isolate's thread to return, unloads the context and, unless
+    /// for code running on the isolate's thread to return and for the objects still in it to be disposed (see
+    /// <see cref="CreateObjectAsync{TInterface, TImpl}(CancellationToken)"/>), unloads the context and, unless
     /// <see cref="IsolateOptions.WaitForUnload"/> is false, checks that it was collected. Safe to call more than
     /// once and from any thread (but not from the isolate's own thread, which cannot wait for itself to stop: there
     /// the returned task completes after the current call returns).

@@ -27,6 +27,17 @@ public sealed partial class Isolate
     /// disposed in the isolate after the calls already made). Calls after that fail with <see cref="IsolateClosedException"/>
     /// naming the object. An exception thrown by the object reaches the caller as <see cref="IsolateExecutionException"/>,
     /// and the object stays usable.
+    /// <para>
+    /// When the isolate closes gracefully (<see cref="CloseAsync"/>), the objects still in it are disposed
+    /// (<see cref="IAsyncDisposable"/> or <see cref="IDisposable"/>), newest first, on the isolate's thread, once the code
+    /// running there has returned and the calls still queued have failed, like a DI container's singletons. Its
+    /// <see cref="ClosingToken"/> is cancelled by then, so calls a Dispose makes to other isolates or host services fail
+    /// with <see cref="IsolateClosedException"/>. Disposal counts against <see cref="IsolateOptions.CloseTimeout"/>: when
+    /// it runs out the isolate is reported stuck, a DisposeAsync still awaiting is left unfinished and the remaining
+    /// objects are dropped (a Dispose that blocks the thread holds it like any stuck code; a thread that was stuck in a
+    /// call and returns after the close gave up disposes nothing). A Dispose that throws is
+    /// logged (event 14, ObjectDisposeFailedAtClose) and the others are still disposed. A faulted isolate disposes nothing.
+    /// </para>
     /// </remarks>
     /// <typeparam name="TInterface">An interface marked <see cref="IsolateInterfaceAttribute"/>, built with the Isolates source generator.</typeparam>
     /// <typeparam name="TImpl">The class to construct; it has a public constructor taking exactly no parameters.</typeparam>
@@ -145,7 +156,8 @@ public sealed partial class Isolate
     /// Releases the object behind <paramref name="proxy"/> in its isolate: it is removed from the isolate's table after
     /// the calls already made to it, and disposed there if it implements <see cref="IAsyncDisposable"/> or
     /// <see cref="IDisposable"/>. Every proxy of it, in every isolate, then fails with <see cref="IsolateClosedException"/>.
-    /// Releasing again returns the first release's task (it completes when the object is gone); after the isolate closed it does nothing.
+    /// Releasing again returns the first release's task (it completes when the object is gone); after the isolate closed it
+    /// does nothing (the close disposed the objects still there; see <see cref="CreateObjectAsync{TInterface, TImpl}(CancellationToken)"/>).
     /// </summary>
     /// <param name="proxy">A proxy from <see cref="CreateObjectAsync{TInterface, TImpl}(CancellationToken)"/> (or one passed to this code).</param>
     /// <returns>A task that completes when the object is gone (faulted with <see cref="IsolateExecutionException"/> if its Dispose threw).</returns>
@@ -237,6 +249,16 @@ public sealed partial class Isolate
     internal object ObjectFor(long id, Type expected) =>
         _objects?.Find(id) ?? throw new IsolateClosedException(Id, Name,
             $"Object {id} ({expected.FullName}) in isolate '{Name}' ({Id}) was released before this call ran (the call was made while Isolate.ReleaseAsync was releasing it).");
+
+    /// <summary>
+    /// On the isolate's thread, as it closes gracefully (its queue drained): takes every object out, newest first, for the
+    /// engine to dispose. Objects created later fail to be added; objects already released are not there.
+    /// </summary>
+    internal KeyValuePair<long, object>[] TakeObjectsToDispose() => _objects?.TakeAll() ?? [];
+
+    /// <summary>An object's Dispose/DisposeAsync threw while its isolate closed: logged (in its remote form, which pins nothing), and the close goes on.</summary>
+    internal void LogDisposeFailedAtClose(long id, object value, Exception error) =>
+        Log.ObjectDisposeFailedAtClose(_logger, Name, Id, id, value.GetType().FullName ?? value.GetType().Name, Errors.ExceptionTransfer.ToRemote(error, Id, Name));
 
     /// <summary>On the isolate's thread: removes an object; null if it is not there.</summary>
     internal object? RemoveObject(long id) => _objects?.Remove(id);

@@ -30,7 +30,8 @@ public sealed record IsolateOptions
 
     /// <summary>
     /// How long <see cref="Isolate.CloseAsync"/> waits for code that is running on the isolate's thread to return
-    /// before it gives up on the thread, reports the isolate as stuck and returns. Default 10 seconds.
+    /// (and then for the objects still in the isolate to be disposed) before it gives up on the thread, reports the
+    /// isolate as stuck and returns. Default 10 seconds.
     /// A thread cannot be stopped from outside in .NET; see the README.
     /// </summary>
     public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(10);

@@ -10,9 +10,16 @@ namespace Isolates.Calls;
 /// One call in flight: created by the caller, executed on the isolate's thread, completed exactly once with the
 /// result, the remote exception, cancellation or <see cref="IsolateClosedException"/>.
 /// </summary>
+/// <remarks>
+/// It is the caller's side of the call: generic over the caller's types, holding the caller's plan, delegate, arguments
+/// and task. The isolate keeps it while it is queued or running on the isolate's thread; once the function has returned
+/// a task that is not complete, the isolate keeps only a <see cref="PendingCall"/>, which lets go of this item as soon as
+/// the caller's task is done. A call made from another isolate also ends when that isolate closes (with
+/// <see cref="IsolateClosedException"/>), so a function that never finishes cannot keep a closed caller's context loaded.
+/// </remarks>
 /// <typeparam name="TArgs">The arguments, in their caller-side static types.</typeparam>
 /// <typeparam name="TResult">The caller's result type (an internal unit type for calls that return nothing).</typeparam>
-internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGatedCall
+internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGatedCall, IPendingCaller
     where TArgs : struct, IArgs
 {
     private readonly InProcessEngine _engine;
@@ -23,11 +30,13 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
     private readonly Func<Delegate, TArgs, object?> _direct;
     private readonly TaskCompletionSource<TResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationToken _cancellation;
+    // The caller's token, or the calling isolate's closing token when that is the only one; the others (token arguments,
+    // the closing token beside another one) in _moreRegistrations, so a call pays for no field it rarely needs.
     private CancellationTokenRegistration _registration;
-    private CancellationTokenRegistration[]? _tokenArgumentRegistrations;
+    private CancellationTokenRegistration[]? _moreRegistrations;
     private CancellationTokenSource? _isolateTokenSource;
-    private TargetPlan? _target;
-    private Task? _pending;
+    private Isolate? _callingIsolate; // another isolate that made the call (from its thread or its code on the pool), or null
+    private PendingCall? _pendingCall;
     private Diagnostics.CallTelemetry? _telemetry;
     // IsolateOptions.MaxQueuedCalls: the CallGate whose queue place this call holds until it starts, or a WaitingIn
     // while it waits in that gate's line; one field, as a call never does both (null without a bound).
@@ -59,26 +68,20 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
 
     public override bool MayBeAwaited => FromOwnThread;
 
-    /// <summary>Links the caller's tokens to this call; false when one is already cancelled (the task then is too).</summary>
-    public bool RegisterCancellation()
+    /// <summary>
+    /// Links the caller's tokens to this call, and the closing of <paramref name="callingIsolate"/> (another isolate that
+    /// makes the call, or null); false when one is already cancelled (the task then is complete).
+    /// </summary>
+    public bool RegisterCancellation(Isolate? callingIsolate)
     {
         if (_cancellation.CanBeCanceled)
         {
             _registration = _cancellation.UnsafeRegister(static (state, token) => ((CallItem<TArgs, TResult>)state!).OnCallerCancelled(token), this);
         }
 
-        if (_plan.HasTokenParameter)
+        if (_plan.HasTokenParameter || callingIsolate is not null)
         {
-            var registrations = new List<CancellationTokenRegistration>();
-            for (int i = 0; i < _plan.TokenParameters.Length; i++)
-            {
-                if (_plan.TokenParameters[i] && _args.Get(i) is CancellationToken { CanBeCanceled: true } token && token != _cancellation)
-                {
-                    registrations.Add(token.UnsafeRegister(static (state, t) => ((CallItem<TArgs, TResult>)state!).OnCallerCancelled(t), this));
-                }
-            }
-
-            _tokenArgumentRegistrations = [.. registrations];
+            RegisterMore(callingIsolate);
         }
 
         if (_completion.Task.IsCompleted)
@@ -88,6 +91,40 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
         }
 
         return true;
+    }
+
+    /// <summary>The token arguments, and the calling isolate's closing (the rarer registrations).</summary>
+    private void RegisterMore(Isolate? callingIsolate)
+    {
+        CancellationTokenRegistration closed = default;
+        if (callingIsolate is not null)
+        {
+            // The calling isolate is gone: nobody waits for the answer, and what the call holds of it must go. Runs at
+            // once (on this thread) when it is closing already.
+            _callingIsolate = callingIsolate;
+            closed = callingIsolate.ClosingToken.UnsafeRegister(static (state, _) => ((CallItem<TArgs, TResult>)state!).OnCallingIsolateClosed(), this);
+            if (!_cancellation.CanBeCanceled && !_plan.HasTokenParameter)
+            {
+                _registration = closed; // the usual call between isolates: no list, no array
+                return;
+            }
+        }
+
+        var registrations = new List<CancellationTokenRegistration>();
+        if (callingIsolate is not null)
+        {
+            registrations.Add(closed);
+        }
+
+        for (int i = 0; i < _plan.TokenParameters.Length; i++)
+        {
+            if (_plan.TokenParameters[i] && _args.Get(i) is CancellationToken { CanBeCanceled: true } token && token != _cancellation)
+            {
+                registrations.Add(token.UnsafeRegister(static (state, t) => ((CallItem<TArgs, TResult>)state!).OnCallerCancelled(t), this));
+            }
+        }
+
+        _moreRegistrations = [.. registrations];
     }
 
     /// <summary>Records that this call holds a place in a bounded queue, to give back when it starts or is abandoned.</summary>
@@ -158,9 +195,10 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
             }
         }
 
+        TargetPlan target;
         try
         {
-            _target = _engine.GetTarget(_plan);
+            target = _engine.GetTarget(_plan);
         }
         catch (Exception ex)
         {
@@ -170,7 +208,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
 
         if (_telemetry is not { Trace: not null } telemetry)
         {
-            Invoke(_target);
+            Invoke(target);
             return;
         }
 
@@ -179,7 +217,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
         Activity? previous = telemetry.StartActivity(_engine.Owner, _plan);
         try
         {
-            Invoke(_target);
+            Invoke(target);
         }
         finally
         {
@@ -233,13 +271,13 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
         switch (_plan.Shape)
         {
             case ResultShape.Value:
-                CompleteWith(returned);
+                CompleteWith(returned, target);
                 break;
             case ResultShape.Void:
                 Succeed(default!);
                 break;
             default:
-                AwaitResult(returned);
+                AwaitResult(returned, target);
                 break;
         }
     }
@@ -257,7 +295,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
         Release();
     }
 
-    private void AwaitResult(object? returned)
+    private void AwaitResult(object? returned, TargetPlan target)
     {
         Task task;
         try
@@ -272,36 +310,37 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
 
         if (task.IsCompleted)
         {
-            OnTaskCompleted(task);
+            OnTaskCompleted(task, target);
             return;
         }
 
-        _pending = task;
-        _engine.TrackInFlight(this);
+        // From here on the isolate keeps only the pending call, which lets go of this item when the caller's task is done.
+        var pending = new PendingCall(_engine, task, target, Volatile.Read(ref _isolateTokenSource), this);
+        _pendingCall = pending;
+        pending.Start(); // takes the in-flight lock: a full fence between the write above and the read below
 
-        // Resumes on the isolate's thread (posted to its queue), so the result is read there.
-        new ResumeOnIsolate(task, _engine).UnsafeOnCompleted(OnPendingCompleted);
-    }
-
-    private void OnPendingCompleted()
-    {
-        Debug.Assert(InProcessEngine.OnThisThread == _engine, "async results are read on the isolate's thread");
-        _engine.UntrackInFlight(this);
-        if (_pending is { } task)
+        // The caller may have left meanwhile (its token, its isolate's closing), before it could see the pending call:
+        // a completion (an interlocked write) before the read of _pendingCall there, or after the fence here.
+        if (_completion.Task.IsCompleted)
         {
-            _pending = null;
-            try
-            {
-                OnTaskCompleted(task);
-            }
-            catch (Exception ex)
-            {
-                Fail(ExceptionTransfer.ToCaller(ex, _engine.Owner.Id, _engine.Owner.Name));
-            }
+            pending.Detach();
+            ReleaseCallerSide();
         }
     }
 
-    private void OnTaskCompleted(Task task)
+    void IPendingCaller.Completed(Task task, TargetPlan target)
+    {
+        try
+        {
+            OnTaskCompleted(task, target);
+        }
+        catch (Exception ex)
+        {
+            Fail(ExceptionTransfer.ToCaller(ex, _engine.Owner.Id, _engine.Owner.Name));
+        }
+    }
+
+    private void OnTaskCompleted(Task task, TargetPlan target)
     {
         if (task.IsFaulted)
         {
@@ -325,7 +364,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
         object? result;
         try
         {
-            result = task is Task<TResult> typed && _plan.ResultCodec is null ? typed.Result : _target!.ResultOf(task);
+            result = task is Task<TResult> typed && _plan.ResultCodec is null ? typed.Result : target.ResultOf(task);
         }
         catch (Exception ex)
         {
@@ -333,11 +372,11 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
             return;
         }
 
-        CompleteWith(result);
+        CompleteWith(result, target);
     }
 
     /// <summary>Hands the function's result to the caller: as it is, or encoded by the isolate and rebuilt as the caller's type.</summary>
-    private void CompleteWith(object? returned)
+    private void CompleteWith(object? returned, TargetPlan target)
     {
         if (_plan.ResultCodec is null)
         {
@@ -349,7 +388,7 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
         object[]? attachments;
         try
         {
-            bytes = Payload.Encode([_target!.ResultCodec!], [returned], out attachments);
+            bytes = Payload.Encode([target.ResultCodec!], [returned], out attachments);
         }
         catch (Exception ex)
         {
@@ -428,12 +467,37 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
     private void OnCallerCancelled(CancellationToken token)
     {
         _completion.TrySetCanceled(token);
+        OnCallerLeft();
+    }
+
+    private void OnCallingIsolateClosed()
+    {
+        Isolate caller = _callingIsolate!;
+        Isolate owner = _engine.Owner;
+        if (_completion.TrySetException(new IsolateClosedException(caller.Id, caller.Name,
+            $"Isolate '{caller.Name}' ({caller.Id}) closed, so its call of {_plan.DisplayName} in isolate '{owner.Name}' ({owner.Id}) ended for it (made before or " +
+            $"while it closed): nobody is left to take the result. The call's CancellationToken (if any) is cancelled in '{owner.Name}', and its result is dropped.")))
+        {
+            OnCallerLeft();
+        }
+    }
+
+    /// <summary>The caller's task was completed from the caller's side (its token, its isolate's closing), while the call may still be queued or running.</summary>
+    private void OnCallerLeft()
+    {
         if (Volatile.Read(ref _gate) is WaitingIn waiting && waiting.Gate.Remove(this))
         {
             Release(); // it waited for room in the queue and will never be queued: undo its registrations now
         }
 
         _telemetry?.End(_engine.Owner, _completion.Task);
+        if (Volatile.Read(ref _pendingCall) is { } pending)
+        {
+            // The function's task is still running in the isolate: the isolate lets go of this item now, not when it ends.
+            pending.Detach();
+            ReleaseCallerSide();
+        }
+
         if (Volatile.Read(ref _isolateTokenSource) is { } source)
         {
             _engine.Post(static s => CancelIgnoringDisposal((CancellationTokenSource)s!), source);
@@ -473,10 +537,18 @@ internal sealed class CallItem<TArgs, TResult> : WorkItem, IInFlightCall, IGated
     private void Release()
     {
         _telemetry?.End(_engine.Owner, _completion.Task);
-
-        _registration.Unregister();
         Interlocked.Exchange(ref _isolateTokenSource, null)?.Dispose();
-        if (_tokenArgumentRegistrations is { } registrations)
+        ReleaseCallerSide();
+    }
+
+    /// <summary>
+    /// Undoes the registrations on the caller's tokens. Also when the caller left a pending call, whose function still
+    /// uses the isolate's token source (the pending call disposes that when the function's task completes).
+    /// </summary>
+    private void ReleaseCallerSide()
+    {
+        _registration.Unregister(); // never waits, so also safe inside the registration's own callback
+        if (_moreRegistrations is { } registrations)
         {
             foreach (CancellationTokenRegistration registration in registrations)
             {

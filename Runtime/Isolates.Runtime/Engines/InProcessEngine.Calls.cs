@@ -33,9 +33,10 @@ internal sealed partial class InProcessEngine
             }
         }
 
-        var item = new CallItem<TArgs, TResult>(this, plan, args, payload, attachments, direct, cancellationToken) { FromOwnThread = IsOwnThread };
+        InProcessEngine? callingThread = t_current;
+        var item = new CallItem<TArgs, TResult>(this, plan, args, payload, attachments, direct, cancellationToken) { FromOwnThread = callingThread == this };
         item.Telemetry = CallTelemetry.Begin(Owner); // null unless someone listens to the Isolates meter or activity source
-        if (!item.RegisterCancellation())
+        if (!item.RegisterCancellation(CallingIsolate(callingThread)))
         {
             return item.Task; // a token was cancelled already
         }
@@ -54,6 +55,20 @@ internal sealed partial class InProcessEngine
 
         _queue.Enqueue(item); // the place is given back when the call starts, or when the queue abandons it
         return item.Task;
+    }
+
+    /// <summary>
+    /// Another isolate that makes a call (its thread, or its code on the thread pool, which carries its contextual
+    /// reflection scope), or null: the host, or this isolate itself, whose closing fails its own calls anyway. The
+    /// call ends when that isolate closes, so the call cannot keep the closed isolate's context loaded. For the host
+    /// this is one thread-static and one execution-context read, and no registration.
+    /// </summary>
+    private Isolate? CallingIsolate(InProcessEngine? callingThread)
+    {
+        Isolate? caller = callingThread is not null
+            ? callingThread.Owner
+            : (System.Runtime.Loader.AssemblyLoadContext.CurrentContextualReflectionContext as Loader.IsolateLoadContext)?.Owner;
+        return caller == Owner ? null : caller;
     }
 
     /// <inheritdoc />

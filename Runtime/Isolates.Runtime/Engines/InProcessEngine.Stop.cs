@@ -82,6 +82,8 @@ internal sealed partial class InProcessEngine
                 "The isolate refuses new calls, and its memory stays in use until the thread returns.";
             owner.TryLog((logger, isolate, _) => Log.Stuck(logger, isolate.Name, isolate.Id, isolate.Options.CloseTimeout, running));
 
+            Volatile.Write(ref _declaredStuck, true); // if the thread returns later, it disposes nothing: the close is over
+
             // Every call completes: the one that holds the thread is failed now. Its completion is a Try-set, so if the
             // code ever returns, its result (or error) is discarded instead of reaching a caller that has moved on.
             Volatile.Read(ref _running)?.Abandon(new IsolateClosedException(owner.Id, owner.Name,

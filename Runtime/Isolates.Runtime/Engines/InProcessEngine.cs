@@ -70,6 +70,13 @@ internal sealed partial class InProcessEngine : IsolateEngine
     public void PostBookkeeping(Action continuation) =>
         _queue.Enqueue(new PostedCallback(static state => ((Action)state!)(), continuation) { Awaitable = false });
 
+    /// <summary>Posts the runtime's own bookkeeping item (the end of an async call); never waited for on this thread.</summary>
+    public void PostBookkeeping(WorkItem item)
+    {
+        System.Diagnostics.Debug.Assert(!item.MayBeAwaited, "bookkeeping is never awaited by isolate code");
+        _queue.Enqueue(item);
+    }
+
     /// <inheritdoc />
     public override ValueTask StartAsync(CancellationToken cancellationToken)
     {
@@ -138,6 +145,7 @@ internal sealed partial class InProcessEngine : IsolateEngine
             owner.TransitionTo(IsolateState.Running, from: [IsolateState.Starting]);
             owner.TryLog(static (logger, isolate, _) => Log.Started(logger, isolate.Name, isolate.Id));
             RunLoop();
+            DisposeObjects(); // a graceful close disposes the objects still here, on this thread, after the queue drained
             SampleThread(); // the final figures, read on this thread while it still can
         }
         catch (Exception ex)
@@ -165,43 +173,59 @@ internal sealed partial class InProcessEngine : IsolateEngine
 
     private void RunLoop()
     {
-        Isolate owner = Owner;
-        while (_queue.Dequeue() is { } item)
+        // One item per frame of RunNext: the loop's own frame would keep the last item referenced while the queue waits
+        // (unoptimized code keeps every temporary alive for the whole method), and an item may be a call from another
+        // isolate, generic over that isolate's types: an idle isolate would keep a closed caller's context loaded.
+        while (RunNext())
         {
-            Interleave.Point("isolate.loop.dequeued");
-            if (owner.StopRequested)
-            {
-                item.Abandon(owner.ClosedReason("before it ran"));
-                continue; // the queue is closed: drain what is left, then Dequeue returns null
-            }
-
-            // Isolate code may have replaced the synchronization context; every item starts with the isolate's own.
-            if (SynchronizationContext.Current != _synchronizationContext)
-            {
-                SynchronizationContext.SetSynchronizationContext(_synchronizationContext);
-            }
-
-            _running = item;
-            try
-            {
-                item.Execute();
-            }
-            catch (Exception ex)
-            {
-                owner.Fault(ex); // escaped isolate code outside any call: an async void method, a posted callback
-            }
-
-            _running = null;
-            ClearInterruptIfDeadlocked();
-            try
-            {
-                TurnEnd.Run(); // e.g. channel writers this turn's reads made room for
-            }
-            catch (Exception ex)
-            {
-                owner.Fault(ex);
-            }
         }
+    }
+
+    /// <summary>Takes and runs one item; false once the queue is closed and empty.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private bool RunNext()
+    {
+        if (_queue.Dequeue() is not { } item)
+        {
+            return false;
+        }
+
+        Isolate owner = Owner;
+        Interleave.Point("isolate.loop.dequeued");
+        if (owner.StopRequested)
+        {
+            item.Abandon(owner.ClosedReason("before it ran"));
+            return true; // the queue is closed: drain what is left, then Dequeue returns null
+        }
+
+        // Isolate code may have replaced the synchronization context; every item starts with the isolate's own.
+        if (SynchronizationContext.Current != _synchronizationContext)
+        {
+            SynchronizationContext.SetSynchronizationContext(_synchronizationContext);
+        }
+
+        _running = item;
+        try
+        {
+            item.Execute();
+        }
+        catch (Exception ex)
+        {
+            owner.Fault(ex); // escaped isolate code outside any call: an async void method, a posted callback
+        }
+
+        _running = null;
+        ClearInterruptIfDeadlocked();
+        try
+        {
+            TurnEnd.Run(); // e.g. channel writers this turn's reads made room for
+        }
+        catch (Exception ex)
+        {
+            owner.Fault(ex);
+        }
+
+        return true;
     }
 
     /// <summary>Loads the application's own assembly ahead of the first call, where most called functions live.</summary>

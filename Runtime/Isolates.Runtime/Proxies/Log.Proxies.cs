@@ -12,4 +12,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 13, EventName = "UnreferencedObjectDisposeFailed", Level = LogLevel.Warning,
         Message = "Isolate {IsolateName} ({IsolateId}): object {ObjectId} ({InterfaceName}), released because no proxy references it any more, threw from Dispose/DisposeAsync")]
     public static partial void UnreferencedObjectDisposeFailed(ILogger logger, string isolateName, long isolateId, long objectId, string interfaceName, Exception exception);
+
+    [LoggerMessage(EventId = 14, EventName = "ObjectDisposeFailedAtClose", Level = LogLevel.Warning,
+        Message = "Isolate {IsolateName} ({IsolateId}): object {ObjectId} ({TypeName}), disposed because its isolate closed, threw from Dispose/DisposeAsync; the other objects are still disposed")]
+    public static partial void ObjectDisposeFailedAtClose(ILogger logger, string isolateName, long isolateId, long objectId, string typeName, Exception exception);
 }

@@ -54,6 +54,21 @@ internal sealed class ObjectTable
         }
     }
 
+    /// <summary>
+    /// Takes every object out for good, newest first (the isolate is closing gracefully and disposes them, as a DI
+    /// container disposes its singletons): later adds fail, and the table no longer references them.
+    /// </summary>
+    public KeyValuePair<long, object>[] TakeAll()
+    {
+        lock (_objects)
+        {
+            _cleared = true;
+            KeyValuePair<long, object>[] taken = [.. _objects.OrderByDescending(pair => pair.Key)];
+            _objects.Clear();
+            return taken;
+        }
+    }
+
     /// <summary>Drops every object for good (the isolate stopped): nothing in the runtime may keep its types alive.</summary>
     public void Clear()
     {

@@ -1,0 +1,205 @@
+using Isolates.Dispatcher;
+
+namespace Isolates.Engines;
+
+/// <summary>Disposing the objects still living in the isolate (<see cref="Isolate.CreateObjectAsync{TInterface, TImpl}(CancellationToken)"/>) when it closes.</summary>
+internal sealed partial class InProcessEngine
+{
+    private bool _declaredStuck; // the close gave up on the thread (CloseTimeout): a thread that returns later disposes nothing
+
+    /// <summary>
+    /// On the isolate's thread, once its queue has closed and drained (the calls queued before the close were failed,
+    /// the code that was running has returned): disposes the objects still in the isolate, newest first, as a DI
+    /// container disposes its singletons. Only for a graceful close: a faulted isolate disposes nothing, nor does a
+    /// thread that returns after the close gave up on it. Bounded by
+    /// the close: when <see cref="IsolateOptions.CloseTimeout"/> runs out, <see cref="CloseAsync"/> declares the isolate
+    /// stuck and abandons the disposal (a DisposeAsync still awaiting is left, the rest are not disposed); a Dispose
+    /// that blocks the thread holds it like any stuck code. A Dispose that throws is logged and the next one runs.
+    /// </summary>
+    private void DisposeObjects()
+    {
+        Isolate owner = Owner;
+        if (owner.FaultReason is not null || Volatile.Read(ref _declaredStuck))
+        {
+            // Its objects are dropped: a faulted isolate's state is not to be trusted, and a close that gave up on the
+            // thread is over (disposing now would run outside its time).
+            return;
+        }
+
+        KeyValuePair<long, object>[] objects = owner.TakeObjectsToDispose();
+        if (objects.Length == 0)
+        {
+            return;
+        }
+
+        var disposal = new Disposal(owner);
+
+        // The isolate's queue is closed, so continuations posted to its context would be dropped: a DisposeAsync's awaits
+        // resume through the disposal's own context, run here.
+        SynchronizationContext.SetSynchronizationContext(disposal.Context);
+        try
+        {
+            foreach ((long id, object value) in objects)
+            {
+                if (disposal.GaveUp || owner.FaultReason is not null)
+                {
+                    return; // the close's time ran out (or a posted callback faulted the isolate): the rest are dropped without Dispose
+                }
+
+                disposal.Current = (id, value);
+                Volatile.Write(ref _running, disposal); // a stuck close names the object and abandons the disposal
+                try
+                {
+                    DisposeOne(value, disposal);
+                }
+                catch (Exception ex)
+                {
+                    owner.LogDisposeFailedAtClose(id, value, ex);
+                }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _running, null);
+            SynchronizationContext.SetSynchronizationContext(_synchronizationContext);
+        }
+    }
+
+    private static void DisposeOne(object value, Disposal disposal)
+    {
+        if (value is IAsyncDisposable asyncDisposable)
+        {
+            ValueTask disposing = asyncDisposable.DisposeAsync();
+            if (disposing.IsCompleted)
+            {
+                disposing.GetAwaiter().GetResult();
+                return;
+            }
+
+            Task task = disposing.AsTask();
+            disposal.RunUntil(task);
+            if (task.IsCompleted)
+            {
+                task.GetAwaiter().GetResult();
+            }
+        }
+        else if (value is IDisposable disposable)
+        {
+            disposable.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The disposal phase as the engine's running item (so a stuck close describes and abandons it) and the context its
+    /// DisposeAsync awaits resume on.
+    /// </summary>
+    private sealed class Disposal(Isolate owner) : WorkItem
+    {
+        private readonly TimeSpan _closeTimeout = owner.Options.CloseTimeout;
+        private readonly SemaphoreSlim _signal = new(0, int.MaxValue);
+        private readonly Queue<(SendOrPostCallback Callback, object? State)> _posted = new(); // also the lock for itself
+        private volatile bool _gaveUp;
+
+        public SynchronizationContext Context => field ??= new DisposalContext(this);
+
+        /// <summary>The object being disposed, for the stuck close's message.</summary>
+        public (long Id, object Value) Current { get; set; }
+
+        /// <summary>Whether the close's time ran out (or it had none to give): nothing more is waited for.</summary>
+        public bool GaveUp => _gaveUp;
+
+        public override string Description =>
+            $"the Dispose of object {Current.Id} ({Current.Value?.GetType().FullName}) as the isolate closes (objects still in an isolate are disposed when it closes)";
+
+        /// <summary>
+        /// Runs the continuations <paramref name="task"/> posts here until it completes or the close gives up: abandoned by a
+        /// stuck close, or its own bound (CloseTimeout again, for a close nobody waits for; none at all for a zero timeout).
+        /// </summary>
+        public void RunUntil(Task task)
+        {
+            if (_closeTimeout == TimeSpan.Zero)
+            {
+                _gaveUp = true; // asked not to wait: the close does not wait for a DisposeAsync either
+                return;
+            }
+
+            task.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(() => _signal.Release());
+            long deadline = _closeTimeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Environment.TickCount64 + (long)Math.Min(_closeTimeout.TotalMilliseconds, long.MaxValue / 2);
+            while (!task.IsCompleted && !_gaveUp)
+            {
+                long left = deadline - Environment.TickCount64;
+                if (left <= 0)
+                {
+                    _gaveUp = true;
+                    return;
+                }
+
+                _signal.Wait(TimeSpan.FromMilliseconds(Math.Min(left, int.MaxValue)));
+                RunPosted();
+            }
+        }
+
+        private void RunPosted()
+        {
+            while (true)
+            {
+                (SendOrPostCallback Callback, object? State) next;
+                lock (_posted)
+                {
+                    if (!_posted.TryDequeue(out next))
+                    {
+                        return;
+                    }
+                }
+
+                try
+                {
+                    next.Callback(next.State);
+                }
+                catch (Exception ex)
+                {
+                    owner.Fault(ex); // escaped isolate code outside any call (an async void method), as from the queue
+                }
+            }
+        }
+
+        private void Post(SendOrPostCallback callback, object? state)
+        {
+            lock (_posted)
+            {
+                _posted.Enqueue((callback, state));
+            }
+
+            _signal.Release();
+        }
+
+        public override void Execute()
+        {
+            // never queued: it only stands for the disposal while it runs
+        }
+
+        /// <summary>The close declared the isolate stuck: stop waiting, so the thread can end.</summary>
+        public override void Abandon(Exception reason)
+        {
+            _gaveUp = true;
+            _signal.Release();
+        }
+
+        private sealed class DisposalContext(Disposal disposal) : SynchronizationContext
+        {
+            public override void Post(SendOrPostCallback d, object? state)
+            {
+                ArgumentNullException.ThrowIfNull(d);
+                disposal.Post(d, state);
+            }
+
+            public override void Send(SendOrPostCallback d, object? state)
+            {
+                ArgumentNullException.ThrowIfNull(d);
+                d(state); // only the isolate's thread disposes; a foreign thread's Send runs inline rather than deadlock on a closing isolate
+            }
+
+            public override SynchronizationContext CreateCopy() => this;
+        }
+    }
+}
