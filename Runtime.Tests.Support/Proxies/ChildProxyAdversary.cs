@@ -109,6 +109,18 @@ public static class ChildAdversaryFunctions
         s_storm?.Join();
     }
 
+    /// <summary>
+    /// Ships <paramref name="count"/> large shipments through the proxy without waiting between them (each frame larger
+    /// than a socket's buffer); the total length of the labels that came back.
+    /// </summary>
+    public static async Task<long> ShipManyAsync(IInventory inventory, int count, int labelLength)
+    {
+        string label = new('x', labelLength);
+        Task<Shipment>[] calls = [.. Enumerable.Range(0, count).Select(i => inventory.ShipAsync(new Shipment("big", i, [label])))];
+        Shipment[] shipped = await Task.WhenAll(calls);
+        return shipped.Sum(s => s.Labels.Sum(l => (long)l.Length));
+    }
+
     /// <summary>What the child sees from a host service's result that cannot cross: the exception's type and message.</summary>
     public static async Task<string> ProxyAndChannelAsync(bool proxyFirst)
     {

@@ -168,6 +168,38 @@ public class ChildProcessProxyAdversaryTests
     }
 
     [Test]
+    public async Task ProxyOfTheChildsOwnObject_PassedIntoIt_LargeCallsBothWaysAtOnceDoNotDeadlockThePipe()
+    {
+        await using Isolate child = await Isolate.CreateAsync(Child("adv-self"));
+        IInventory own = await Wait.Bounded(child.CreateObjectAsync<IInventory, Inventory>());
+        const int Count = 12, Length = 1 << 20; // each frame four times a socket's buffer
+
+        // child -> host (object call) -> child (the object's call) -> host (its result) -> child (the object call's result),
+        // all pipelined: the host's reader sends to the child while the child sends to the host.
+        long total = await Wait.Bounded(child.CallAsync(ChildAdversaryFunctions.ShipManyAsync, own, Count, Length));
+
+        Assert.That(total, Is.EqualTo((long)Count * (Length + "default".Length)));
+    }
+
+    [Test]
+    public async Task ChildClosedDuringACallOfAHostObject_TheHostsCallIsCancelledAndTheChildClosesCleanly()
+    {
+        Isolate child = await Isolate.CreateAsync(Child("adv-close-during"));
+        await using Isolate local = await Isolate.CreateAsync(new IsolateOptions { Name = "adv-close-owner" });
+        IInventory inventory = await local.CreateObjectAsync<IInventory, Inventory>();
+        Task<bool> waiting = child.CallAsync(ChildProxyFunctions.WaitThroughAsync, inventory);
+        await Tests.Diagnostics.Poll.Until(() => inventory.IsWaitingAsync().Result, "the child's call to wait in the object");
+
+        await Wait.Bounded(child.CloseAsync());
+
+        Assert.That(async () => await Wait.Bounded(waiting), Throws.InstanceOf<IsolateClosedException>());
+        Assert.That((await Wait.Bounded(child.Exited)).Reason, Is.EqualTo(IsolateExitReason.Closed), "closed, not killed as stuck: the call in the host did not hold the child");
+        await Tests.Diagnostics.Poll.Until(() => inventory.SawCancellationAsync().Result, "the closing child's call to be cancelled in the object's isolate");
+        Assert.That(((Engines.ChildProcessEngine)child.Engine).Link?.Objects.ExportCount ?? 0, Is.Zero);
+        Assert.That(await inventory.AddAsync("after", 1), Is.EqualTo(1), "the object stays usable");
+    }
+
+    [Test]
     public async Task ProxyOfAnotherChildsObject_PassedIntoAChild_CallsGoThroughTheHostAndComeBackAsTheSameReference()
     {
         await using Isolate owner = await Isolate.CreateAsync(Child("adv-owner-child"));
