@@ -155,6 +155,42 @@ public class ChildProcessProxyAdversaryTests
     }
 
     [Test]
+    public async Task SameProxy_SentFromSeveralHostThreadsWhileTheChildDropsAndReimportsIt_CountsMeetAndTheObjectIsReleased()
+    {
+        await using Isolate child = await Isolate.CreateAsync(Child("adv-concurrent"));
+        await using Isolate local = await Isolate.CreateAsync(new IsolateOptions { Name = "adv-concurrent-owner" });
+        HostObjects objects = ObjectsOf(child);
+        await child.CallAsync(ChildAdversaryFunctions.StartCollecting);
+        try
+        {
+            int touched = await SendFromSeveralThreadsAsync(local, child, threads: 4, calls: 250);
+            Assert.That(touched, Is.EqualTo(1000), "every call reached the object");
+        }
+        finally
+        {
+            await child.CallAsync(ChildAdversaryFunctions.StopCollecting);
+        }
+
+        await child.CallAsync(ChildProxyFunctions.ForgetKept); // collects in the child: every import left is dropped
+        await Tests.Diagnostics.Poll.Until(() => objects.ExportCount == 0, "every send to be dropped by the child");
+        await ReleasedWhenUnreferencedAsync(local);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static async Task<int> SendFromSeveralThreadsAsync(Isolate local, Isolate child, int threads, int calls)
+    {
+        IInventory inventory = await local.CreateObjectAsync<IInventory, Inventory>();
+        await Task.WhenAll(Enumerable.Range(0, threads).Select(_ => Task.Run(async () =>
+        {
+            for (int i = 0; i < calls; i++)
+            {
+                await Wait.Bounded(child.CallAsync(ChildAdversaryFunctions.TouchAsync, inventory));
+            }
+        })));
+        return await inventory.CountAsync("touch");
+    }
+
+    [Test]
     public async Task HostService_CallingTheChildBackWhileItWaits_DoesNotHang()
     {
         var service = new BackChannel(null!);
