@@ -46,6 +46,12 @@ internal sealed class ChildCall<TResult> : IChildCall, IGatedCall
 
     public Task<TResult> Task => _completion.Task;
 
+    /// <summary>
+    /// The proxies exported for this call (<see cref="HostObjects"/> counted a send of each): given back if the call is
+    /// never sent, or the host would keep the objects for a child that never heard of them.
+    /// </summary>
+    public ObjectSpec[] Exports { get; init; } = [];
+
     public void WatchCancellation(CancellationToken token)
     {
         if (token.CanBeCanceled)
@@ -81,6 +87,10 @@ internal sealed class ChildCall<TResult> : IChildCall, IGatedCall
         if (sent)
         {
             _link.SendCancel(_id); // the child cancels the function's token; its late answer is ignored
+        }
+        else
+        {
+            _link.Objects.Unsend(Exports); // and no later Send sends it: it saw the call finished
         }
     }
 
@@ -139,6 +149,7 @@ internal sealed class ChildCall<TResult> : IChildCall, IGatedCall
         {
             _registration.Unregister();
             Volatile.Write(ref _finished, 1);
+            _link.Objects.Unsend(Exports); // refused while it waited for a place: never sent
             Complete(static (c, r) => c._completion.TrySetException((Exception)r!), reason);
         }
     }

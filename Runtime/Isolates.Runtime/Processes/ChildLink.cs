@@ -236,9 +236,10 @@ internal sealed class ChildLink
         where TArgs : struct, IArgs
     {
         byte[] header, payload;
+        ObjectSpec[] exports;
         try
         {
-            (header, payload) = EncodeCall(plan, args, traceParent);
+            (header, payload, exports) = EncodeCall(plan, args, traceParent);
         }
         catch (Exception ex)
         {
@@ -247,12 +248,14 @@ internal sealed class ChildLink
 
         if (cancellationToken.IsCancellationRequested)
         {
-            // Cancelled since the caller's check (while the call was encoded or traced): never sent, so never run.
+            // Cancelled since the caller's check (while the call was encoded or traced): never sent, so never run,
+            // and the child never counts the proxies exported for it.
+            _objects.Unsend(exports);
             return Task.FromCanceled<TResult>(cancellationToken);
         }
 
         long id = Interlocked.Increment(ref _nextId);
-        var call = new ChildCall<TResult>(this, id, plan.WireResultCodec);
+        var call = new ChildCall<TResult>(this, id, plan.WireResultCodec) { Exports = exports };
         _pending[id] = call;
         if (_ended.Task.IsCompleted || Volatile.Read(ref _stopping) != 0)
         {
@@ -363,7 +366,7 @@ internal sealed class ChildLink
     // alone is some 80 bytes), so an untraced call encodes only its arguments.
     private static readonly ConditionalWeakTable<CallPlan, byte[]> UntracedHeaders = new();
 
-    private (byte[] Header, byte[] Payload) EncodeCall<TArgs>(CallPlan plan, TArgs args, string? traceParent)
+    private (byte[] Header, byte[] Payload, ObjectSpec[] Exports) EncodeCall<TArgs>(CallPlan plan, TArgs args, string? traceParent)
         where TArgs : struct, IArgs
     {
         Codec?[] codecs = plan.WireArgumentCodecs;
@@ -395,10 +398,11 @@ internal sealed class ChildLink
 
         SendLoaderState();
         byte[] header;
+        ObjectSpec[] objects = [];
         if (attachments is not null)
         {
             // Channel ends or proxies among the arguments: bridged or exported per call, so this header is the call's own.
-            (ChannelSpec[] channels, ObjectSpec[] objects) = OpenBridges(plan, attachments, ends!);
+            (ChannelSpec[] channels, objects) = OpenBridges(plan, attachments, ends!);
             header = (CallHeader.For(plan.Method, plan.Shape, traceParent) with { Channels = channels, Objects = objects }).Encode([]);
         }
         else
@@ -408,7 +412,7 @@ internal sealed class ChildLink
                 : UntracedHeaders.GetValue(plan, static p => CallHeader.For(p.Method, p.Shape, traceParent: null).Encode([]));
         }
 
-        return (header, payload);
+        return (header, payload, objects);
     }
 
     /// <summary>

@@ -131,15 +131,16 @@ internal sealed class ChildObjects : ObjectRoute
             return null;
         }
 
+        // Proxies first: once imported, each is counted and dropped by its finalizer, even if a channel below fails to open.
         var attachments = new object[count];
-        foreach (ChannelSpec channel in channels)
-        {
-            attachments[channel.Index] = ChildBridge.Open(_server, channel);
-        }
-
         foreach (ObjectSpec spec in objects)
         {
             attachments[spec.Index] = Import(spec);
+        }
+
+        foreach (ChannelSpec channel in channels)
+        {
+            attachments[channel.Index] = ChildBridge.Open(_server, channel);
         }
 
         return attachments;
@@ -268,6 +269,9 @@ internal sealed class ChildObjects : ObjectRoute
             return call.Task;
         }
 
+        // Kept until sent: a proxy collected earlier (the callee or an argument) would have its drop overtake the call.
+        GC.KeepAlive(reference);
+        GC.KeepAlive(arguments);
         call.Watch(tokens, _server.Isolate); // after the send, so a Cancel frame always follows its call
         return call.Task;
     }
@@ -296,6 +300,8 @@ internal sealed class ChildObjects : ObjectRoute
         {
             Complete(id)?.Fail(new IsolateClosedException(_server.Isolate.Id, _server.Isolate.Name, $"The release of {reference.Description} could not be sent: the pipe to the host is gone."));
         }
+
+        GC.KeepAlive(reference); // its drop must not overtake the release
 
         _ = call.Task.ContinueWith(static (released, state) => ((TaskCompletionSource)state!).TrySetFromTask(released),
             releasing, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);

@@ -174,16 +174,42 @@ internal sealed class HostObjects
         }
 
         long count = BinaryPrimitives.ReadInt64LittleEndian(body);
+        if (count > 0)
+        {
+            lock (_byId)
+            {
+                Forget(id, count);
+            }
+        }
+    }
+
+    /// <summary>Sends counted by <see cref="Add"/> that never reached the child (the call or answer carrying them was not sent).</summary>
+    public void Unsend(ObjectSpec[] specs)
+    {
+        if (specs.Length == 0)
+        {
+            return;
+        }
+
         lock (_byId)
         {
-            if (_byId.TryGetValue(id, out Export? export))
+            foreach (ObjectSpec spec in specs)
             {
-                export.Sent -= count;
-                if (export.Sent <= 0 && !export.Permanent)
-                {
-                    _byId.Remove(id);
-                    _byReference.Remove(export.Reference); // nothing here keeps the object now: unreferenced, it is released
-                }
+                Forget(spec.Export, 1);
+            }
+        }
+    }
+
+    // Under the lock: count sends done with; an export no send of which the child holds is forgotten.
+    private void Forget(long id, long count)
+    {
+        if (_byId.TryGetValue(id, out Export? export))
+        {
+            export.Sent -= count;
+            if (export.Sent <= 0 && !export.Permanent)
+            {
+                _byId.Remove(id);
+                _byReference.Remove(export.Reference); // nothing here keeps the object now: unreferenced, it is released
             }
         }
     }
@@ -195,6 +221,13 @@ internal sealed class HostObjects
     /// </summary>
     public void OnCall(long id, byte[] body)
     {
+        if (_running.ContainsKey(id))
+        {
+            // A second call under the id of one still running (a garbled pipe): any answer to it would complete the
+            // running call in the child, and dropping that call's token would leave it uncancellable. Ignored.
+            return;
+        }
+
         Task call;
         ObjectStub stub;
         CancellationTokenSource cancel;
@@ -205,16 +238,16 @@ internal sealed class HostObjects
             stub = ObjectStub.For(header.Assembly, header.Token, reference.InterfaceName);
             object?[] arguments = stub.Decode(payload, Receive(header.Attachments));
             cancel = new CancellationTokenSource();
-            if (!_running.TryAdd(id, cancel))
-            {
-                throw new IsolateSerializationException($"The child-process isolate sent object call {id} twice: the pipe is corrupted.");
-            }
-
+            _running[id] = cancel; // only the pipe's reader adds, and the id is not running (checked above)
             call = stub.Invoke(reference, arguments, cancel.Token);
         }
         catch (Exception ex)
         {
-            _running.TryRemove(id, out _);
+            if (_running.TryRemove(id, out CancellationTokenSource? added))
+            {
+                added.Dispose();
+            }
+
             Answer(id, FrameType.ObjectError, RemoteError.Encode(ex is IsolateException ? ex : ExceptionTransfer.ToCaller(ex, 0, Proxies.HostCall.HostName), 0, Proxies.HostCall.HostName));
             return;
         }
@@ -337,17 +370,31 @@ internal sealed class HostObjects
             return ResultBody([], payload);
         }
 
-        var specs = new ObjectSpec[attachments.Length];
-        for (int i = 0; i < attachments.Length; i++)
+        // Every attachment checked before any is counted: a send counted for an answer that is not sent would keep its
+        // object for the child's whole life.
+        foreach (object attachment in attachments)
         {
-            if (attachments[i] is not ObjectReference reference)
+            if (attachment is not ObjectReference)
             {
                 Payload.Release(attachments);
                 throw new NotShareableException(null, string.Empty,
                     $"The result of {what} holds a channel end or a shared buffer, which cannot cross to a child-process isolate in a proxy call's result; pass channel ends to the child as call arguments.");
             }
+        }
 
-            specs[i] = Add(reference, i);
+        var specs = new ObjectSpec[attachments.Length];
+        int counted = 0;
+        try
+        {
+            for (; counted < attachments.Length; counted++)
+            {
+                specs[counted] = Add((ObjectReference)attachments[counted], counted);
+            }
+        }
+        catch (Exception)
+        {
+            Unsend(specs[..counted]);
+            throw;
         }
 
         return ResultBody(specs, payload);

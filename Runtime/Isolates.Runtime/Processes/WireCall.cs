@@ -245,6 +245,7 @@ internal sealed class WireCall : WorkItem, IInFlightCall
         }
 
         Answer(type, bytes);
+        GC.KeepAlive(result); // a proxy in it, collected before the answer was sent, would have its drop overtake it
     }
 
     private void FailFromIsolateCode(Exception exception)
