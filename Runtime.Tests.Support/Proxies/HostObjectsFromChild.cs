@@ -167,4 +167,12 @@ public static class ChildProxyFunctions
         IInventory own = await Isolate.Current!.CreateObjectAsync<IInventory, Inventory, string, int>(sku, count);
         return await Isolate.Current!.GetHostService<ICatalog>().CountThroughAsync(own, sku);
     }
+
+    /// <summary>Creates an object in this isolate, waits, then returns its proxy (the host may have stopped waiting by then).</summary>
+    public static async Task<IInventory> CreateOwnAfterAsync(int delayMilliseconds)
+    {
+        IInventory own = await Isolate.Current!.CreateObjectAsync<IInventory, Inventory>();
+        await Task.Delay(delayMilliseconds);
+        return own;
+    }
 }

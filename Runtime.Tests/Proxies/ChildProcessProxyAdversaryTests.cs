@@ -49,7 +49,6 @@ public class ChildProcessProxyAdversaryTests
     }
 
     [Test]
-    [Explicit("Known bug, not fixed here: a channel end in a call cancelled while it waits for a MaxQueuedCalls place keeps its bridge until the child ends (the proxies' counterpart is fixed)")]
     public async Task ChannelEndInACallWaitingForAPlace_CancelledBeforeItIsSent_HostForgetsTheBridge()
     {
         await using Isolate child = await Isolate.CreateAsync(Child("adv-gate-channel") with { MaxQueuedCalls = 1 });

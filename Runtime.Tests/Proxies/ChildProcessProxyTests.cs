@@ -278,4 +278,20 @@ public class ChildProcessProxyTests
 
         Assert.That(await Wait.Bounded(child.CallAsync(ChildProxyFunctions.CountOwnThroughCatalogAsync, "date", 7)), Is.EqualTo(7));
     }
+
+    [Test]
+    public async Task ObjectCreatedByChildCode_InTheResultOfACallTheHostCancelled_IsReleasedInTheChild()
+    {
+        await using Isolate child = await Isolate.CreateAsync(Child("child-own-cancelled"));
+        using var cts = new CancellationTokenSource();
+        Task<IInventory> call = child.CallAsync(ChildProxyFunctions.CreateOwnAfterAsync, 300, cts.Token);
+        await cts.CancelAsync();
+        Assert.That(async () => await Wait.Bounded(call), Throws.InstanceOf<OperationCanceledException>());
+
+        // The answer, with the proxy in it, arrives after the host stopped waiting: nobody here takes it in, so the
+        // child must not keep the object for the host.
+        await Tests.Diagnostics.Poll.Until(() => child.CallAsync(ChildProxyFunctions.CollectThenDisposedAsync).Result == 1,
+            "the object in the unwanted answer to be released in the child");
+        Assert.That(((Engines.ChildProcessEngine)child.Engine).Link!.Objects.ImportCount, Is.Zero);
+    }
 }

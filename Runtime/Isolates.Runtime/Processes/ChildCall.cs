@@ -52,6 +52,9 @@ internal sealed class ChildCall<TResult> : IChildCall, IGatedCall
     /// </summary>
     public ObjectSpec[] Exports { get; init; } = [];
 
+    /// <summary>The channel ends bridged for the call: ended if the call is never sent.</summary>
+    public ChannelSpec[] Channels { get; init; } = [];
+
     public void WatchCancellation(CancellationToken token)
     {
         if (token.CanBeCanceled)
@@ -90,7 +93,7 @@ internal sealed class ChildCall<TResult> : IChildCall, IGatedCall
         }
         else
         {
-            _link.Objects.Unsend(Exports); // and no later Send sends it: it saw the call finished
+            _link.Unsend(Exports, Channels); // and no later Send sends it: it saw the call finished
         }
     }
 
@@ -149,7 +152,7 @@ internal sealed class ChildCall<TResult> : IChildCall, IGatedCall
         {
             _registration.Unregister();
             Volatile.Write(ref _finished, 1);
-            _link.Objects.Unsend(Exports); // refused while it waited for a place: never sent
+            _link.Unsend(Exports, Channels); // refused while it waited for a place: never sent
             Complete(static (c, r) => c._completion.TrySetException((Exception)r!), reason);
         }
     }

@@ -237,9 +237,10 @@ internal sealed class ChildLink
     {
         byte[] header, payload;
         ObjectSpec[] exports;
+        ChannelSpec[] channels;
         try
         {
-            (header, payload, exports) = EncodeCall(plan, args, traceParent);
+            (header, payload, exports, channels) = EncodeCall(plan, args, traceParent);
         }
         catch (Exception ex)
         {
@@ -250,12 +251,12 @@ internal sealed class ChildLink
         {
             // Cancelled since the caller's check (while the call was encoded or traced): never sent, so never run,
             // and the child never counts the proxies exported for it.
-            _objects.Unsend(exports);
+            Unsend(exports, channels);
             return Task.FromCanceled<TResult>(cancellationToken);
         }
 
         long id = Interlocked.Increment(ref _nextId);
-        var call = new ChildCall<TResult>(this, id, plan.WireResultCodec) { Exports = exports };
+        var call = new ChildCall<TResult>(this, id, plan.WireResultCodec) { Exports = exports, Channels = channels };
         _pending[id] = call;
         if (_ended.Task.IsCompleted || Volatile.Read(ref _stopping) != 0)
         {
@@ -366,7 +367,7 @@ internal sealed class ChildLink
     // alone is some 80 bytes), so an untraced call encodes only its arguments.
     private static readonly ConditionalWeakTable<CallPlan, byte[]> UntracedHeaders = new();
 
-    private (byte[] Header, byte[] Payload, ObjectSpec[] Exports) EncodeCall<TArgs>(CallPlan plan, TArgs args, string? traceParent)
+    private (byte[] Header, byte[] Payload, ObjectSpec[] Exports, ChannelSpec[] Channels) EncodeCall<TArgs>(CallPlan plan, TArgs args, string? traceParent)
         where TArgs : struct, IArgs
     {
         Codec?[] codecs = plan.WireArgumentCodecs;
@@ -399,10 +400,11 @@ internal sealed class ChildLink
         SendLoaderState();
         byte[] header;
         ObjectSpec[] objects = [];
+        ChannelSpec[] channels = [];
         if (attachments is not null)
         {
             // Channel ends or proxies among the arguments: bridged or exported per call, so this header is the call's own.
-            (ChannelSpec[] channels, objects) = OpenBridges(plan, attachments, ends!);
+            (channels, objects) = OpenBridges(plan, attachments, ends!);
             header = (CallHeader.For(plan.Method, plan.Shape, traceParent) with { Channels = channels, Objects = objects }).Encode([]);
         }
         else
@@ -412,7 +414,24 @@ internal sealed class ChildLink
                 : UntracedHeaders.GetValue(plan, static p => CallHeader.For(p.Method, p.Shape, traceParent: null).Encode([]));
         }
 
-        return (header, payload, objects);
+        return (header, payload, objects, channels);
+    }
+
+    /// <summary>
+    /// A call that was never sent (cancelled or refused before it went out): the child never counts its proxies nor
+    /// opens its channel ends, so the host lets go of them now (a bridge nothing was taken for ends cleanly).
+    /// </summary>
+    public void Unsend(ObjectSpec[] exports, ChannelSpec[] channels)
+    {
+        _objects.Unsend(exports);
+        foreach (ChannelSpec channel in channels)
+        {
+            if (_bridges.TryRemove(channel.Bridge, out IHostBridge? bridge))
+            {
+                // On the thread pool: a reading bridge's end waits for its pump.
+                ThreadPool.UnsafeQueueUserWorkItem(static b => _ = b.End(writerLost: null), bridge, preferLocal: false);
+            }
+        }
     }
 
     /// <summary>
@@ -622,6 +641,10 @@ internal sealed class ChildLink
                             {
                                 return true; // away too long: a standby reads now
                             }
+                        }
+                        else if (type == FrameType.ResultWithObjects)
+                        {
+                            _objects.DiscardResult(body); // cancelled meanwhile: the child's objects in it are not taken in
                         }
 
                         break;

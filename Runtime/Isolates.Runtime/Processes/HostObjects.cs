@@ -125,6 +125,39 @@ internal sealed class HostObjects
         return references;
     }
 
+    /// <summary>Objects of the child's it sent in a frame this process will not take in (an answer to a call no longer waited for, a refused call): the child may let go of them.</summary>
+    public void Discard(SentObject[] sent)
+    {
+        foreach (SentObject one in sent)
+        {
+            if (one.ChildOwned)
+            {
+                SendDrop(one.Id, 1);
+            }
+        }
+    }
+
+    /// <summary>A result frame with proxies that no call waits for any more (see <see cref="Discard(SentObject[])"/>).</summary>
+    public void DiscardResult(byte[] body)
+    {
+        try
+        {
+            var reader = new MessagePackReader(body);
+            Discard(SentObject.Read(ref reader));
+        }
+        catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException or IsolateSerializationException)
+        {
+            // unreadable: it names nothing the child waits to hear about
+        }
+    }
+
+    private void SendDrop(long childObject, long count)
+    {
+        Span<byte> body = stackalloc byte[8];
+        BinaryPrimitives.WriteInt64LittleEndian(body, count);
+        _link.Pipe.TrySend(FrameType.ObjectDrop, childObject, body);
+    }
+
     private ObjectReference ImportFromChild(SentObject sent)
     {
         lock (_imports)
@@ -157,12 +190,7 @@ internal sealed class HostObjects
             received = entry.Received;
         }
 
-        ThreadPool.UnsafeQueueUserWorkItem(static s =>
-        {
-            Span<byte> body = stackalloc byte[8];
-            BinaryPrimitives.WriteInt64LittleEndian(body, s.Received);
-            s.Self._link.Pipe.TrySend(FrameType.ObjectDrop, s.Id, body);
-        }, (Self: this, reference.Id, Received: received), preferLocal: false);
+        ThreadPool.UnsafeQueueUserWorkItem(static s => s.Self.SendDrop(s.Id, s.Received), (Self: this, reference.Id, Received: received), preferLocal: false);
     }
 
     /// <summary>The child is done with some sends of an export (the count is the body).</summary>
@@ -231,12 +259,16 @@ internal sealed class HostObjects
         Task call;
         ObjectStub stub;
         CancellationTokenSource cancel;
+        SentObject[]? unreceived = null;
         try
         {
             ObjectCallHeader header = ObjectCallHeader.Read(body, out ReadOnlyMemory<byte> payload);
+            unreceived = header.Attachments;
             ObjectReference reference = Find(header.Export);
             stub = ObjectStub.For(header.Assembly, header.Token, reference.InterfaceName);
-            object?[] arguments = stub.Decode(payload, Receive(header.Attachments));
+            object[]? attachments = Receive(header.Attachments);
+            unreceived = null; // received: from here on, the references' finalizers report the drops
+            object?[] arguments = stub.Decode(payload, attachments);
             cancel = new CancellationTokenSource();
             _running[id] = cancel; // only the pipe's reader adds, and the id is not running (checked above)
             call = stub.Invoke(reference, arguments, cancel.Token);
@@ -246,6 +278,11 @@ internal sealed class HostObjects
             if (_running.TryRemove(id, out CancellationTokenSource? added))
             {
                 added.Dispose();
+            }
+
+            if (unreceived is not null)
+            {
+                Discard(unreceived); // refused before its proxies were taken in: the child must not keep them for us
             }
 
             Answer(id, FrameType.ObjectError, RemoteError.Encode(ex is IsolateException ? ex : ExceptionTransfer.ToCaller(ex, 0, Proxies.HostCall.HostName), 0, Proxies.HostCall.HostName));
