@@ -68,7 +68,8 @@ internal sealed class MessageItems : BridgeItems<Message>
         if (item.HasAttachments)
         {
             throw new NotShareableException(null, string.Empty,
-                "A channel item holds a channel end or a shared buffer; those cannot cross to or from a child-process isolate (they are objects of one process).");
+                "A channel item holds a channel end, a shared buffer or a proxy; inside a channel's items those cannot cross to or from a child-process isolate (they are objects of one process). "
+                + "Pass channel ends and proxies to the child as call arguments (proxies also as results), or send the data they stand for.");
         }
 
         Span<byte> room = frame.GetSpan(4 + item.Length);
