@@ -82,6 +82,13 @@ public static class PoolResendWork
         return x;
     }
 
+    /// <summary>Squares <paramref name="x"/> in 200 ms: long enough for a test to kill its child while it runs.</summary>
+    public static int SquareSlowly(int x)
+    {
+        Thread.Sleep(200);
+        return x * x;
+    }
+
     private static ManualResetEventSlim Event(string key) =>
         AppDomain.CurrentDomain.GetData(key) as ManualResetEventSlim ?? throw new InvalidOperationException($"The test did not set AppDomain data '{key}'.");
 

@@ -108,6 +108,101 @@ public class PoolResendTests
     }
 
     [Test]
+    public async Task MapAsync_ChildClosedWithChunksQueuedInIt_QueuedChunksRunElsewhereExactlyOnce()
+    {
+        await using IsolatePool pool = await ChildPoolAsync();
+        int[] input = [.. Enumerable.Range(0, 20)];
+        Task<IReadOnlyList<int>> map = pool.MapAsync(input, PoolResendWork.SquareSlowly);
+        await CloseFirstMidMapAsync(pool);
+
+        IReadOnlyList<int> results = await Wait.Bounded(map);
+
+        Assert.That(results, Is.EqualTo(input.Select(x => x * x)), "every result, in order");
+    }
+
+    [Test]
+    public async Task MapUnorderedAsync_ChildClosedWithChunksQueuedInIt_EveryResultExactlyOnce()
+    {
+        await using IsolatePool pool = await ChildPoolAsync();
+        int[] input = [.. Enumerable.Range(0, 20)];
+        var yielded = new List<int>();
+        Task consuming = Task.Run(async () =>
+        {
+            await foreach (int result in pool.MapUnorderedAsync(input, PoolResendWork.SquareSlowly))
+            {
+                yielded.Add(result);
+            }
+        });
+        await CloseFirstMidMapAsync(pool);
+
+        await Wait.Bounded(consuming);
+
+        Assert.That(yielded.Order(), Is.EqualTo(input.Select(x => x * x)), "each result exactly once");
+    }
+
+    /// <summary>
+    /// A killed child cannot say which of the items sent to it started: those are reported, never run again; every
+    /// other item is delivered at most once.
+    /// </summary>
+    [Test]
+    public async Task MapUnorderedAsync_ChildKilledMidMap_FailsNamingOnlyItemsSentToItAndYieldsNoneTwice()
+    {
+        await using IsolatePool pool = await ChildPoolAsync();
+        int[] input = [.. Enumerable.Range(0, 20)];
+        var yielded = new List<int>();
+        Task consuming = Task.Run(async () =>
+        {
+            await foreach (int result in pool.MapUnorderedAsync(input, PoolResendWork.SquareSlowly))
+            {
+                yielded.Add(result);
+            }
+        });
+        Isolate victim = pool.Isolates[0];
+        await Task.Delay(300); // each isolate is running one item (of 200 ms) and has the next one queued
+        int before = yielded.Count;
+        await Wait.Bounded(victim.KillAsync());
+
+        var error = Assert.ThrowsAsync<IsolateClosedException>(() => Wait.Bounded(consuming))!;
+
+        var named = System.Text.RegularExpressions.Regex.Match(error.Message, @"Items (\d+) to (\d+) were in flight");
+        Assert.That(named.Success, Is.True, error.Message);
+        int first = int.Parse(named.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        int last = int.Parse(named.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Multiple(() =>
+        {
+            Assert.That(error.IsolateId, Is.EqualTo(victim.Id));
+            Assert.That(yielded, Is.Unique, "no result twice");
+            Assert.That(yielded, Has.None.InRange(first * first, last * last), "the lost items are reported, not delivered");
+        });
+    }
+
+    /// <summary>Two child-process isolates; chunks of one item, so that one runs and one waits in the child.</summary>
+    private static async Task<IsolatePool> ChildPoolAsync()
+    {
+        IsolatePool pool = await IsolatePool.CreateAsync(new IsolatePoolOptions
+        {
+            Size = 2,
+            ChunkSize = 1,
+            IsolateOptions = new IsolateOptions { Placement = IsolatePlacement.ChildProcess },
+        });
+
+        // Warmed up: the map's first items run at once on both, so a map is surely under way 200 ms after it starts.
+        await Wait.Bounded(Task.WhenAll(pool.Isolates.Select(i => i.CallAsync(ChildWork.SquareSlowly, 1))));
+        return pool;
+    }
+
+    /// <summary>
+    /// Closes the first isolate mid-map: its child lets the running item finish and refuses the calls queued behind it,
+    /// which never started.
+    /// </summary>
+    private static async Task CloseFirstMidMapAsync(IsolatePool pool)
+    {
+        Isolate victim = pool.Isolates[0];
+        await Task.Delay(300); // each isolate is running one item (of 200 ms) and has the next one queued
+        await Wait.Bounded(victim.CloseAsync());
+    }
+
+    [Test]
     public async Task MapAsync_PoolDisposedWithChunksQueued_FailsAsCutShortWithoutResending()
     {
         IsolatePool pool = await IsolatePool.CreateAsync(new IsolatePoolOptions
