@@ -159,7 +159,6 @@ public class PoolResendTests
         });
         Isolate victim = pool.Isolates[0];
         await Task.Delay(300); // each isolate is running one item (of 200 ms) and has the next one queued
-        int before = yielded.Count;
         await Wait.Bounded(victim.KillAsync());
 
         var error = Assert.ThrowsAsync<IsolateClosedException>(() => Wait.Bounded(consuming))!;
