@@ -108,6 +108,42 @@ public class PoolResendTests
     }
 
     [Test]
+    public async Task MapUnorderedAsync_StreamWithPoolIsolateClosedWithChunksQueued_EveryResultExactlyOnce()
+    {
+        await using IsolatePool pool = await IsolatePool.CreateAsync(new IsolatePoolOptions { Size = 2, ChunkSize = 1 });
+        var yielded = new List<int>();
+        Task consuming = Task.Run(async () =>
+        {
+            await foreach (int result in pool.MapUnorderedAsync(StreamAsync(Input()), PoolResendWork.BlockOnMinusOne))
+            {
+                yielded.Add(result);
+            }
+        });
+        Assert.That(_blocked.Wait(Wait.Timeout), Is.True, "item -1 to run");
+        await Task.Delay(100);
+        Task closing = pool.Isolates.Single(i => i.Id == Volatile.Read(ref _blockedOn[0])).CloseAsync();
+        _release.Set();
+        await Wait.Bounded(closing);
+
+        await Wait.Bounded(consuming);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(yielded.Order(), Is.EqualTo(Input().Order()), "each result exactly once");
+            Assert.That(_runs, Is.All.EqualTo(1), "every item ran exactly once");
+        });
+    }
+
+    private static async IAsyncEnumerable<int> StreamAsync(int[] items)
+    {
+        foreach (int item in items)
+        {
+            await Task.Yield();
+            yield return item;
+        }
+    }
+
+    [Test]
     public async Task MapAsync_ChildClosedWithChunksQueuedInIt_QueuedChunksRunElsewhereExactlyOnce()
     {
         await using IsolatePool pool = await ChildPoolAsync();
