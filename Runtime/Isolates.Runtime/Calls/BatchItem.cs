@@ -55,6 +55,9 @@ internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall, IChunk
     /// <summary>Whether another worker took this chunk before the isolate started it.</summary>
     public bool WasStolen => Volatile.Read(ref _state) == 2;
 
+    /// <summary>The isolate the chunk was given to: only its own refusal means the chunk never started.</summary>
+    public long IsolateId => _engine.Owner.Id;
+
     /// <summary>How long the chunk ran on the isolate's thread (Stopwatch ticks), for choosing chunk sizes.</summary>
     public long ExecutionTicks => Volatile.Read(ref _executionTicks);
 
@@ -132,6 +135,17 @@ internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall, IChunk
             {
                 _results[_resultOffset + i] = await calls[i].ConfigureAwait(false);
             }
+            catch (IsolateClosedException refused) when (refused.NotStarted && i == 0)
+            {
+                // The first item was never sent (the isolate was ending): the chunk never started if no later item
+                // was sent either. They wait behind it in order (the queue bound, the link), so they are refused
+                // too; not cancelled, since a cancelled call may or may not have reached the child.
+                await ObserveRestAsync(calls).ConfigureAwait(false);
+                Fail(calls.Skip(1).All(static call => call.Exception?.InnerException is IsolateClosedException { NotStarted: true })
+                    ? refused
+                    : Started(refused));
+                return;
+            }
             catch (Exception ex)
             {
                 stop.Cancel();
@@ -149,6 +163,9 @@ internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall, IChunk
                         remote.ItemIndex = _firstIndex + i;
                         Fail(remote);
                         break;
+                    case IsolateClosedException { NotStarted: true } refused:
+                        Fail(Started(refused)); // the items before it were sent: the chunk had started
+                        break;
                     default:
                         Fail(ex);
                         break;
@@ -162,6 +179,26 @@ internal sealed class BatchItem<T, TResult> : WorkItem, IInFlightCall, IChunk
         _registration.Unregister();
         _completion.TrySetResult();
     }
+
+    /// <summary>Waits for the calls after the first to complete, whatever their outcome.</summary>
+    private static async Task ObserveRestAsync(Task<TResult>[] calls)
+    {
+        for (int rest = 1; rest < calls.Length; rest++)
+        {
+            try
+            {
+                await calls[rest].ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // looked at by the caller
+            }
+        }
+    }
+
+    /// <summary>The same refusal, for a chunk some of whose items may have run: it must not be run again elsewhere.</summary>
+    private static IsolateClosedException Started(IsolateClosedException refused) =>
+        new(refused.IsolateId, refused.IsolateName, refused.Message, refused.InnerException);
 
     public override void Execute()
     {

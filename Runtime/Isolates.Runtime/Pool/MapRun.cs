@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using Isolates.Calls;
 using Isolates.Diagnostics;
@@ -9,6 +10,9 @@ namespace Isolates.Pool;
 /// (so a slow item only delays its own chunk), keeps two chunks in flight on its isolate (so the isolate never waits
 /// for the next one), and, when the source is empty, steals chunks other isolates have queued but not started.
 /// Chunk sizes follow the per-item time each isolate measures. The first failure cancels the rest promptly.
+/// A chunk its isolate refused before starting it (the isolate ended: <see cref="IsolateClosedException.NotStarted"/>)
+/// goes back to the map, for any running isolate to take: none of its items ran. So no driver may leave while a chunk
+/// is still out (it could come back): one that finds nothing to take waits until every chunk has settled.
 /// </summary>
 internal sealed class MapRun<T, TResult>
 {
@@ -27,8 +31,12 @@ internal sealed class MapRun<T, TResult>
     private readonly BatchItem<T, TResult>?[] _stealable;
     private readonly double[] _ticksPerItem;
     private readonly ResultWindow? _window;
+    private readonly ConcurrentQueue<Chunk<T>> _returned = new(); // refused before they started: taken before the source
     private Exception? _failure;
     private long _finished;
+    private int _open; // chunks taken (or being taken) and not settled yet: each may still come back
+    private TaskCompletionSource _settled = NewSignal(); // completed (and renewed) when a chunk comes back or none is open
+    private CancellationTokenSource _cameBack = new(); // cancelled (and renewed) when a chunk comes back: ends a wait on a stream
 
     public MapRun(
         PoolWorker[] workers,
@@ -87,6 +95,7 @@ internal sealed class MapRun<T, TResult>
         {
             _stop.Dispose();
             _drained.Dispose();
+            _cameBack.Dispose();
             for (int i = 0; i < _workers.Length; i++)
             {
                 if (_ticksPerItem[i] > 0)
@@ -153,12 +162,31 @@ internal sealed class MapRun<T, TResult>
                     break;
                 }
 
-                Chunk<T>? chunk = await _source.TakeAsync(ChunkSizeFor(worker.Index), _stop.Token).ConfigureAwait(false)
-                    ?? StealFor(worker.Index);
+                Chunk<T>? chunk = await TakeAsync(worker.Index).ConfigureAwait(false);
                 if (chunk is null)
                 {
-                    _drained.Cancel(); // nothing left to take: a slot still waiting for its replacement stops waiting
-                    break;
+                    if (pending is { } own)
+                    {
+                        // Settle this isolate's own chunk before deciding the map is done: it may come back.
+                        pending = null;
+                        Volatile.Write(ref _stealable[worker.Index], null);
+                        await FinishAsync(worker, own.Batch, own.Chunk, own.Buffer, own.Offset).ConfigureAwait(false);
+                        continue;
+                    }
+
+                    // Read before the count, so a chunk coming back after the look is not missed.
+                    Interleave.Point("pool.map.nothingTaken");
+                    Task settled = Volatile.Read(ref _settled).Task;
+                    if (Volatile.Read(ref _open) == 0 && _returned.IsEmpty)
+                    {
+                        _drained.Cancel(); // nothing left to take: a slot still waiting for its replacement stops waiting
+                        break;
+                    }
+
+                    // Another isolate still has chunks out, and one refused before it started comes back here.
+                    Interleave.Point("pool.map.waitingForOpenChunks");
+                    await settled.WaitAsync(_stop.Token).ConfigureAwait(false);
+                    continue;
                 }
 
                 Interleave.Point("pool.map.chunkTaken");
@@ -220,6 +248,16 @@ internal sealed class MapRun<T, TResult>
             // Cancelled or abandoned because something else failed, the caller cancelled, or the pool is closing its
             // isolates under the map; the chunk is not counted, and the map reports why it stopped.
         }
+        catch (IsolateClosedException closed) when (closed.NotStarted && closed.IsolateId == batch.IsolateId)
+        {
+            // Refused by its own isolate before any item of it started (the isolate ended): the chunk goes back to
+            // the map, for a running isolate or the replacement. Not while the map stops (caught above): a pool that
+            // closes its isolates refuses everything, and resending would never end.
+            Interleave.Point("pool.map.chunkRefused");
+            _returned.Enqueue(chunk); // before the chunk stops counting as open (finally): a driver never sees neither
+            Interlocked.Exchange(ref _cameBack, new CancellationTokenSource()).Cancel();
+            Signal();
+        }
         catch (IsolateClosedException closed)
         {
             Fail(new IsolateClosedException(
@@ -235,8 +273,75 @@ internal sealed class MapRun<T, TResult>
         finally
         {
             worker.Exit();
+            Settle();
         }
     }
+
+    /// <summary>
+    /// The next chunk for a driver: one that came back first (its items are the oldest), then the source, then a
+    /// chunk another isolate queued and has not started. Counted open from before the look, so that no driver sees
+    /// the map empty while another holds a chunk it has not queued yet.
+    /// </summary>
+    private async ValueTask<Chunk<T>?> TakeAsync(int worker)
+    {
+        Interlocked.Increment(ref _open);
+        Chunk<T>? chunk = null;
+        try
+        {
+            while (true)
+            {
+                // Read before the queue: a chunk that comes back after the look cancels this one.
+                CancellationTokenSource cameBack = Volatile.Read(ref _cameBack);
+                if (_returned.TryDequeue(out Chunk<T>? back))
+                {
+                    chunk = back;
+                    return back;
+                }
+
+                if (_source.Total is not null)
+                {
+                    chunk = await _source.TakeAsync(ChunkSizeFor(worker), _stop.Token).ConfigureAwait(false); // a list never waits
+                }
+                else
+                {
+                    // A stream may keep this driver waiting for its next item: a chunk that comes back meanwhile must
+                    // not wait for the stream (taking from the stream's buffer is safe to cancel: nothing is read).
+                    using var waiting = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, cameBack.Token);
+                    try
+                    {
+                        chunk = await _source.TakeAsync(ChunkSizeFor(worker), waiting.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (cameBack.IsCancellationRequested && !_stop.IsCancellationRequested)
+                    {
+                        continue;
+                    }
+                }
+
+                chunk ??= _returned.TryDequeue(out back) ? back : StealFor(worker);
+                return chunk;
+            }
+        }
+        finally
+        {
+            if (chunk is null)
+            {
+                Settle(); // took nothing
+            }
+        }
+    }
+
+    /// <summary>A chunk is settled (delivered, failed, stolen, cancelled, came back) or a look found nothing.</summary>
+    private void Settle()
+    {
+        if (Interlocked.Decrement(ref _open) == 0)
+        {
+            Signal(); // drivers waiting for open chunks find the map done
+        }
+    }
+
+    private void Signal() => Interlocked.Exchange(ref _settled, NewSignal()).TrySetResult();
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>The slot's running isolate, waiting while it is being replaced; null if the source ran dry meanwhile.</summary>
     private async ValueTask<Isolate?> AcquireAsync(PoolWorker worker)

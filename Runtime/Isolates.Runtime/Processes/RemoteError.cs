@@ -19,6 +19,7 @@ internal static class RemoteError
         Closed = 3,
         Cancelled = 4,
         Deadlock = 5,
+        ClosedNotStarted = 6, // refused by the child's isolate before it ran: a pool may run it elsewhere (IsolateClosedException.NotStarted)
     }
 
     /// <summary>Encodes an exception met in the child (already transferred for in-process callers, or raw).</summary>
@@ -42,8 +43,8 @@ internal static class RemoteError
             case IsolateSerializationException:
                 writer.Write((int)Kind.Serialization);
                 break;
-            case IsolateClosedException:
-                writer.Write((int)Kind.Closed);
+            case IsolateClosedException closed:
+                writer.Write((int)(closed.NotStarted ? Kind.ClosedNotStarted : Kind.Closed));
                 break;
             case IsolateDeadlockException:
                 writer.Write((int)Kind.Deadlock);
@@ -105,6 +106,7 @@ internal static class RemoteError
             Kind.NotShareable => new NotShareableException(null, string.Empty, message),
             Kind.Serialization => new IsolateSerializationException(message, inner),
             Kind.Closed => new IsolateClosedException(isolateId, isolateName, message, inner),
+            Kind.ClosedNotStarted => new IsolateClosedException(isolateId, isolateName, message, inner) { NotStarted = true },
             Kind.Cancelled => null,
             Kind.Deadlock => new IsolateDeadlockException(isolateId, isolateName, stack ?? string.Empty, message),
             _ => new IsolateExecutionException(isolateId, isolateName, type, message, stack, inner as IsolateExecutionException),
