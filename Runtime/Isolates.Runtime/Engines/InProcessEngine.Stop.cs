@@ -15,6 +15,7 @@ internal sealed partial class InProcessEngine
     public override void Stop()
     {
         Isolate owner = Owner;
+        ArmDisposal(); // before the queue closes: the continuations in it are kept for the disposal, not dropped
         _queue.Close(owner.ClosedReason("before it ran"));
         Interleave.Point("isolate.stop.queueClosed");
         IInFlightCall[] unfinished;

@@ -1,0 +1,46 @@
+using System.Threading.Channels;
+
+namespace Isolates.Tests.Support.Proxies;
+
+/// <summary>
+/// Runs a background loop on its isolate's thread (started by its constructor, so its awaits resume through the
+/// isolate's synchronization context) until the isolate's closing token or its own DisposeAsync stops it; DisposeAsync
+/// waits for the loop to end, the usual shape of a hosted service (Runtime.Tests/Proxies/DisposalAtCloseAdversaryTests).
+/// </summary>
+public sealed class LoopingResource : IResource, IAsyncDisposable
+{
+    private readonly ChannelWriter<string> _log;
+    private readonly string _name;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+
+    public LoopingResource(ChannelWriter<string> log, string name)
+    {
+        _log = log;
+        _name = name;
+        _loop = RunAsync(CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, Isolate.Current!.ClosingToken).Token);
+    }
+
+    public Task<string> NameAsync() => Task.FromResult(_name);
+
+    private async Task RunAsync(CancellationToken token)
+    {
+        try
+        {
+            await Task.Delay(Timeout.Infinite, token);
+        }
+        catch (OperationCanceledException)
+        {
+            // stopped
+        }
+
+        _log.TryWrite($"{_name} loop ended {DisposalLog.Where()}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        await _loop;
+        _log.TryWrite($"{_name} disposed async {DisposalLog.Where()}");
+    }
+}
