@@ -124,6 +124,7 @@ internal sealed partial class InProcessEngine
                 return;
             }
 
+            context.Retired = (owner.Id, owner.Name); // before Owner goes: a call from its code never looks like the host's
             context.Owner = null;
             context.Cache.Retire(); // nothing reachable from the context object may reference its types (see ContextCache)
             context.Unload();
