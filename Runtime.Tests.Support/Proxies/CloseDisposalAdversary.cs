@@ -44,3 +44,41 @@ public sealed class LoopingResource : IResource, IAsyncDisposable
         _log.TryWrite($"{_name} disposed async {DisposalLog.Where()}");
     }
 }
+
+/// <summary>Its Dispose tries to create a new object in its own (closing) isolate and logs how that ended at once.</summary>
+public sealed class CreatingResource(ChannelWriter<string> log, string name) : IResource, IDisposable
+{
+    public Task<string> NameAsync() => Task.FromResult(name);
+
+    public void Dispose()
+    {
+        Task<IResource>? created = Isolate.Current?.CreateObjectAsync<IResource, SyncResource, ChannelWriter<string>, string>(log, name + "-late");
+        log.TryWrite(created is null ? $"{name}: no current isolate"
+            : created.IsFaulted ? $"{name}: create failed at once: {created.Exception!.InnerException!.GetType().Name}"
+            : $"{name}: create status {created.Status}");
+    }
+}
+
+/// <summary>Its Dispose releases another object of the same isolate (a proxy it was given) and logs how that ended at once.</summary>
+public sealed class ReleasingResource(ChannelWriter<string> log, string name, IResource other) : IResource, IDisposable
+{
+    public Task<string> NameAsync() => Task.FromResult(name);
+
+    public void Dispose()
+    {
+        Task released = Isolate.ReleaseAsync(other);
+        log.TryWrite($"{name}: release {(released.IsCompleted ? "ended at once" : "pending")}");
+    }
+}
+
+/// <summary>DisposeAsync takes a while (a timer), then logs.</summary>
+public sealed class SlowResource(ChannelWriter<string> log, string name) : IResource, IAsyncDisposable
+{
+    public Task<string> NameAsync() => Task.FromResult(name);
+
+    public async ValueTask DisposeAsync()
+    {
+        await Task.Delay(300);
+        log.TryWrite($"{name} disposed async {DisposalLog.Where()}");
+    }
+}

@@ -29,6 +29,67 @@ public class DisposalAtCloseAdversaryTests
         Assert.That(await Wait.Bounded(iso.Unloaded), Is.EqualTo(UnloadStatus.Unloaded), iso.UnloadDiagnostic);
     }
 
+    [Test]
+    public async Task CloseAsync_ADisposeCreatesAnObjectInItsOwnIsolate_FailsAtOnce_AndTheCloseCompletes()
+    {
+        Channel<string> log = IsolateChannel.CreateUnbounded<string>();
+        Isolate iso = await Isolate.CreateAsync(new IsolateOptions { CloseTimeout = TimeSpan.FromSeconds(5), UnloadTimeout = TimeSpan.FromSeconds(10) });
+        await iso.CreateObjectAsync<IResource, CreatingResource, ChannelWriter<string>, string>(log.Writer, "creator");
+
+        await Wait.Bounded(iso.CloseAsync());
+
+        Assert.That((await Wait.Bounded(iso.Exited)).Reason, Is.EqualTo(IsolateExitReason.Closed));
+        Assert.That(Drain(log), Is.EqualTo(new[] { "creator: create failed at once: IsolateClosedException" }));
+        Assert.That(await Wait.Bounded(iso.Unloaded), Is.EqualTo(UnloadStatus.Unloaded), iso.UnloadDiagnostic);
+    }
+
+    [Test]
+    public async Task CloseAsync_ADisposeReleasesAnotherObjectOfItsIsolate_EachIsDisposedOnce_AndTheCloseCompletes()
+    {
+        Channel<string> log = IsolateChannel.CreateUnbounded<string>();
+        Isolate iso = await Isolate.CreateAsync(new IsolateOptions { CloseTimeout = TimeSpan.FromSeconds(5), UnloadTimeout = TimeSpan.FromSeconds(10) });
+        IResource other = await iso.CreateObjectAsync<IResource, SyncResource, ChannelWriter<string>, string>(log.Writer, "other");
+        await iso.CreateObjectAsync<IResource, ReleasingResource, ChannelWriter<string>, string, IResource>(log.Writer, "releaser", other);
+
+        await Wait.Bounded(iso.CloseAsync());
+
+        Assert.That((await Wait.Bounded(iso.Exited)).Reason, Is.EqualTo(IsolateExitReason.Closed));
+        string[] entries = Drain(log);
+        Assert.That(entries, Has.Exactly(1).EqualTo("other disposed on its thread"));
+        Assert.That(entries, Has.Exactly(1).StartWith("releaser: release"));
+        Assert.That(await Wait.Bounded(iso.Unloaded), Is.EqualTo(UnloadStatus.Unloaded), iso.UnloadDiagnostic);
+    }
+
+    [Test]
+    public async Task CloseAsync_CalledTwiceConcurrentlyDuringADisposeAsync_BothWaitForIt_AndItRunsOnce()
+    {
+        Channel<string> log = IsolateChannel.CreateUnbounded<string>();
+        Isolate iso = await Isolate.CreateAsync(new IsolateOptions { CloseTimeout = TimeSpan.FromSeconds(5), UnloadTimeout = TimeSpan.FromSeconds(10) });
+        await iso.CreateObjectAsync<IResource, SlowResource, ChannelWriter<string>, string>(log.Writer, "slow");
+
+        Task first = iso.CloseAsync();
+        Task second = iso.CloseAsync();
+        await Wait.Bounded(Task.WhenAll(first, second));
+
+        Assert.That(Drain(log), Is.EqualTo(new[] { "slow disposed async on its thread" }), "both closes returned after the disposal");
+        Assert.That((await Wait.Bounded(iso.Exited)).Reason, Is.EqualTo(IsolateExitReason.Closed));
+        Assert.That(await Wait.Bounded(iso.Unloaded), Is.EqualTo(UnloadStatus.Unloaded), iso.UnloadDiagnostic);
+    }
+
+    [Test]
+    public async Task CloseAsync_InfiniteCloseTimeout_ADisposeAsyncThatFinishes_IsAwaited()
+    {
+        Channel<string> log = IsolateChannel.CreateUnbounded<string>();
+        Isolate iso = await Isolate.CreateAsync(new IsolateOptions { CloseTimeout = Timeout.InfiniteTimeSpan, UnloadTimeout = TimeSpan.FromSeconds(10) });
+        await iso.CreateObjectAsync<IResource, SlowResource, ChannelWriter<string>, string>(log.Writer, "slow");
+        await iso.CreateObjectAsync<IResource, LoopingResource, ChannelWriter<string>, string>(log.Writer, "svc");
+
+        await Wait.Bounded(iso.CloseAsync());
+
+        Assert.That(Drain(log), Is.EqualTo(new[] { "svc loop ended on its thread", "svc disposed async on its thread", "slow disposed async on its thread" }));
+        Assert.That(await Wait.Bounded(iso.Unloaded), Is.EqualTo(UnloadStatus.Unloaded), iso.UnloadDiagnostic);
+    }
+
     private static string[] Drain(Channel<string> log)
     {
         var items = new List<string>();
