@@ -77,7 +77,11 @@ internal sealed class PendingCall : WorkItem, IInFlightCall
         _tokenSource?.Dispose();
     }
 
-    /// <summary>The isolate stopped (from the in-flight set) or its queue closed with this posted (at most one of them reaches the caller).</summary>
+    /// <summary>
+    /// The isolate stopped (from the in-flight set) or its queue closed with this posted. It may race <see cref="Execute"/>
+    /// (a stop while the thread takes this item), and then both reach the caller: that is harmless, as every completion
+    /// of the caller's task is a Try-set and its release is idempotent, and cheaper than an interlocked read per async call.
+    /// </summary>
     public override void Abandon(Exception reason) => Interlocked.Exchange(ref _caller, null)?.Abandon(reason);
 
     void IInFlightCall.Abandon(Exception reason) => Abandon(reason);

@@ -22,17 +22,27 @@ internal sealed class WorkQueue
     private int _observed; // FindAwaitable took a snapshot (see Close)
     private Exception? _closeReason;
     private IdleWait? _idle; // set once, on the consumer's thread (see SetIdleWait)
+    private Action<PostedCallback>? _afterClose;
 
     public int Count => _items.Count;
 
     public bool IsClosed => Volatile.Read(ref _closed) != 0;
+
+    /// <summary>
+    /// Where continuations posted to the isolate's context go once the queue is closed, instead of being dropped, or null:
+    /// a graceful close keeps them for its disposal, whose DisposeAsync may await code that resumes through that context.
+    /// </summary>
+    public Action<PostedCallback>? AfterClose
+    {
+        set => Volatile.Write(ref _afterClose, value);
+    }
 
     /// <summary>Adds an item; if the queue is closed the item is abandoned with the close reason instead.</summary>
     public void Enqueue(WorkItem item)
     {
         if (Volatile.Read(ref _closed) != 0)
         {
-            item.Abandon(_closeReason!);
+            Drop(item, _closeReason!);
             return;
         }
 
@@ -200,8 +210,20 @@ internal sealed class WorkQueue
         Exception reason = Volatile.Read(ref _closeReason)!;
         while (_items.TryDequeue(out WorkItem? item))
         {
-            item.Abandon(reason);
+            Drop(item, reason);
         }
+    }
+
+    /// <summary>An item the closed queue will not run: abandoned, or a continuation kept for the close's disposal (see <see cref="AfterClose"/>).</summary>
+    public void Drop(WorkItem item, Exception reason)
+    {
+        if (item is PostedCallback { Awaitable: true } posted && Volatile.Read(ref _afterClose) is { } keep)
+        {
+            keep(posted);
+            return;
+        }
+
+        item.Abandon(reason);
     }
 
     private sealed class Moved : WorkItem

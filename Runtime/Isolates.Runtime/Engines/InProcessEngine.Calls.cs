@@ -34,9 +34,15 @@ internal sealed partial class InProcessEngine
         }
 
         InProcessEngine? callingThread = t_current;
+        Isolate? callingIsolate = CallingIsolate(callingThread, out Loader.IsolateLoadContext? retired);
+        if (retired is not null)
+        {
+            return Task.FromException<TResult>(CallerClosed(retired, plan));
+        }
+
         var item = new CallItem<TArgs, TResult>(this, plan, args, payload, attachments, direct, cancellationToken) { FromOwnThread = callingThread == this };
         item.Telemetry = CallTelemetry.Begin(Owner); // null unless someone listens to the Isolates meter or activity source
-        if (!item.RegisterCancellation(CallingIsolate(callingThread)))
+        if (!item.RegisterCancellation(callingIsolate))
         {
             return item.Task; // a token was cancelled already
         }
@@ -63,12 +69,37 @@ internal sealed partial class InProcessEngine
     /// call ends when that isolate closes, so the call cannot keep the closed isolate's context loaded. For the host
     /// this is one thread-static and one execution-context read, and no registration.
     /// </summary>
-    private Isolate? CallingIsolate(InProcessEngine? callingThread)
+    /// <remarks>
+    /// <paramref name="retired"/> is set when the code making the call belongs to an isolate that has stopped and let go
+    /// of its context (its code still running on the pool): its call fails at once, as a call made while it closed does.
+    /// </remarks>
+    private Isolate? CallingIsolate(InProcessEngine? callingThread, out Loader.IsolateLoadContext? retired)
     {
-        Isolate? caller = callingThread is not null
-            ? callingThread.Owner
-            : (System.Runtime.Loader.AssemblyLoadContext.CurrentContextualReflectionContext as Loader.IsolateLoadContext)?.Owner;
+        retired = null;
+        Isolate? caller;
+        if (callingThread is not null)
+        {
+            caller = callingThread.Owner;
+        }
+        else if (System.Runtime.Loader.AssemblyLoadContext.CurrentContextualReflectionContext is not Loader.IsolateLoadContext context)
+        {
+            return null; // the host
+        }
+        else if ((caller = context.Owner) is null && context.Retired is not null)
+        {
+            retired = context;
+            return null;
+        }
+
         return caller == Owner ? null : caller;
+    }
+
+    private IsolateClosedException CallerClosed(Loader.IsolateLoadContext retired, CallPlan plan)
+    {
+        (long id, string name) = retired.Retired!.Value;
+        return new IsolateClosedException(id, name,
+            $"Isolate '{name}' ({id}) has closed, so its code still running (on the thread pool) cannot call {plan.DisplayName} in isolate '{Owner.Name}' ({Owner.Id}): " +
+            "a closed isolate makes no calls. Code started by an isolate should stop when Isolate.Current.ClosingToken is cancelled.");
     }
 
     /// <inheritdoc />

@@ -6,6 +6,7 @@ namespace Isolates.Engines;
 internal sealed partial class InProcessEngine
 {
     private bool _declaredStuck; // the close gave up on the thread (CloseTimeout): a thread that returns later disposes nothing
+    private Disposal? _disposal; // armed by a graceful stop until the thread has disposed (see ArmDisposal)
 
     /// <summary>
     /// On the isolate's thread, once its queue has closed and drained (the calls queued before the close were failed,
@@ -18,8 +19,38 @@ internal sealed partial class InProcessEngine
     /// </summary>
     private void DisposeObjects()
     {
+        try
+        {
+            DisposeObjectsCore();
+        }
+        finally
+        {
+            // The continuations kept since the close are dropped now (as they were before disposal existed): kept any
+            // longer, code of the closed isolate would stay referenced.
+            _queue.AfterClose = null;
+            Interlocked.Exchange(ref _disposal, null)?.Close();
+        }
+    }
+
+    /// <summary>
+    /// A graceful stop, before the queue closes: continuations posted to the isolate's context from now on (an await
+    /// that resumes because the closing token fired, say) are kept for the disposal instead of being dropped, so a
+    /// DisposeAsync that awaits code of the isolate (a loop it stops) sees that code finish.
+    /// </summary>
+    private void ArmDisposal()
+    {
+        if (Owner.FaultReason is null)
+        {
+            var disposal = new Disposal(Owner);
+            Volatile.Write(ref _disposal, disposal);
+            _queue.AfterClose = disposal.Keep;
+        }
+    }
+
+    private void DisposeObjectsCore()
+    {
         Isolate owner = Owner;
-        if (owner.FaultReason is not null || Volatile.Read(ref _declaredStuck))
+        if (owner.FaultReason is not null || Volatile.Read(ref _declaredStuck) || Volatile.Read(ref _disposal) is not { } disposal)
         {
             // Its objects are dropped: a faulted isolate's state is not to be trusted, and a close that gave up on the
             // thread is over (disposing now would run outside its time).
@@ -31,8 +62,6 @@ internal sealed partial class InProcessEngine
         {
             return;
         }
-
-        var disposal = new Disposal(owner);
 
         // The isolate's queue is closed, so continuations posted to its context would be dropped: a DisposeAsync's awaits
         // resume through the disposal's own context, run here.
@@ -99,6 +128,7 @@ internal sealed partial class InProcessEngine
         private readonly SemaphoreSlim _signal = new(0, int.MaxValue);
         private readonly Queue<(SendOrPostCallback Callback, object? State)> _posted = new(); // also the lock for itself
         private volatile bool _gaveUp;
+        private bool _closed; // under the lock of _posted
 
         public SynchronizationContext Context => field ??= new DisposalContext(this);
 
@@ -167,10 +197,28 @@ internal sealed partial class InProcessEngine
         {
             lock (_posted)
             {
+                if (_closed)
+                {
+                    return; // the disposal is over: nothing runs this any more (as for a closed queue)
+                }
+
                 _posted.Enqueue((callback, state));
             }
 
             _signal.Release();
+        }
+
+        /// <summary>A continuation posted to the isolate's own context after its queue closed: run while a DisposeAsync is awaited.</summary>
+        public void Keep(PostedCallback posted) => Post(static state => ((PostedCallback)state!).Execute(), posted);
+
+        /// <summary>The disposal is over (or never ran): what was kept is dropped, and so is what comes later.</summary>
+        public void Close()
+        {
+            lock (_posted)
+            {
+                _closed = true;
+                _posted.Clear();
+            }
         }
 
         public override void Execute()

@@ -15,6 +15,7 @@ internal sealed partial class InProcessEngine
     public override void Stop()
     {
         Isolate owner = Owner;
+        ArmDisposal(); // before the queue closes: the continuations in it are kept for the disposal, not dropped
         _queue.Close(owner.ClosedReason("before it ran"));
         Interleave.Point("isolate.stop.queueClosed");
         IInFlightCall[] unfinished;
@@ -123,6 +124,7 @@ internal sealed partial class InProcessEngine
                 return;
             }
 
+            context.Retired = (owner.Id, owner.Name); // before Owner goes: a call from its code never looks like the host's
             context.Owner = null;
             context.Cache.Retire(); // nothing reachable from the context object may reference its types (see ContextCache)
             context.Unload();

@@ -194,7 +194,7 @@ internal sealed partial class InProcessEngine : IsolateEngine
         Interleave.Point("isolate.loop.dequeued");
         if (owner.StopRequested)
         {
-            item.Abandon(owner.ClosedReason("before it ran"));
+            _queue.Drop(item, owner.ClosedReason("before it ran"));
             return true; // the queue is closed: drain what is left, then Dequeue returns null
         }
 

@@ -28,6 +28,12 @@ internal sealed class IsolateLoadContext : AssemblyLoadContext
     /// <summary>The isolate that owns this context; set once, right after construction.</summary>
     public Isolate? Owner { get; set; }
 
+    /// <summary>
+    /// The id and name of the isolate that owned this context, once it has stopped and let go of it (<see cref="Owner"/>
+    /// is null then): its code may still run on the thread pool, and a call it makes must fail naming it.
+    /// </summary>
+    public (long Id, string Name)? Retired { get; set; }
+
     protected override Assembly? Load(AssemblyName assemblyName)
     {
         string? simpleName = assemblyName.Name;
