@@ -192,7 +192,11 @@ public sealed partial class Isolate
 
         if (reference.TryBeginRelease(out TaskCompletionSource releasing))
         {
-            _ = owner.ReleaseObjectAsync(reference.Id).ContinueWith(
+            // An object a child process's code sent here: the child marks its own reference released too.
+            Task release = reference.RouteState is ObjectReference.IImported
+                ? owner.ReleaseObjectAsync(reference.Id, Processes.ChildObjects.ReleaseForHostAsync)
+                : owner.ReleaseObjectAsync(reference.Id);
+            _ = release.ContinueWith(
                 static (released, state) => ((TaskCompletionSource)state!).TrySetFromTask(released),
                 releasing, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
@@ -287,11 +291,13 @@ public sealed partial class Isolate
             (this, id, interfaceName), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
-    private async Task ReleaseObjectAsync(long id)
+    private Task ReleaseObjectAsync(long id) => ReleaseObjectAsync(id, ObjectConstruction.ReleaseAsync);
+
+    private async Task ReleaseObjectAsync(long id, Func<long, Task> release)
     {
         try
         {
-            await CallAsync(ObjectConstruction.ReleaseAsync, id).ConfigureAwait(false);
+            await CallAsync(release, id).ConfigureAwait(false);
         }
         catch (IsolateClosedException)
         {

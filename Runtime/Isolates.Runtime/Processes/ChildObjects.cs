@@ -226,6 +226,39 @@ internal sealed class ChildObjects : ObjectRoute
         }
     }
 
+    /// <summary>
+    /// Run in the child, on its isolate's thread, for the host's Isolate.ReleaseAsync of one of this isolate's objects it
+    /// was sent: this process's reference is marked released first (as an in-process release marks the one reference
+    /// every proxy shares), so the child's own proxies of it fail as released, and a release the child makes itself
+    /// waits for this one.
+    /// </summary>
+    internal static Task ReleaseForHostAsync(long id)
+    {
+        ObjectReference? reference = null;
+        if (ChildServer.Current is { } server)
+        {
+            lock (server.Objects._exports)
+            {
+                reference = server.Objects._exports.TryGetValue(id, out Export? export) ? export.Reference : null;
+            }
+        }
+
+        if (reference is null)
+        {
+            return ObjectConstruction.ReleaseAsync(id); // not held for the host any more (a drop crossed the release)
+        }
+
+        if (!reference.TryBeginRelease(out TaskCompletionSource releasing))
+        {
+            return releasing.Task; // the child released it already: the host's release completes with that one
+        }
+
+        Task released = ObjectConstruction.ReleaseAsync(id);
+        _ = released.ContinueWith(static (done, state) => ((TaskCompletionSource)state!).TrySetFromTask(done),
+            releasing, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return released;
+    }
+
     /// <inheritdoc />
     public override Task<TResult> Run<TResult>(ObjectReference reference, Delegate stub, ResultShape shape, object?[] arguments, CancellationToken cancellationToken)
     {

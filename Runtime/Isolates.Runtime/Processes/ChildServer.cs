@@ -39,6 +39,9 @@ internal sealed class ChildServer
     /// <summary>The host's objects passed into this child, and the calls of them.</summary>
     public ChildObjects Objects { get; }
 
+    /// <summary>The server of this child process (null in the host): functions the host calls here reach it through this.</summary>
+    public static ChildServer? Current { get; private set; }
+
     /// <summary>Runs the child until it ends; never returns.</summary>
     public static void Run(string endpoint)
     {
@@ -89,6 +92,7 @@ internal sealed class ChildServer
                 : name.Name is { } file && Loader.AssemblyLocator.FindPath(file) is { } path ? context.LoadFromAssemblyPath(path) : null;
         // The server first: the isolate's host services are the host's objects, imported through it.
         var server = new ChildServer(pipe, options);
+        Current = server;
         Isolate isolate;
         try
         {

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
+using Isolates.Calls;
 using Isolates.CompilerServices;
 using Isolates.Errors;
 using Isolates.Wire;
@@ -116,10 +117,23 @@ internal sealed class HostObjects
             return null;
         }
 
+        // The host's own objects first: an unknown one (a garbled frame) throws before any of the child's objects is
+        // counted as received, so the caller's Discard of the whole frame counts none of them twice.
         var references = new object[sent.Length];
         for (int i = 0; i < sent.Length; i++)
         {
-            references[i] = sent[i].ChildOwned ? ImportFromChild(sent[i]) : Find(sent[i].Id);
+            if (!sent[i].ChildOwned)
+            {
+                references[i] = Find(sent[i].Id);
+            }
+        }
+
+        for (int i = 0; i < sent.Length; i++)
+        {
+            if (sent[i].ChildOwned)
+            {
+                references[i] = ImportFromChild(sent[i]);
+            }
         }
 
         return references;
@@ -190,7 +204,44 @@ internal sealed class HostObjects
             received = entry.Received;
         }
 
-        ThreadPool.UnsafeQueueUserWorkItem(static s => s.Self.SendDrop(s.Id, s.Received), (Self: this, reference.Id, Received: received), preferLocal: false);
+        ThreadPool.UnsafeQueueUserWorkItem(static s => s.Self.SendDropAfterQueuedCalls(s.Id, s.Received), (Self: this, reference.Id, Received: received), preferLocal: false);
+    }
+
+    /// <summary>
+    /// A drop of the child's object, sent after every call already made: under MaxQueuedCalls a call of the object may
+    /// still wait in the host for a place (its reference collected meanwhile); a drop overtaking it would let the child
+    /// release the object before the call reaches it. So the drop takes its turn in the gate's line, as a call would.
+    /// </summary>
+    private void SendDropAfterQueuedCalls(long childObject, long count)
+    {
+        if (_link.Isolate.CallGate is not { } gate)
+        {
+            SendDrop(childObject, count); // calls are sent as they are made: the drop follows them on the pipe
+            return;
+        }
+
+        var drop = new GatedDrop(this, childObject, count);
+        if (gate.TryEnter(drop))
+        {
+            drop.Admit(gate);
+        }
+    }
+
+    /// <summary>A drop waiting in the gate's line behind calls made before it; it holds its place only while it is sent.</summary>
+    private sealed class GatedDrop(HostObjects objects, long childObject, long count) : IGatedCall
+    {
+        public bool IsCompleted => false;
+
+        public void Admit(CallGate gate)
+        {
+            objects.SendDrop(childObject, count);
+            gate.Release();
+        }
+
+        public void Refuse(Exception reason)
+        {
+            // The child's isolate is closing: the object goes with it, nothing to tell.
+        }
     }
 
     /// <summary>The child is done with some sends of an export (the count is the body).</summary>
