@@ -6,6 +6,8 @@ using Isolates.Processes;
 using Isolates.Tests.Support.Proxies;
 using MessagePack;
 
+using static Isolates.Tests.Proxies.ChildProxies;
+
 namespace Isolates.Tests.Proxies;
 
 /// <summary>
@@ -17,10 +19,6 @@ namespace Isolates.Tests.Proxies;
 [CancelAfter(120_000)]
 public class ChildProcessOwnObjectsAdversaryTests
 {
-    private static IsolateOptions Child(string name) => new() { Name = name, Placement = IsolatePlacement.ChildProcess, CloseTimeout = TimeSpan.FromSeconds(5) };
-
-    private static HostObjects ObjectsOf(Isolate child) => ((Engines.ChildProcessEngine)child.Engine).Link!.Objects;
-
     private static void Collect()
     {
         GC.Collect();

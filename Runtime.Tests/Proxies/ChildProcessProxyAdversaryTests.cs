@@ -5,6 +5,8 @@ using Isolates.Processes;
 using Isolates.Tests.Support.Proxies;
 using MessagePack;
 
+using static Isolates.Tests.Proxies.ChildProxies;
+
 namespace Isolates.Tests.Proxies;
 
 /// <summary>
@@ -16,10 +18,6 @@ namespace Isolates.Tests.Proxies;
 [CancelAfter(120_000)]
 public class ChildProcessProxyAdversaryTests
 {
-    private static IsolateOptions Child(string name) => new() { Name = name, Placement = IsolatePlacement.ChildProcess, CloseTimeout = TimeSpan.FromSeconds(5) };
-
-    private static HostObjects ObjectsOf(Isolate child) => ((Engines.ChildProcessEngine)child.Engine).Link!.Objects;
-
     [Test]
     public async Task ProxyInACallWaitingForAPlace_CancelledBeforeItIsSent_HostForgetsTheExport()
     {
@@ -52,7 +50,7 @@ public class ChildProcessProxyAdversaryTests
     public async Task ChannelEndInACallWaitingForAPlace_CancelledBeforeItIsSent_HostForgetsTheBridge()
     {
         await using Isolate child = await Isolate.CreateAsync(Child("adv-gate-channel") with { MaxQueuedCalls = 1 });
-        ChildLink link = ((Engines.ChildProcessEngine)child.Engine).Link!;
+        ChildLink link = LinkOf(child);
         using var block = new CancellationTokenSource();
         Task blocking = child.CallAsync(ChildAdversaryFunctions.BlockAsync, block.Token);
         using var cancel = new CancellationTokenSource();
@@ -250,7 +248,7 @@ public class ChildProcessProxyAdversaryTests
         Assert.That(async () => await Wait.Bounded(waiting), Throws.InstanceOf<IsolateClosedException>());
         Assert.That((await Wait.Bounded(child.Exited)).Reason, Is.EqualTo(IsolateExitReason.Closed), "closed, not killed as stuck: the call in the host did not hold the child");
         await Tests.Diagnostics.Poll.Until(() => inventory.SawCancellationAsync().Result, "the closing child's call to be cancelled in the object's isolate");
-        Assert.That(((Engines.ChildProcessEngine)child.Engine).Link?.Objects.ExportCount ?? 0, Is.Zero);
+        Assert.That(ObjectsOf(child).ExportCount, Is.Zero);
         Assert.That(await inventory.AddAsync("after", 1), Is.EqualTo(1), "the object stays usable");
     }
 

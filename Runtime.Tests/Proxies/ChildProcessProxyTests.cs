@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using Isolates.Tests.Support.Proxies;
 
+using static Isolates.Tests.Proxies.ChildProxies;
+
 namespace Isolates.Tests.Proxies;
 
 /// <summary>
@@ -11,8 +13,6 @@ namespace Isolates.Tests.Proxies;
 [CancelAfter(120_000)]
 public class ChildProcessProxyTests
 {
-    private static IsolateOptions Child(string name) => new() { Name = name, Placement = IsolatePlacement.ChildProcess, CloseTimeout = TimeSpan.FromSeconds(5) };
-
     [Test]
     public async Task CreateObjectAsync_InAChildProcess_CallsErrorsCancellationAndReleaseWork()
     {
@@ -122,7 +122,7 @@ public class ChildProcessProxyTests
     {
         await using Isolate child = await Isolate.CreateAsync(Child("proxy-drop-child"));
         await using Isolate local = await Isolate.CreateAsync(new IsolateOptions { Name = "proxy-drop-owner" });
-        var link = ((Engines.ChildProcessEngine)child.Engine).Link!;
+        var link = LinkOf(child);
         await PassWithoutKeepingAsync(local, child);
         Assert.That(link.Objects.ExportCount, Is.EqualTo(1), "the host keeps what it sent while the child holds it");
 
@@ -171,7 +171,7 @@ public class ChildProcessProxyTests
 
         Assert.That(async () => await Wait.Bounded(waiting), Throws.InstanceOf<IsolateClosedException>());
         await Tests.Diagnostics.Poll.Until(() => inventory.SawCancellationAsync().Result, "the call the killed child made to be cancelled in the object's isolate");
-        Assert.That(((Engines.ChildProcessEngine)child.Engine).Link?.Objects.ExportCount ?? 0, Is.Zero);
+        Assert.That(ObjectsOf(child).ExportCount, Is.Zero);
     }
 
     [Test]
@@ -252,7 +252,7 @@ public class ChildProcessProxyTests
     public async Task ObjectCreatedByChildCode_DroppedByTheHost_IsReleasedInTheChild()
     {
         await using Isolate child = await Isolate.CreateAsync(Child("child-own-dropped"));
-        var link = ((Engines.ChildProcessEngine)child.Engine).Link!;
+        var link = LinkOf(child);
         Assert.That(await Wait.Bounded(UseOwnOnceAsync(child)), Is.EqualTo(2));
         Assert.That(link.Objects.ImportCount, Is.EqualTo(1));
 
@@ -292,6 +292,6 @@ public class ChildProcessProxyTests
         // child must not keep the object for the host.
         await Tests.Diagnostics.Poll.Until(() => child.CallAsync(ChildProxyFunctions.CollectThenDisposedAsync).Result == 1,
             "the object in the unwanted answer to be released in the child");
-        Assert.That(((Engines.ChildProcessEngine)child.Engine).Link!.Objects.ImportCount, Is.Zero);
+        Assert.That(LinkOf(child).Objects.ImportCount, Is.Zero);
     }
 }
