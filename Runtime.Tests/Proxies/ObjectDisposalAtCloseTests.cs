@@ -66,6 +66,24 @@ public class ObjectDisposalAtCloseTests
     }
 
     [Test]
+    public async Task CloseAsync_DisposalCutShortByAZeroCloseTimeout_LogsHowManyObjectsWereNotDisposed()
+    {
+        Channel<string> log = IsolateChannel.CreateUnbounded<string>();
+        var logs = new ListLoggerProvider();
+        using var loggerFactory = LoggerFactory.Create(builder => builder.AddProvider(logs));
+        Isolate iso = await Isolate.CreateAsync(new IsolateOptions { LoggerFactory = loggerFactory, CloseTimeout = TimeSpan.Zero });
+        await iso.CreateObjectAsync<IResource, SyncResource, ChannelWriter<string>, string>(log.Writer, "first");
+        await iso.CreateObjectAsync<IResource, AsyncResource, ChannelWriter<string>, string>(log.Writer, "async");
+
+        await Wait.Bounded(iso.CloseAsync());
+        await Wait.Bounded(iso.Completion.ContinueWith(_ => { }, TaskScheduler.Default)); // the thread has finished with the objects
+
+        Assert.That(Drain(log), Does.Not.Contain("first disposed on its thread"), "asked not to wait, the close dropped the older object");
+        Assert.That(logs.EventIds, Has.Exactly(1).EqualTo(15), "what was not disposed is said, not silent");
+        Assert.That(logs.Messages.Single(m => m.Contains("were not disposed")), Does.Contain("2 object(s)").And.Contain("CloseTimeout"));
+    }
+
+    [Test]
     public async Task CloseAsync_RacingReleaseAsync_DisposesEveryObjectExactlyOnce()
     {
         Channel<string> log = IsolateChannel.CreateUnbounded<string>();

@@ -261,6 +261,9 @@ public sealed partial class Isolate
     internal KeyValuePair<long, object>[] TakeObjectsToDispose() => _objects?.TakeAll() ?? [];
 
     /// <summary>An object's Dispose/DisposeAsync threw while its isolate closed: logged (in its remote form, which pins nothing), and the close goes on.</summary>
+    /// <summary>On the isolate's thread: the disposal at close stopped with objects left (its time ran out, or the isolate faulted).</summary>
+    internal void LogObjectsNotDisposedAtClose(int count, string reason) => Log.ObjectsNotDisposedAtClose(_logger, Name, Id, count, reason);
+
     internal void LogDisposeFailedAtClose(long id, object value, Exception error) =>
         Log.ObjectDisposeFailedAtClose(_logger, Name, Id, id, value.GetType().FullName ?? value.GetType().Name, Errors.ExceptionTransfer.ToRemote(error, Id, Name));
 

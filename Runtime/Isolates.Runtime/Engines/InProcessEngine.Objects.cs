@@ -53,7 +53,12 @@ internal sealed partial class InProcessEngine
         if (owner.FaultReason is not null || Volatile.Read(ref _declaredStuck) || Volatile.Read(ref _disposal) is not { } disposal)
         {
             // Its objects are dropped: a faulted isolate's state is not to be trusted, and a close that gave up on the
-            // thread is over (disposing now would run outside its time).
+            // thread is over (disposing now would run outside its time). The latter is said: the user asked for a close.
+            if (owner.FaultReason is null && Volatile.Read(ref _declaredStuck) && owner.ObjectCount is > 0 and int left)
+            {
+                owner.LogObjectsNotDisposedAtClose(left, $"the close gave up on the isolate's thread (CloseTimeout {owner.Options.CloseTimeout}) before its objects could be disposed");
+            }
+
             return;
         }
 
@@ -68,11 +73,14 @@ internal sealed partial class InProcessEngine
         SynchronizationContext.SetSynchronizationContext(disposal.Context);
         try
         {
-            foreach ((long id, object value) in objects)
+            for (int i = 0; i < objects.Length; i++)
             {
-                if (disposal.GaveUp || owner.FaultReason is not null)
+                (long id, object value) = objects[i];
+                if (owner.FaultReason is not null)
                 {
-                    return; // the close's time ran out (or a posted callback faulted the isolate): the rest are dropped without Dispose
+                    // A posted callback faulted the isolate: the rest are dropped without Dispose, and the log says so.
+                    owner.LogObjectsNotDisposedAtClose(objects.Length - i, "the isolate faulted during the disposal");
+                    return;
                 }
 
                 disposal.Current = (id, value);
@@ -84,6 +92,14 @@ internal sealed partial class InProcessEngine
                 catch (Exception ex)
                 {
                     owner.LogDisposeFailedAtClose(id, value, ex);
+                }
+
+                if (disposal.GaveUp)
+                {
+                    // The close's time ran out in this object's Dispose (a DisposeAsync is left unfinished): it and the older ones.
+                    owner.LogObjectsNotDisposedAtClose(objects.Length - i,
+                        $"the close's time (CloseTimeout {owner.Options.CloseTimeout}) ran out in the Dispose of object {id} ({value.GetType().FullName}); the older objects were dropped");
+                    return;
                 }
             }
         }

@@ -16,4 +16,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 14, EventName = "ObjectDisposeFailedAtClose", Level = LogLevel.Warning,
         Message = "Isolate {IsolateName} ({IsolateId}): object {ObjectId} ({TypeName}), disposed because its isolate closed, threw from Dispose/DisposeAsync; the other objects are still disposed")]
     public static partial void ObjectDisposeFailedAtClose(ILogger logger, string isolateName, long isolateId, long objectId, string typeName, Exception exception);
+
+    [LoggerMessage(EventId = 15, EventName = "ObjectsNotDisposedAtClose", Level = LogLevel.Warning,
+        Message = "Isolate {IsolateName} ({IsolateId}): {Count} object(s) still in it when it closed were not disposed (or not to the end): {Reason}")]
+    public static partial void ObjectsNotDisposedAtClose(ILogger logger, string isolateName, long isolateId, int count, string reason);
 }
