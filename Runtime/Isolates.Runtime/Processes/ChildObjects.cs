@@ -33,9 +33,6 @@ internal sealed class ChildObjects : ObjectRoute
 
     public ChildObjects(ChildServer server) => _server = server;
 
-    /// <summary>Object calls sent and not answered yet (for tests).</summary>
-    internal int PendingCount => _calls.Count;
-
     /// <summary>Objects of this isolate the host holds proxies of (for tests).</summary>
     internal int ExportCount
     {
@@ -115,12 +112,7 @@ internal sealed class ChildObjects : ObjectRoute
         ThreadPool.UnsafeQueueUserWorkItem(static s => s.Self.SendDrop(s.Export, s.Received), (Self: this, Export: reference.Id, Received: received), preferLocal: false);
     }
 
-    private void SendDrop(long export, long count)
-    {
-        Span<byte> body = stackalloc byte[8];
-        BinaryPrimitives.WriteInt64LittleEndian(body, count);
-        _server.Pipe.TrySend(FrameType.ObjectDrop, export, body);
-    }
+    private void SendDrop(long export, long count) => ObjectSpec.SendDrop(_server.Pipe, export, count);
 
     /// <summary>The attachments of a payload the host sent: channel ends wired to their bridges, the host's objects imported.</summary>
     public object[]? Attachments(ChannelSpec[] channels, ObjectSpec[] objects)

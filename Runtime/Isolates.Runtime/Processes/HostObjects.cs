@@ -165,12 +165,7 @@ internal sealed class HostObjects
         }
     }
 
-    private void SendDrop(long childObject, long count)
-    {
-        Span<byte> body = stackalloc byte[8];
-        BinaryPrimitives.WriteInt64LittleEndian(body, count);
-        _link.Pipe.TrySend(FrameType.ObjectDrop, childObject, body);
-    }
+    private void SendDrop(long childObject, long count) => ObjectSpec.SendDrop(_link.Pipe, childObject, count);
 
     private ObjectReference ImportFromChild(SentObject sent)
     {

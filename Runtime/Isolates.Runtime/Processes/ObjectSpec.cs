@@ -12,6 +12,14 @@ internal readonly record struct ObjectSpec(int Index, long Export, string Interf
 {
     public bool IsHostService => OwnerId == 0;
 
+    /// <summary>Tells the other side it is done with <paramref name="count"/> of its sends of object <paramref name="id"/> (either way: see FrameType.ObjectDrop).</summary>
+    public static void SendDrop(FramedSocket pipe, long id, long count)
+    {
+        Span<byte> body = stackalloc byte[8];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(body, count);
+        pipe.TrySend(FrameType.ObjectDrop, id, body);
+    }
+
     public static void Write(ref MessagePackWriter writer, ObjectSpec[] specs)
     {
         writer.WriteArrayHeader(specs.Length);
