@@ -16,6 +16,7 @@ public sealed class PoolShutdownTests
         // replacement of the one that faults, three in all.
         // What is checked is how many isolates were checked, not why each leaked: the leak diagnosis (a heap search of up
         // to 10 s per isolate, one at a time) only made the stop take 13 s, and time out on a loaded machine.
+        bool was = AppContext.TryGetSwitch("Isolates.Unloading.DisableLeakDiagnosis", out bool disabled) && disabled;
         AppContext.SetSwitch("Isolates.Unloading.DisableLeakDiagnosis", true);
         try
         {
@@ -23,7 +24,7 @@ public sealed class PoolShutdownTests
         }
         finally
         {
-            AppContext.SetSwitch("Isolates.Unloading.DisableLeakDiagnosis", false);
+            AppContext.SetSwitch("Isolates.Unloading.DisableLeakDiagnosis", was);
         }
     }
 

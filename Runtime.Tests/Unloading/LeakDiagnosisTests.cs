@@ -15,6 +15,13 @@ public class LeakDiagnosisTests
 {
     private static IsolateOptions Options(string name) => new() { Name = name, UnloadTimeout = TimeSpan.FromMilliseconds(300) };
 
+    // The test project turns the diagnosis off (see Isolates.Runtime.Tests.csproj); these tests are what it is for.
+    [OneTimeSetUp]
+    public void TurnTheDiagnosisOn() => AppContext.SetSwitch("Isolates.Unloading.DisableLeakDiagnosis", false);
+
+    [OneTimeTearDown]
+    public void TurnTheDiagnosisOff() => AppContext.SetSwitch("Isolates.Unloading.DisableLeakDiagnosis", true);
+
     [Test]
     public async Task CloseAsync_HandlerOnProcessExit_DiagnosticNamesTheStaticEventAndTheDelegate()
     {
